@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
@@ -11,7 +12,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  * reads key/value head {@code h / (H / Hkv)}. Masked scores are -inf; a query with no visible key outputs 0.
  * The forward keeps each query's log-sum-exp instead of the (T, S) probabilities, and the backward recomputes
  * them ({@link AttentionKernels}), so memory grows linearly with the sequence length. {@code cap} is the identity
- * unless a soft cap is given (Gemma 2: {@code c * tanh(s / c)}).
+ * unless a soft cap is given (Gemma 2: {@code c * tanh(s / c)}). In training the probabilities may be dropped out.
  */
 public final class Attention {
     private Attention() {
@@ -68,6 +69,26 @@ public final class Attention {
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
                                           float softCap, Tensor sinks) {
+        return scaledDotProduct(q, k, v, mask, scale, softCap, sinks, null);
+    }
+
+    /**
+     * Attention whose probabilities are dropped out in training ({@link AttentionDropout}: after the softmax, before
+     * they weigh the values, as transformers' attention dropout); otherwise as {@link #scaledDotProduct(Tensor,
+     * Tensor, Tensor, AttentionMask, float, float, Tensor)}.
+     *
+     * @param q the queries, (B, H, T, D)
+     * @param k the keys, (B, Hkv, S, D)
+     * @param v the values, (B, Hkv, S, D)
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param softCap the soft cap, or 0 for none
+     * @param sinks each head's sink logit, (H), or null for none
+     * @param dropout the probabilities' dropout, or null for none
+     * @return the attention output, (B, H, T, D)
+     */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
+                                          float softCap, Tensor sinks, AttentionDropout dropout) {
         if (!(softCap >= 0) || Float.isInfinite(softCap)) {
             throw new IllegalArgumentException("attention: soft cap " + softCap + " must be finite and positive, or 0"
                     + " for none");
@@ -96,14 +117,15 @@ public final class Attention {
                 q.shape());
         Tensor logSumExp = Tensor.empty(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         Tensor sinkLogits = sinks == null ? null : sinks.detach().to(DType.F32).contiguous();
-        kernels.attention(qc, kc, vc, mask, scale, softCap, sinkLogits, stored, logSumExp);
+        kernels.attention(qc, kc, vc, mask, scale, softCap, sinkLogits, dropout, stored, logSumExp);
         Tensor outValues = stored.detach();
         GradNode.Backward backward = dOut -> {
             Tensor dq = Tensor.empty(q.device(), q.shape());
             Tensor dk = Tensor.empty(k.device(), k.shape());
             Tensor dv = Tensor.empty(v.device(), v.shape());
             // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
-            kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, outValues, logSumExp, dOut.detach(), dq, dk, dv);
+            kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, dropout, outValues, logSumExp, dOut.detach(), dq,
+                    dk, dv);
             if (sinks == null) {
                 return new Tensor[]{dq, dk, dv};
             }

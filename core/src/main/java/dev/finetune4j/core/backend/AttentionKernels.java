@@ -18,6 +18,8 @@ import java.util.Arrays;
  * soft-capping) {@code c * tanh(s / c)}, applied to the scaled scores before the mask. A head may have a sink
  * (gpt-oss's {@code sinks}): one more logit in its softmax's denominator with no value vector, so that a query can
  * give part of its attention to nothing; {@code logSumExp} then includes it, and the backward needs nothing else.
+ * In training the probabilities may be dropped out ({@link AttentionDropout}) after the softmax, before they weigh
+ * the values; the log-sum-exp is the one before dropout.
  */
 public interface AttentionKernels {
 
@@ -56,8 +58,30 @@ public interface AttentionKernels {
      *            Tensor, Tensor)}
      * @param logSumExp receives each query's log of the softmax's denominator, (B, H, T)
      */
+    default void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor sinks,
+                           Tensor out, Tensor logSumExp) {
+        attention(q, k, v, mask, scale, softCap, sinks, null, out, logSumExp);
+    }
+
+    /**
+     * {@code out} and {@code logSumExp} as {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, float,
+     * Tensor, Tensor, Tensor)} computes them, the probabilities dropped out by {@code dropout} before they weigh the
+     * values ({@code logSumExp} stays the one before dropout).
+     *
+     * @param q the queries, (B, H, T, D) contiguous
+     * @param k the keys, (B, Hkv, S, D) contiguous
+     * @param v the values, (B, Hkv, S, D) contiguous
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param softCap the scaled scores' soft cap, or 0 for none
+     * @param sinks each head's sink logit, (H) contiguous F32, or null for none
+     * @param dropout the probabilities' dropout, or null for none
+     * @param out receives the output, as in {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, float,
+     *            Tensor, Tensor)}
+     * @param logSumExp receives each query's log of the softmax's denominator, (B, H, T)
+     */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor sinks,
-                   Tensor out, Tensor logSumExp);
+                   AttentionDropout dropout, Tensor out, Tensor logSumExp);
 
     /**
      * Checks that {@code out} is an output {@link #attention} takes: a rank-4 F32 or BF16 view whose rows of D values
@@ -89,6 +113,30 @@ public interface AttentionKernels {
      * @param dk receives the gradient of {@code k}
      * @param dv receives the gradient of {@code v}
      */
-    void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
-                           Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv);
+    default void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
+                                   Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        attentionBackward(q, k, v, mask, scale, softCap, null, out, logSumExp, dOut, dq, dk, dv);
+    }
+
+    /**
+     * (forward: {@link #attention} with {@code dropout}) {@code dq}, {@code dk}, {@code dv} (overwritten), the
+     * forward's mask redrawn from its key.
+     *
+     * @param q the forward's queries
+     * @param k the forward's keys
+     * @param v the forward's values
+     * @param mask the forward's mask
+     * @param scale the forward's scale
+     * @param softCap the forward's soft cap
+     * @param dropout the forward's dropout, or null for none
+     * @param out the forward's output
+     * @param logSumExp the forward's log-sum-exp
+     * @param dOut the gradient of the output, (B, H, T, D), any layout
+     * @param dq receives the gradient of {@code q}
+     * @param dk receives the gradient of {@code k}
+     * @param dv receives the gradient of {@code v}
+     */
+    void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
+                           AttentionDropout dropout, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
+                           Tensor dv);
 }

@@ -30,6 +30,33 @@ public final class Philox {
     }
 
     /**
+     * The dropout factors of elements {@code [first, first + n)} under {@code key} into {@code dst[offset ..]}: 0 where
+     * {@link #uniform(DropoutKey, long)} is below {@code p}, else {@code keepScale}. One Philox block per four
+     * elements, as a run of elements shares them.
+     *
+     * @param key the mask's key
+     * @param p the drop probability
+     * @param keepScale the factor of a kept element
+     * @param first the first element's index
+     * @param dst receives the factors
+     * @param offset where the first factor goes
+     * @param n how many elements
+     */
+    public static void dropoutFactors(DropoutKey key, float p, float keepScale, long first, float[] dst, int offset,
+                                      int n) {
+        int[] bits = null;
+        long blockIndex = -1;
+        for (int e = 0; e < n; e++) {
+            long index = first + e;
+            if (index >>> 2 != blockIndex) {
+                blockIndex = index >>> 2;
+                bits = block(key, blockIndex);
+            }
+            dst[offset + e] = uniform(bits[(int) (index & 3)]) < p ? 0f : keepScale;
+        }
+    }
+
+    /**
      * The uniform float in [0, 1) of one 32-bit output: its top 24 bits, so that it is exactly representable.
      *
      * @param output one output of {@link #block}

@@ -1,6 +1,9 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DropoutKey;
+import dev.finetune4j.core.backend.Philox;
 import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -10,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps) and rotary
+ * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps, dropout) and rotary
  * embeddings (whole and partial) vs float64.
  */
 class AttentionRotaryTest {
@@ -46,6 +49,16 @@ class AttentionRotaryTest {
     /** As above, with each head's sink logit (gpt-oss) in the softmax's denominator when {@code sinks} is not null. */
     static double[] attention(double[] q, double[] k, double[] v, double[] sinks, AttentionMask mask, double scale,
                               double softCap, int B, int H, int HKV, int T, int S, int D) {
+        return attention(q, k, v, sinks, null, mask, scale, softCap, B, H, HKV, T, S, D);
+    }
+
+    /**
+     * As above, each probability then dropped out as {@link AttentionDropout} says: weight (b, h, i, j) kept, times
+     * 1 / (1 - p), when Philox's uniform at ((b H + h) T + i) S + j is at least p.
+     */
+    static double[] attention(double[] q, double[] k, double[] v, double[] sinks, AttentionDropout dropout,
+                              AttentionMask mask, double scale, double softCap, int B, int H, int HKV, int T, int S,
+                              int D) {
         double[] out = new double[B * H * T * D];
         int past = S - T;
         for (int b = 0; b < B; b++) {
@@ -78,8 +91,11 @@ class AttentionRotaryTest {
                         sum += w[j];
                     }
                     for (int j = 0; j < S; j++) {
+                        long index = (((long) b * H + h) * T + i) * S + j;
+                        double keep = dropout == null ? 1 : Philox.uniform(dropout.key(), index) < dropout.p() ? 0
+                                : dropout.keepScale();
                         for (int d = 0; d < D; d++) {
-                            out[((b * H + h) * T + i) * D + d] += w[j] / sum * v[((b * HKV + g) * S + j) * D + d];
+                            out[((b * H + h) * T + i) * D + d] += w[j] / sum * keep * v[((b * HKV + g) * S + j) * D + d];
                         }
                     }
                 }
@@ -161,6 +177,59 @@ class AttentionRotaryTest {
                     .reference(x -> attention(x[0], x[1], x[2], x[3], mask, 0.8f, 0, B, H, HKV, T, S, D))
                     .run();
         }
+    }
+
+    /**
+     * Dropout of the probabilities (p = 0.3): over GQA with padding and segments, with sinks and a window, and across
+     * the kernel's causal blocks; the mask is the same in the forward and in the backward's recompute.
+     */
+    @Test
+    void droppedOutProbabilities() {
+        AttentionDropout dropout = new AttentionDropout(0.3f, new DropoutKey(11, 2, 5));
+        GradCheck.of("attention with dropout", x -> Attention.scaledDotProduct(x[0], x[1], x[2], MASK, 0.8f, 0f, null,
+                        dropout))
+                .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                .reference(x -> attention(x[0], x[1], x[2], null, dropout, MASK, 0.8f, 0, B, H, HKV, T, S, D))
+                .run();
+        AttentionMask windowed = AttentionMask.causalOnly().withWindow(3);
+        GradCheck.of("attention with dropout, sinks and a window", x -> Attention.scaledDotProduct(x[0], x[1], x[2],
+                        windowed, 0.8f, 0.5f, x[3], dropout))
+                .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D).input(H)
+                .reference(x -> attention(x[0], x[1], x[2], x[3], dropout, windowed, 0.8f, 0.5, B, H, HKV, T, S, D))
+                .run();
+        AttentionMask causal = AttentionMask.causalOnly();
+        GradCheck.of("attention with dropout, 70 queries after 5 cached keys", x -> Attention.scaledDotProduct(x[0],
+                        x[1], x[2], causal, 0.6f, 0f, null, dropout))
+                .input(1, 4, 70, 3).input(1, 2, 75, 3).input(1, 2, 75, 3)
+                .reference(x -> attention(x[0], x[1], x[2], null, dropout, causal, 0.6f, 0, 1, 4, 2, 70, 75, 3))
+                .run();
+    }
+
+    /** About p of the visible weights are dropped: the mask is drawn per weight, not per row or per block. */
+    @Test
+    void dropoutDropsAboutItsShareOfWeights() {
+        AttentionDropout dropout = new AttentionDropout(0.25f, new DropoutKey(3, 0, 0));
+        int heads = 2, queries = 64, keys = 64, dim = 1;
+        float[] out;
+        try (var scope = TensorScope.open()) {
+            Tensor q = Tensor.of(new float[heads * queries * dim], 1, heads, queries, dim);
+            Tensor v = Tensor.of(filled(heads * keys, 1f), 1, heads, keys, dim);
+            // zero scores: every weight is 1 / keys, so each output is (kept weights) / keys / (1 - p)
+            out = Attention.scaledDotProduct(q, Tensor.of(new float[heads * keys], 1, heads, keys, dim), v,
+                    AttentionMask.none(), 1f, 0f, null, dropout).toFloatArray();
+        }
+        double kept = 0;
+        for (float o : out) {
+            kept += o * keys / dropout.keepScale();
+        }
+        double share = 1 - kept / (heads * queries * keys);
+        assertEquals(0.25, share, 0.02, "share of dropped weights");
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, value);
+        return a;
     }
 
     /**

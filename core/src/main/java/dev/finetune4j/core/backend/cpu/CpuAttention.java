@@ -1,7 +1,9 @@
 package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.backend.Philox;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Arrays;
@@ -13,7 +15,7 @@ import java.util.stream.IntStream;
  * square. A causal block of {@value #QUERY_BLOCK} queries computes scores only for the keys its last query can
  * see (about 40% of the work at 128 tokens), and under a sliding window none before its first query's window, so
  * that its work grows with the window, not the sequence. The backward recomputes each block's probabilities from the scores
- * and the forward's log-sum-exp.
+ * and the forward's log-sum-exp, and a dropout mask from its key.
  */
 final class CpuAttention implements AttentionKernels {
     /** Queries per causal block. */
@@ -90,7 +92,7 @@ final class CpuAttention implements AttentionKernels {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor sinks,
-                          Tensor out, Tensor logSumExp) {
+                          AttentionDropout dropout, Tensor out, Tensor logSumExp) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
@@ -115,6 +117,12 @@ final class CpuAttention implements AttentionKernels {
                 for (int r = 0; r < rows; r++) {
                     lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys, sink);
                 }
+                if (dropout != null) {
+                    float[] keep = dropoutFactors(dropout, dims, bh, i0, rows, first, keys);
+                    for (int e = 0; e < p.length; e++) {
+                        p[e] *= keep[e];
+                    }
+                }
                 // out = p v: (rows, keys) x (keys, D)
                 gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead) + first * d, false, o, qo, rows, d, keys, false);
             }
@@ -129,7 +137,8 @@ final class CpuAttention implements AttentionKernels {
      */
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
-                                  Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+                                  AttentionDropout dropout, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq,
+                                  Tensor dk, Tensor dv) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
@@ -163,11 +172,19 @@ final class CpuAttention implements AttentionKernels {
                     for (int r = 0; r < rows; r++) {
                         probabilitiesFromLogSumExp(p, r * keys, keys, lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)]);
                     }
-                    // (forward: out = p v) dv += p^T dOut: (keys, rows) x (rows, D)
-                    gemm.gemm(p, 0, true, dov, qo, false, dvv, kvBase + skipped, keys, d, rows, true);
-                    // dp = dOut v^T: (rows, D) x (keys, D)^T
+                    float[] keep = dropout == null ? null : dropoutFactors(dropout, dims, bh, i0, rows, first, keys);
+                    float[] weights = keep == null ? p : new float[p.length];
+                    for (int e = 0; keep != null && e < p.length; e++) {
+                        weights[e] = p[e] * keep[e];
+                    }
+                    // (forward: out = weights v, the weights p or its dropout) dv += weights^T dOut: (keys, rows) x (rows, D)
+                    gemm.gemm(weights, 0, true, dov, qo, false, dvv, kvBase + skipped, keys, d, rows, true);
+                    // d weights = dOut v^T: (rows, D) x (keys, D)^T; dp = d weights times the mask's factors
                     float[] ds = new float[p.length];
                     gemm.gemm(dov, qo, false, vr.values(), vBase + skipped, true, ds, 0, rows, keys, d, false);
+                    for (int e = 0; keep != null && e < p.length; e++) {
+                        ds[e] *= keep[e];
+                    }
                     // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale and the cap's slope
                     for (int r = 0; r < rows; r++) {
                         int row = r * keys;
@@ -211,6 +228,20 @@ final class CpuAttention implements AttentionKernels {
             }
         }
         return p;
+    }
+
+    /**
+     * The dropout factors (0 or the keep scale) of the block of {@code rows} queries from {@code i0} of (batch-head)
+     * {@code bh} against the {@code keys} keys from {@code first}, laid out as the block's scores.
+     */
+    private static float[] dropoutFactors(AttentionDropout dropout, Dims dims, int bh, int i0, int rows, int first,
+                                          int keys) {
+        float[] factors = new float[Math.multiplyExact(rows, keys)];
+        for (int r = 0; r < rows; r++) {
+            long rowStart = ((long) bh * dims.queries() + i0 + r) * dims.keys() + first;
+            Philox.dropoutFactors(dropout.key(), dropout.p(), dropout.keepScale(), rowStart, factors, r * keys, keys);
+        }
+        return factors;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
@@ -90,8 +91,9 @@ final class CudaAttention implements AttentionKernels {
 
     @Override
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
-                                       Tensor sinks, Tensor out, Tensor logSumExp) {
+                                       Tensor sinks, AttentionDropout dropout, Tensor out, Tensor logSumExp) {
         checkShapes(q, k, v);
+        refuseDropout(dropout);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -117,9 +119,10 @@ final class CudaAttention implements AttentionKernels {
 
     @Override
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
-                                               float softCap, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq,
-                                               Tensor dk, Tensor dv) {
+                                               float softCap, AttentionDropout dropout, Tensor out,
+                                               Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v);
+        refuseDropout(dropout);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -235,6 +238,12 @@ final class CudaAttention implements AttentionKernels {
         if (q.dim(3) > MAX_HEAD_DIM) {
             throw new IllegalArgumentException("attention on CUDA supports head dimensions up to " + MAX_HEAD_DIM
                     + ", got " + q.dim(3) + " (q " + q.shape() + "); run this model on the CPU backend");
+        }
+    }
+
+    private static void refuseDropout(AttentionDropout dropout) {
+        if (dropout != null) {
+            throw new UnsupportedOperationException("attention dropout is not yet in the CUDA kernels");
         }
     }
 
