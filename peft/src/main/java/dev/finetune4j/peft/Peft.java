@@ -1,7 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Module;
 
 import org.slf4j.Logger;
@@ -13,8 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -124,14 +122,11 @@ public final class Peft {
      *
      * @param base   the classifier to adapt (its tree is changed in place)
      * @param config the method's config
-     * @param <M>    a classifier that is a module tree, such as {@code BertForSequenceClassification}
      * @return the adapted classifier
      * @throws PeftException when the config does not fit the model
      */
-    public static <M extends Module & SequenceClassifier> PeftClassifier wrap(M base, PeftConfig config) {
-        var dropout = new AtomicReference<>(new SplittableRandom(DEFAULT_SEED));
-        return new PeftClassifier(base, inject(classifierContext(base, dropout, true, false), config, true, state -> { }),
-                dropout);
+    public static PeftClassifier wrap(SequenceClassifierModule base, PeftConfig config) {
+        return new PeftClassifier(base, inject(classifierContext(base, true, false), config, true, state -> { }));
     }
 
     /**
@@ -139,11 +134,10 @@ public final class Peft {
      *
      * @param base       the classifier the adapter was trained on
      * @param adapterDir the adapter folder
-     * @param <M>        a classifier that is a module tree
      * @return the adapted classifier
      * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
-    public static <M extends Module & SequenceClassifier> PeftClassifier load(M base, Path adapterDir) {
+    public static PeftClassifier load(SequenceClassifierModule base, Path adapterDir) {
         return loadClassifier(base, adapterDir, false);
     }
 
@@ -152,11 +146,10 @@ public final class Peft {
      *
      * @param base       the classifier the adapter was trained on
      * @param adapterDir the adapter folder
-     * @param <M>        a classifier that is a module tree
      * @return the adapted classifier
      * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
-    public static <M extends Module & SequenceClassifier> PeftClassifier loadTrainable(M base, Path adapterDir) {
+    public static PeftClassifier loadTrainable(SequenceClassifierModule base, Path adapterDir) {
         return loadClassifier(base, adapterDir, true);
     }
 
@@ -166,10 +159,9 @@ public final class Peft {
         }
     }
 
-    private static <M extends Module & SequenceClassifier> PeftClassifier loadClassifier(M base, Path dir, boolean trainable) {
+    private static PeftClassifier loadClassifier(SequenceClassifierModule base, Path dir, boolean trainable) {
         try (AdapterFiles files = AdapterFiles.read(dir)) {
-            var dropout = new AtomicReference<>(new SplittableRandom(DEFAULT_SEED));
-            return new PeftClassifier(base, loadInto(classifierContext(base, dropout, trainable, true), files, true), dropout);
+            return new PeftClassifier(base, loadInto(classifierContext(base, trainable, true), files, true));
         }
     }
 
@@ -177,10 +169,10 @@ public final class Peft {
         return new PeftContext(base, base.spec(), base, base.parameterScope(), base::dropoutRandom, seed, trainable, forLoading);
     }
 
-    /** A classifier's context; its dropout stream is the one {@link PeftClassifier#seedDropout} reseeds. */
-    private static <M extends Module & SequenceClassifier> PeftContext classifierContext(
-            M base, AtomicReference<SplittableRandom> dropout, boolean trainable, boolean forLoading) {
-        return new PeftContext(base, base.spec(), null, base.parameterScope(), dropout::get, DEFAULT_SEED, trainable, forLoading);
+    /** A classifier's context; its adapters draw their dropout from the classifier's stream, as its own dropouts. */
+    private static PeftContext classifierContext(SequenceClassifierModule base, boolean trainable, boolean forLoading) {
+        return new PeftContext(base, base.spec(), null, base.parameterScope(), base::dropoutRandom, DEFAULT_SEED,
+                trainable, forLoading);
     }
 
     /**

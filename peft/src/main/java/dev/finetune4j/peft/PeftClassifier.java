@@ -3,12 +3,11 @@ package dev.finetune4j.peft;
 import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A sequence classifier with one PEFT adapter (PEFT's {@code PeftModelForSequenceClassification}); the
@@ -17,24 +16,21 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Thread safety: as {@link PeftModel}.
  */
 public final class PeftClassifier extends AdapterModel<Module> implements SequenceClassifier {
-    private final SequenceClassifier classifier;
-    private final AtomicReference<SplittableRandom> dropout;
+    private final SequenceClassifierModule classifier;
 
-    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state,
-                                                           AtomicReference<SplittableRandom> dropout) {
+    PeftClassifier(SequenceClassifierModule base, AdapterState state) {
         super(base, state);
         this.classifier = base;
-        this.dropout = dropout;
     }
 
     /**
-     * Seeds the stream the adapter's dropout draws from in training mode (trainers reseed it for every micro-batch,
-     * so that a resumed run draws the masks an uninterrupted one draws).
+     * Seeds the stream the classifier's dropouts and its adapter's draw from in training mode (trainers reseed it for
+     * every micro-batch, so that a resumed run draws the masks an uninterrupted one draws).
      *
      * @param seed the seed
      */
     public void seedDropout(long seed) {
-        dropout.set(new SplittableRandom(seed));
+        classifier.seedDropout(seed);
     }
 
     /**

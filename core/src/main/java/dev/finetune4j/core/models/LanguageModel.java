@@ -432,7 +432,7 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         if (balance != null) {
             balance.tokens(in.attentionMask(), b, t);
         }
-        return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null,
+        return new ForwardContext(mask, positions, in.cache(), isTraining() ? this::dropoutRandom : null,
                 checkedSequenceLengths(in.sequenceLengths(), b));
     }
 

@@ -64,7 +64,11 @@ final class ReferenceGradients {
 
     /** Hugging Face's causal-LM loss: logits of position t predict token t+1, mean over all positions. */
     static Tensor nextTokenLoss(LanguageModel lm, long[][] ids) {
-        Tensor logits = lm.forward(ModelInput.of(ids, null));
+        return nextTokenLoss(lm.forward(ModelInput.of(ids, null)), ids, lm.vocabSize());
+    }
+
+    /** Hugging Face's causal-LM loss of given logits (B, T, vocab) over {@code ids}. */
+    static Tensor nextTokenLoss(Tensor logits, long[][] ids, int vocab) {
         int b = ids.length;
         int t = ids[0].length;
         int[] labels = new int[b * (t - 1)];
@@ -73,7 +77,7 @@ final class ReferenceGradients {
                 labels[i * (t - 1) + j] = (int) ids[i][j + 1];
             }
         }
-        return CrossEntropy.loss(logits.slice(1, 0, t - 1).reshape(b * (t - 1), lm.vocabSize()), labels);
+        return CrossEntropy.loss(logits.slice(1, 0, t - 1).reshape(b * (t - 1), vocab), labels);
     }
 
     /** Largest difference within {@code tolerance} of the largest |expected|. */

@@ -9,6 +9,7 @@ import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Container;
 import dev.finetune4j.core.nn.Embedding;
+import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.ModuleList;
@@ -17,15 +18,19 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * BERT encoder with the pooler (tanh of the [CLS] state) and a linear classifier, as Hugging Face's
- * {@code BertForSequenceClassification}. Token type ids are all 0.
+ * {@code BertForSequenceClassification}. Token type ids are all 0. In training mode the embeddings, the attention
+ * probabilities, each sub-layer's output and the pooled output are dropped out as its config says
+ * ({@link BertConfig#dropouts}, {@link BertConfig#classifierDropout}).
  */
 public final class BertForSequenceClassification extends SequenceClassifierModule {
     private final TensorScope scope;
     private final BertConfig config;
     private final ClassifierConfig classifier;
+    private SplittableRandom dropoutRandom = new SplittableRandom(0);
 
     /**
      * Builds the module tree with zero weights in {@code scope}, its classes named {@code LABEL_i}; load them
@@ -101,15 +106,28 @@ public final class BertForSequenceClassification extends SequenceClassifierModul
         Tensor x = ((Embedding) emb.child("word_embeddings")).forward(ids);
         x = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) emb.child("position_embeddings")).weight(), positions));
         x = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) emb.child("token_type_embeddings")).weight(), types));
-        x = emb.layer("LayerNorm").forward(x);
         AttentionMask attentionMask = new AttentionMask(false, keyValid(mask, b, t), null);
+        ForwardContext pass = new ForwardContext(attentionMask, null, null, isTraining() ? this::dropoutRandom : null,
+                null);
+        x = pass.dropout(emb.layer("LayerNorm").forward(x), config.dropouts().embedding());
         ModuleList<?> layers = (ModuleList<?>) bert.child("encoder").child("layer");
         for (int i = 0; i < layers.size(); i++) {
-            x = ((BertLayer) layers.get(i)).forward(x, attentionMask);
+            x = ((BertLayer) layers.get(i)).forward(x, pass);
         }
         Tensor cls = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
         Tensor pooled = Activations.apply(Activations.Kind.TANH, ((Container) bert.child("pooler")).layer("dense").forward(cls));
-        return layer("classifier").forward(pooled); // a Layer: PEFT's modules_to_save may wrap the head
+        // a Layer: PEFT's modules_to_save may wrap the head
+        return layer("classifier").forward(pass.dropout(pooled, config.classifierDropout()));
+    }
+
+    @Override
+    public void seedDropout(long seed) {
+        dropoutRandom = new SplittableRandom(seed);
+    }
+
+    @Override
+    public SplittableRandom dropoutRandom() {
+        return dropoutRandom;
     }
 
     @Override

@@ -2,9 +2,9 @@ package dev.finetune4j.core.models.bert;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Attention;
-import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.nn.Container;
+import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -35,8 +35,8 @@ final class BertLayer extends Module {
         out.add("LayerNorm", new LayerNorm(scope, h, c.layerNormEps()));
     }
 
-    /** x: (B, T, C) -> (B, T, C). */
-    Tensor forward(Tensor x, AttentionMask mask) {
+    /** x: (B, T, C) -> (B, T, C); in training the probabilities and both sub-layers' outputs dropped out. */
+    Tensor forward(Tensor x, ForwardContext pass) {
         int b = x.dim(0);
         int t = x.dim(1);
         int heads = config.numAttentionHeads();
@@ -45,13 +45,17 @@ final class BertLayer extends Module {
         Tensor q = split(self.layer("query").forward(x), b, t, heads, d);
         Tensor k = split(self.layer("key").forward(x), b, t, heads, d);
         Tensor v = split(self.layer("value").forward(x), b, t, heads, d);
-        Tensor ctx = Attention.scaledDotProduct(q, k, v, mask, (float) (1 / Math.sqrt(d)))
+        Tensor ctx = Attention.scaledDotProduct(q, k, v, pass.mask(), (float) (1 / Math.sqrt(d)), 0f, null,
+                        pass.attentionDropout(config.dropouts().attention()))
                 .permute(0, 2, 1, 3).reshape(b, t, config.hiddenSize());
         Container attnOut = (Container) child("attention").child("output");
-        Tensor h = attnOut.layer("LayerNorm").forward(Elementwise.add(attnOut.layer("dense").forward(ctx), x));
+        float hidden = config.dropouts().residual();
+        Tensor h = attnOut.layer("LayerNorm").forward(Elementwise.add(pass.dropout(attnOut.layer("dense").forward(ctx),
+                hidden), x));
         Tensor inter = Activations.apply(config.hiddenAct(), ((Container) child("intermediate")).layer("dense").forward(h));
         Container out = (Container) child("output");
-        return out.layer("LayerNorm").forward(Elementwise.add(out.layer("dense").forward(inter), h));
+        return out.layer("LayerNorm").forward(Elementwise.add(pass.dropout(out.layer("dense").forward(inter), hidden),
+                h));
     }
 
     private static Tensor split(Tensor x, int b, int t, int heads, int d) {

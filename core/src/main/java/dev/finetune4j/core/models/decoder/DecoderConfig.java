@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.core.models.Dropouts;
 import dev.finetune4j.core.models.ModelSpec;
 
 import java.util.Set;
@@ -51,7 +52,10 @@ import java.util.Set;
  * @param headBias whether {@code lm_head} has a bias (ERNIE-4.5-MoE's {@code use_bias}; never with tied embeddings)
  * @param qkNorm whether and how queries and keys are RMS-normalised
  * @param tieWordEmbeddings whether the output head shares the token embeddings
- * @param attentionDropout dropout probability on attention weights in training mode
+ * @param dropouts the dropouts of training mode: on the attention probabilities ({@code attention_dropout}, which
+ *                 ERNIE 4.5 and LFM2 ignore), on the sub-layers' outputs (Phi-3's {@code resid_pdrop}, StarCoder2's
+ *                 and Seed-OSS's {@code residual_dropout}) and on the input embeddings (StarCoder2's
+ *                 {@code embedding_dropout})
  * @param attentionScale the scores' scale: {@code 1 / sqrt(head_dim)}, Gemma 2 and 3's
  *                       {@code query_pre_attn_scalar^-0.5}, or Granite's {@code attention_multiplier}
  * @param attnLogitSoftcapping Gemma 2's soft cap on the attention scores, 0 for none
@@ -83,7 +87,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float normEps,
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, RotaryLayout rotaryLayout,
-                            boolean attentionBias, boolean outputBias, boolean mlpBias, boolean headBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
+                            boolean attentionBias, boolean outputBias, boolean mlpBias, boolean headBias, QkNorm qkNorm, boolean tieWordEmbeddings, Dropouts dropouts,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
@@ -484,7 +488,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     default -> QkNorm.NONE;
                 },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
-                (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at),
+                dropouts(c, type, at),
                 attentionScale,
                 // NOTE: Gemma 3's attention keeps a configured attn_logit_softcapping but never applies it
                 type.equals("gemma2") ? softCap(c, "attn_logit_softcapping", 50.0) : 0f,
@@ -620,6 +624,24 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         return Double.isNaN(theta) ? rope
                 : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0],
                         Double.NaN, 0);
+    }
+
+    /**
+     * The family's training dropouts where its transformers class applies them: ERNIE 4.5's and LFM2's attention
+     * never drops (their classes ignore {@code attention_dropout}), and only Phi-3, StarCoder2 and Seed-OSS drop the
+     * sub-layers' outputs (StarCoder2 the embeddings too).
+     */
+    private static Dropouts dropouts(JsonNode c, String type, String at) {
+        boolean attentionIgnored = type.equals("ernie4_5") || type.equals(MoeConfig.ERNIE_MOE)
+                || type.equals(ShortConvConfig.MODEL_TYPE) || type.equals(ShortConvConfig.MOE_MODEL_TYPE);
+        String residual = switch (type) {
+            case "phi3" -> "resid_pdrop";
+            case "starcoder2", "seed_oss" -> "residual_dropout";
+            default -> null;
+        };
+        return new Dropouts(attentionIgnored ? 0f : Dropouts.probability(c, "attention_dropout", 0, at),
+                residual == null ? 0f : Dropouts.probability(c, residual, 0, at),
+                type.equals("starcoder2") ? Dropouts.probability(c, "embedding_dropout", 0, at) : 0f);
     }
 
     private static float softCap(JsonNode c, String field, double fallback) {

@@ -9,6 +9,8 @@ import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.SplittableRandom;
+
 /**
  * A decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3) as transformers'
  * {@code *ForSequenceClassification}: the decoder's final hidden states, then {@code score} (a bias-free linear
@@ -20,8 +22,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * is not the pad id (so left and right padding both work, and a pad id inside the text is skipped when it ends a
  * row), position 0 for a row of pads only. Without a pad id only single rows are accepted.
  *
- * <p>Attention dropout is not applied in training mode (the backbone's owner is not in this tree); every released
- * config of these families sets it to 0.
+ * <p>In training mode the decoder's dropouts apply as in its causal model ({@link DecoderConfig#dropouts}), drawn
+ * from the decoder's stream.
  */
 public final class DecoderForSequenceClassification extends SequenceClassifierModule {
     private final DecoderModel decoder;
@@ -51,6 +53,16 @@ public final class DecoderForSequenceClassification extends SequenceClassifierMo
     }
 
     @Override
+    public void seedDropout(long seed) {
+        decoder.seedDropout(seed);
+    }
+
+    @Override
+    public SplittableRandom dropoutRandom() {
+        return decoder.dropoutRandom();
+    }
+
+    @Override
     public ClassifierConfig classifierConfig() {
         return classifier;
     }
@@ -65,6 +77,8 @@ public final class DecoderForSequenceClassification extends SequenceClassifierMo
     @Override
     public Tensor forward(long[][] ids, long[][] mask) {
         long[][] pooled = pooledPositions(ids);
+        // the decoder owning the backbone is not in this tree, so train(...) did not reach it
+        decoder.train(isTraining());
         Tensor hidden = decoder.hiddenStates(ModelInput.of(ids, mask));
         int b = hidden.dim(0);
         int c = hidden.dim(2);

@@ -18,7 +18,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x));</li>
  *   <li>{@code PARALLEL} (Cohere): x + attn(norm(x)) + mlp(norm(x)).</li>
  * </ul>
- * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
+ * Granite scales each sub-block's output by {@code residual_multiplier} before adding it; in training Phi-3, StarCoder2
+ * and Seed-OSS drop it out first ({@link dev.finetune4j.core.models.Dropouts#residual}). The MLP is a
  * {@link SparseMoeBlock} in the sparse layers of a mixture of experts (Granite 4.0 H's adds its {@code shared_mlp}'s
  * output to the block's). Qwen3.5's linear-attention layers mix tokens
  * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
@@ -30,6 +31,7 @@ public final class DecoderLayer extends Module {
     /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
     private final boolean parallel;
     private final float residualMultiplier;
+    private final float residualDropout;
     /**
      * The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, Granite 4's {@code shared_mlp} or LFM2's
      * {@code feed_forward}.
@@ -54,6 +56,7 @@ public final class DecoderLayer extends Module {
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
         this.norms = c.normNames();
         this.residualMultiplier = c.multipliers().residual();
+        this.residualDropout = c.dropouts().residual();
         if (c.isLinearAttention(index)) {
             this.mixer = "linear_attn";
             registerChild(mixer, new GatedDeltaNet(scope, c, index));
@@ -110,16 +113,16 @@ public final class DecoderLayer extends Module {
             Tensor normed = normed(norms.input(), x);
             Tensor attended = ((Block) child(mixer)).forward(normed, ctx);
             Tensor transformed = layer(mlp).forward(normed);
-            Tensor h = residual(x, attended);
+            Tensor h = residual(x, attended, ctx);
             SpentActivations.free(attended, x, normed, h);
-            Tensor out = residual(h, transformed);
+            Tensor out = residual(h, transformed, ctx);
             SpentActivations.free(transformed, normed, out);
             SpentActivations.free(h, out); // no backward reads the partial sum
             return out;
         }
         Tensor normed = normed(norms.input(), x);
         Tensor attended = normed(norms.attentionOutput(), ((Block) child(mixer)).forward(normed, ctx));
-        Tensor h = residual(x, attended);
+        Tensor h = residual(x, attended, ctx);
         SpentActivations.free(attended, x, normed);
         Tensor normedH = normed(norms.mlpInput(), h);
         Tensor transformed = layer(mlp).forward(normedH);
@@ -127,7 +130,7 @@ public final class DecoderLayer extends Module {
             transformed = Elementwise.add(transformed, layer(sharedMlp).forward(normedH));
         }
         transformed = normed(norms.mlpOutput(), transformed);
-        Tensor out = residual(h, transformed);
+        Tensor out = residual(h, transformed, ctx);
         SpentActivations.free(transformed, h, normedH);
         return out;
     }
@@ -137,12 +140,13 @@ public final class DecoderLayer extends Module {
         return name == null ? x : layer(name).forward(x);
     }
 
-    /** stream + branch, the branch scaled by Granite's residual multiplier. */
-    private Tensor residual(Tensor stream, Tensor branch) {
+    /** stream + branch, the branch dropped out in training and scaled by Granite's residual multiplier. */
+    private Tensor residual(Tensor stream, Tensor branch, ForwardContext ctx) {
+        Tensor dropped = ctx.dropout(branch, residualDropout);
         if (residualMultiplier == 1f) {
-            return Elementwise.add(stream, branch);
+            return Elementwise.add(stream, dropped);
         }
-        Tensor scaled = Elementwise.scale(branch, residualMultiplier);
+        Tensor scaled = Elementwise.scale(dropped, residualMultiplier);
         Tensor sum = Elementwise.add(stream, scaled);
         SpentActivations.free(scaled, sum);
         return sum;

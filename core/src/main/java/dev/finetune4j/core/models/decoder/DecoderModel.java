@@ -122,7 +122,7 @@ public final class DecoderModel extends LanguageModel {
 
     /**
      * Gemma and Gemma 2 scale the whole input, virtual tokens included, by {@code sqrt(hidden_size)}, Granite by its
-     * {@code embedding_multiplier}.
+     * {@code embedding_multiplier}; in training StarCoder2 drops the input out ({@code embedding_dropout}).
      */
     @Override
     protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
@@ -131,7 +131,8 @@ public final class DecoderModel extends LanguageModel {
         // made before the layers, so that they outlive their intermediates
         rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         localRotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
-        Tensor input = config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x;
+        Tensor input = ctx.dropout(config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x,
+                config.dropouts().embedding());
         ForwardContext pass = !config.hasRecurrentLayers() ? ctx
                 : ctx.withRecurrentInputs(RecurrentLayers.paddingKeep(ctx, x), RecurrentLayers.segmentOffsets(ctx, x));
         Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));

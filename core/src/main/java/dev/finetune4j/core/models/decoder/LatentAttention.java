@@ -93,7 +93,8 @@ final class LatentAttention extends Module implements Block {
             k = kv[0];
             v = kv[1];
         }
-        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), config.attentionScale());
+        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), config.attentionScale(), 0f, null,
+                ctx.attentionDropout(config.dropouts().attention()));
         Tensor merged = attn.slice(3, 0, value).permute(0, 2, 1, 3).reshape(b, t, heads * value);
         return layer("o_proj").forward(merged);
     }

@@ -8,7 +8,10 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-/** GPT-2 attention: one fused c_attn (Conv1D, C -> 3C) split into q, k, v; c_proj back to C. */
+/**
+ * GPT-2 attention: one fused c_attn (Conv1D, C -> 3C) split into q, k, v; c_proj back to C. In training the
+ * probabilities and the output are dropped out ({@code attn_pdrop}, {@code resid_pdrop}).
+ */
 public final class Gpt2Attention extends Module implements Block {
     private final Gpt2Config config;
     private final int layerIndex;
@@ -43,8 +46,10 @@ public final class Gpt2Attention extends Module implements Block {
             v = kv[1];
         }
         int d = c / config.nHead();
-        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), (float) (1 / Math.sqrt(d)));
-        return layer("c_proj").forward(attn.permute(0, 2, 1, 3).reshape(b, t, c));
+        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), (float) (1 / Math.sqrt(d)), 0f, null,
+                ctx.attentionDropout(config.dropouts().attention()));
+        return ctx.dropout(layer("c_proj").forward(attn.permute(0, 2, 1, 3).reshape(b, t, c)),
+                config.dropouts().residual());
     }
 
     private Tensor heads(Tensor x, int b, int t) {

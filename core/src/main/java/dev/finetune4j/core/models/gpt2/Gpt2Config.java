@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.core.models.Dropouts;
 import dev.finetune4j.core.models.ModelSpec;
 
 /**
@@ -17,9 +18,15 @@ import dev.finetune4j.core.models.ModelSpec;
  * @param nInner MLP width ({@code n_inner}, default {@code 4 * n_embd})
  * @param activationFunction the MLP's activation ({@code activation_function}, default {@code gelu_new})
  * @param layerNormEpsilon the LayerNorms' epsilon ({@code layer_norm_epsilon})
+ * @param dropouts the training dropouts: {@code attn_pdrop} on the attention probabilities, {@code resid_pdrop} on
+ *                 the attention's and the MLP's outputs, {@code embd_pdrop} on the summed token and position
+ *                 embeddings (0.1 each by default, as GPT-2's)
  */
 public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, int nHead, int nInner,
-                         Activations.Kind activationFunction, float layerNormEpsilon) {
+                         Activations.Kind activationFunction, float layerNormEpsilon, Dropouts dropouts) {
+
+    /** GPT-2's default for each of its dropouts, as transformers' {@code GPT2Config}. */
+    private static final double DEFAULT_DROPOUT = 0.1;
 
     /** Checks that {@code nEmbd} is a positive multiple of {@code nHead}. */
     public Gpt2Config {
@@ -43,7 +50,10 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
                 JsonFields.requiredInteger(c, "n_head", 1, ConfigLimits.HEADS, at),
                 JsonFields.integer(c, "n_inner", 4 * embd, 1, ConfigLimits.INTERMEDIATE, at),
                 Activations.Kind.fromConfig(c.path("activation_function").asText("gelu_new")),
-                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at));
+                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
+                new Dropouts(Dropouts.probability(c, "attn_pdrop", DEFAULT_DROPOUT, at),
+                        Dropouts.probability(c, "resid_pdrop", DEFAULT_DROPOUT, at),
+                        Dropouts.probability(c, "embd_pdrop", DEFAULT_DROPOUT, at)));
     }
 
     /**

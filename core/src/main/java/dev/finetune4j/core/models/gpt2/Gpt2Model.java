@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * GPT-2 ({@code GPT2LMHeadModel}): learned positions, pre-norm LayerNorm blocks, Conv1D weights stored
- * (in, out), output head tied to {@code transformer.wte}.
+ * (in, out), output head tied to {@code transformer.wte}; in training the embeddings, the attention probabilities
+ * and each block's two outputs are dropped out as its config says ({@link Gpt2Config#dropouts}).
  */
 public final class Gpt2Model extends LanguageModel {
     private final Gpt2Config config;
@@ -62,7 +63,8 @@ public final class Gpt2Model extends LanguageModel {
                 positions[b][t] = ctx.positions()[b][t];
             }
         }
-        Tensor h = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) transformer().child("wpe")).weight(), positions));
+        Tensor h = ctx.dropout(Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) transformer().child("wpe")).weight(),
+                positions)), config.dropouts().embedding());
         @SuppressWarnings("unchecked")
         ModuleList<Gpt2Block> blocks = (ModuleList<Gpt2Block>) transformer().child("h");
         return ((LayerNorm) transformer().child("ln_f")).forward(forwardLayers(blocks, h, ctx,
@@ -94,9 +96,12 @@ public final class Gpt2Model extends LanguageModel {
         }
     }
 
-    /** One pre-norm block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+    /** One pre-norm block: x + attn(ln_1(x)), then x + mlp(ln_2(x)), the MLP's output dropped out in training. */
     static final class Gpt2Block extends Module {
+        private final float residualDropout;
+
         Gpt2Block(TensorScope scope, Gpt2Config c, int index) {
+            this.residualDropout = c.dropouts().residual();
             registerChild("ln_1", new LayerNorm(scope, c.nEmbd(), c.layerNormEpsilon()));
             registerChild("attn", new Gpt2Attention(scope, c, index));
             registerChild("ln_2", new LayerNorm(scope, c.nEmbd(), c.layerNormEpsilon()));
@@ -105,7 +110,7 @@ public final class Gpt2Model extends LanguageModel {
 
         Tensor forward(Tensor x, ForwardContext ctx) {
             x = Elementwise.add(x, ((Block) child("attn")).forward(layer("ln_1").forward(x), ctx));
-            return Elementwise.add(x, layer("mlp").forward(layer("ln_2").forward(x)));
+            return Elementwise.add(x, ctx.dropout(layer("mlp").forward(layer("ln_2").forward(x)), residualDropout));
         }
     }
 }
