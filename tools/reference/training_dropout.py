@@ -10,7 +10,9 @@ dropout through nn.functional.dropout) on fixed inputs, and writes
 core/src/test/resources/references/training_dropout/NAME.safetensors (input_ids, and for classifiers
 attention_mask and labels; logits; loss: the causal LM's next-token loss over all positions, or the classifier's
 cross-entropy; grad.NAME for the listed weights) and cases.json (folder, kind, seed, overrides, the draws
-transformers made). It fails unless each case's dropouts move its loss (against the same model in eval mode) by more
+transformers made); and peft/src/test/resources/training_dropout/NAME/ (adapter_config.json and
+adapter_model.safetensors as PEFT saves them, reference.safetensors with the LoRA tensors' gradients under their saved
+names) for PEFT LoRA adapters with lora_dropout on two of the cases (LORA_CASES). It fails unless each case's dropouts move its loss (against the same model in eval mode) by more
 than 1e-4 relative, and unless the draws count what the config asks for (a dropout the family's class ignores, as
 ERNIE 4.5's attention_dropout, draws nothing).
 """
@@ -23,6 +25,7 @@ import tempfile
 
 import torch
 from safetensors.torch import save_file
+from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,13 +66,22 @@ CASES = {
                   ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.down_proj.weight",
                    "model.norm.weight", "score.weight"]),
 }
+# PEFT LoRA adapters (init_lora_weights=False, so B is not zero) with lora_dropout over the same models: the adapters'
+# masks come from the model's streams between the model's own. name: (folder, kind, overrides, layers, LoRA targets)
+LORA_CASES = {
+    "llama_lora": ("hf-tiny/llama", "causal", {"attention_dropout": 0.1}, "base_model.model.model.layers",
+                   ["q_proj", "v_proj", "down_proj"]),
+    "bert_lora": ("hf-tiny/bert_cls", "classifier", {"attention_probs_dropout_prob": 0.1, "hidden_dropout_prob": 0.1},
+                  None, ["query", "value"]),
+}
+LORA_OUT = os.path.join(REPO, "peft", "src", "test", "resources", "training_dropout")
 BATCH, LENGTH = 2, 12
 
 
 def with_overrides(folder, overrides, tmp):
     """A copy of the folder whose config.json carries the overrides."""
-    dst = os.path.join(tmp, os.path.basename(folder))
-    shutil.copytree(os.path.join(RESOURCES, folder), dst)
+    dst = tempfile.mkdtemp(dir=tmp)
+    shutil.copytree(os.path.join(RESOURCES, folder), dst, dirs_exist_ok=True)
     path = os.path.join(dst, "config.json")
     config = json.load(open(path))
     config.update(overrides)
@@ -93,12 +105,17 @@ def run(model, kind, ids, mask, labels):
     return logits, loss
 
 
-def case(name, folder, kind, overrides, layers, gradients, tmp):
+def case(name, folder, kind, overrides, layers, gradients, tmp, lora_targets=None):
     torch.manual_seed(7)
     path = with_overrides(folder, overrides, tmp)
     auto = AutoModelForCausalLM if kind == "causal" else AutoModelForSequenceClassification
     model = auto.from_pretrained(path, attn_implementation="eager", dtype=torch.float32)
     vocab = model.config.vocab_size
+    if lora_targets is not None:
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.2, target_modules=lora_targets,
+                                                 init_lora_weights=False,
+                                                 task_type="CAUSAL_LM" if kind == "causal" else "SEQ_CLS"))
+        gradients = [n for n, p in model.named_parameters() if p.requires_grad]
     ids = torch.randint(3, vocab, (BATCH, LENGTH))
     tensors = {"input_ids": ids}
     mask = labels = None
@@ -110,7 +127,7 @@ def case(name, folder, kind, overrides, layers, gradients, tmp):
     model.eval()
     with torch.no_grad():
         _, eval_loss = run(model, kind, ids, mask, labels)
-    model.train()
+    model.train()  # PEFT's wrapper too
     stack = [] if layers is None else list(attribute(model, layers))
     with patched_dropout(SEED, stack) as state:
         logits, loss = run(model, kind, ids, mask, labels)
@@ -122,7 +139,10 @@ def case(name, folder, kind, overrides, layers, gradients, tmp):
     params = dict(model.named_parameters())
     tensors.update(logits=logits.detach(), loss=loss.detach().reshape(1))
     for g in gradients:
-        tensors["grad." + g] = params[g].grad.detach().clone()
+        # under the names PEFT saves: without the adapter's name and a saved module's wrapper
+        tensors["grad." + g.replace(".modules_to_save.default", "").replace(".default", "")] = params[g].grad.detach().clone()
+    if lora_targets is not None:
+        model.save_pretrained(os.path.join(tmp, name))
     print(f"{name}: loss {loss.item():.6f} (eval {eval_loss.item():.6f}), {state['draws']} draws")
     return tensors, {"folder": folder, "kind": kind, "seed": SEED, "overrides": overrides, "draws": state["draws"]}
 
@@ -139,10 +159,25 @@ def main():
             if args.write:
                 os.makedirs(OUT, exist_ok=True)
                 save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(OUT, name + ".safetensors"))
+        lora_cases = {}
+        for name, (folder, kind, overrides, layers, targets) in LORA_CASES.items():
+            tensors, lora_cases[name] = case(name, folder, kind, overrides, layers, None, tmp, targets)
+            if args.write:
+                out = os.path.join(LORA_OUT, name)
+                os.makedirs(out, exist_ok=True)
+                shutil.copy(os.path.join(tmp, name, "adapter_model.safetensors"), out)
+                config = json.load(open(os.path.join(tmp, name, "adapter_config.json")))
+                config["base_model_name_or_path"] = folder  # not the temporary copy's path
+                config["target_modules"] = sorted(config["target_modules"])  # a set in PEFT: its order varies
+                with open(os.path.join(out, "adapter_config.json"), "w") as f:
+                    json.dump(config, f, indent=2, sort_keys=True)
+                    f.write("\n")
+                save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(out, "reference.safetensors"))
     if args.write:
-        with open(os.path.join(OUT, "cases.json"), "w") as f:
-            json.dump(cases, f, indent=2)
-            f.write("\n")
+        for path, written in ((OUT, cases), (LORA_OUT, lora_cases)):
+            with open(os.path.join(path, "cases.json"), "w") as f:
+                json.dump(written, f, indent=2)
+                f.write("\n")
 
 
 if __name__ == "__main__":

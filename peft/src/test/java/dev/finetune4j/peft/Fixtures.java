@@ -48,6 +48,26 @@ public final class Fixtures {
         }
     }
 
+    /**
+     * A copy of the model folder {@code model} (under hf-tiny: its config.json and model.safetensors) in {@code into},
+     * with the given fields of its config.json replaced by JSON texts.
+     */
+    public static Path modelWith(String model, Path into, Map<String, String> fields) {
+        try {
+            Files.createDirectories(into);
+            Files.copy(dir(model).resolve("model.safetensors"), into.resolve("model.safetensors"));
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode config = (ObjectNode) json.readTree(dir(model).resolve("config.json").toFile());
+            for (Map.Entry<String, String> f : fields.entrySet()) {
+                config.set(f.getKey(), json.readTree(f.getValue()));
+            }
+            json.writeValue(into.resolve("config.json").toFile(), config);
+            return into;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Every tensor of {@code <model>/reference.safetensors}, as float arrays (I64 as their values). */
     static Map<String, float[]> reference(String model) {
         return reference(model, "reference.safetensors");
@@ -88,7 +108,7 @@ public final class Fixtures {
     }
 
     /** Largest absolute difference, with its index, as "1.2e-06 at [i]". */
-    static double maxAbs(float[] actual, float[] expected, StringBuilder where) {
+    public static double maxAbs(float[] actual, float[] expected, StringBuilder where) {
         if (actual.length != expected.length) {
             throw new AssertionError("length " + actual.length + " != expected " + expected.length);
         }

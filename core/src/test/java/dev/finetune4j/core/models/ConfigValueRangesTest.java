@@ -73,14 +73,24 @@ class ConfigValueRangesTest {
         for (String value : new String[]{"-1.0", "1e300", "0"}) {
             ObjectNode c = fixture(config);
             c.set(field, JSON.readTree(value));
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
-                if (config.contains("gpt2")) {
-                    Gpt2Config.fromJson(c);
-                } else {
-                    BertConfig.fromJson(c);
-                }
-            });
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpt2OrBert(config, c));
             assertTrue(e.getMessage().contains("'" + field + "'") && e.getMessage().contains("in (0, 1)"), e.getMessage());
+        }
+    }
+
+    /** GPT-2's and BERT's dropouts are probabilities in [0, 1); 1 would zero every activation. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | attn_pdrop", "/hf-tiny/gpt2/config.json | resid_pdrop",
+            "/hf-tiny/gpt2/config.json | embd_pdrop", "/hf-tiny/bert_cls/config.json | hidden_dropout_prob",
+            "/hf-tiny/bert_cls/config.json | attention_probs_dropout_prob",
+            "/hf-tiny/bert_cls/config.json | classifier_dropout"})
+    void gpt2AndBertDropoutsAreProbabilities(String config, String field) throws IOException {
+        for (String value : new String[]{"1.0", "-0.1", "\"0.1\""}) {
+            ObjectNode c = fixture(config);
+            c.set(field, JSON.readTree(value));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpt2OrBert(config, c));
+            assertTrue(e.getMessage().contains("'" + field + "' = " + c.get(field)) && e.getMessage().contains("in [0, 1)"),
+                    e.getMessage());
         }
     }
 
@@ -90,6 +100,15 @@ class ConfigValueRangesTest {
     void realFixtureConfigsStillLoad(String dir) throws IOException {
         ObjectNode c = fixture(dir + "/config.json");
         assertDoesNotThrow(() -> DecoderConfig.fromJson(c));
+    }
+
+    /** Reads {@code c} as the config of the fixture it came from: GPT-2's or BERT's. */
+    private static void gpt2OrBert(String fixture, ObjectNode c) {
+        if (fixture.contains("gpt2")) {
+            Gpt2Config.fromJson(c);
+        } else {
+            BertConfig.fromJson(c);
+        }
     }
 
     private static ObjectNode fixture(String resource) throws IOException {
