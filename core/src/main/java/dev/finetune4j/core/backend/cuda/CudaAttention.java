@@ -3,6 +3,7 @@ package dev.finetune4j.core.backend.cuda;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.backend.DropoutKey;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -28,8 +29,15 @@ import java.util.Arrays;
  * registers), when their shared memory fits the card's blocks (at D = 256 the dq kernel's 198 KiB fit Hopper's
  * 227 KiB, not an A100's 163 KiB); other inputs take the f32 kernels (bf16 inputs converted). Keys and values are
  * read where they lie when their rows are contiguous in the kernel's dtype and aligned for its loads (a KV cache's
- * filled part). The mask's host arrays are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
- * device.
+ * filled part). The mask's host arrays are uploaded when they differ from the last ones (so once for all the layers
+ * of a forward pass) and kept on the device.
+ *
+ * <p>With an {@link AttentionDropout}, every kernel but the delta runs its {@value #DROPOUT_SUFFIX} twin (the same
+ * code compiled with dropout, the kernels without it unchanged): the forward multiplies each probability by its
+ * factor, drawn on the device by the Philox of philox.cuh (the CPU's numbers bit for bit), after the softmax's sum, so
+ * the log-sum-exp is the one before dropout; the backward redraws the factors, for p in dv and for dp. On tensor cores
+ * dropout at D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} runs the kernels for D up to {@value #NARROW_HEAD_DIM}: the
+ * draws do not fit the 128 registers of the small variants' two blocks an SM.
  */
 final class CudaAttention implements AttentionKernels {
     /** Queries per query tile and keys per key tile (ATT_TILE of attention.cuh). */
@@ -70,6 +78,8 @@ final class CudaAttention implements AttentionKernels {
     static final int TENSOR_CORE_Q_ROWS = 2 * TENSOR_CORE_ROWS + 2 * TILE;
     /** Rows of the tensor-core dk, dv kernel's: TENSOR_CORE_ROWS each of k and v, TENSOR_CORE_KV_QUERIES of q, dOut. */
     static final int TENSOR_CORE_KV_ROWS = 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES;
+    /** The name suffix of the kernels that drop out the probabilities (they take an AttentionDropout argument last). */
+    static final String DROPOUT_SUFFIX = "_dropout";
     /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
     private static final int TENSOR_CORE_ALIGNMENT = 16;
 
@@ -93,11 +103,11 @@ final class CudaAttention implements AttentionKernels {
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
                                        Tensor sinks, AttentionDropout dropout, Tensor out, Tensor logSumExp) {
         checkShapes(q, k, v);
-        refuseDropout(dropout);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         int headDim = q.dim(3);
+        String drop = dropoutSuffix(dropout);
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
             Rows kr = rows(s, k, type, alignment);
             Rows vr = rows(s, v, type, alignment);
@@ -106,12 +116,13 @@ final class CudaAttention implements AttentionKernels {
             maskArgs(a, mask);
             outArgs(a, out, tensorCores);
             a.ptr(rt.output(logSumExp)).ptr(s.f32OrNull(sinks));
+            dropoutArg(a, dropout);
             if (tensorCores) {
-                String variant = headDim > NARROW_HEAD_DIM ? "_d256" : smallHeadDimVariant(headDim);
-                rt.kernels.launch("attention_bf16", "attention_forward_bf16" + variant,
+                String variant = headDim > NARROW_HEAD_DIM ? "_d256" : smallHeadDimVariant(headDim, dropout);
+                rt.kernels.launch("attention_bf16", "attention_forward_bf16" + variant + drop,
                         queryTiles(q, TENSOR_CORE_ROWS), tensorCoreSharedBytes(headDim, TENSOR_CORE_FORWARD_ROWS), a);
             } else {
-                rt.kernels.launch("attention", "attention_forward" + f32Variant(headDim),
+                rt.kernels.launch("attention", "attention_forward" + f32Variant(headDim) + drop,
                         queryTiles(q, f32TileRows(headDim)), sharedBytes(headDim, 3), a);
             }
         }
@@ -122,11 +133,11 @@ final class CudaAttention implements AttentionKernels {
                                                float softCap, AttentionDropout dropout, Tensor out,
                                                Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v);
-        refuseDropout(dropout);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         int headDim = q.dim(3);
+        String drop = dropoutSuffix(dropout);
         try (Scratch s = rt.scratch()) {
             Rows kr = rows(s, k, type, alignment);
             Rows vr = rows(s, v, type, alignment);
@@ -147,14 +158,15 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale).f32(softCap);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
+                dropoutArg(a, dropout);
                 if (tensorCores) {
-                    String variant = smallHeadDimVariant(headDim);
+                    String variant = smallHeadDimVariant(headDim, dropout);
                     long slices = variant.isEmpty() ? columnSlices(headDim) : 1;
-                    rt.kernels.launch("attention_bf16", "attention_backward_kv_bf16" + variant,
+                    rt.kernels.launch("attention_bf16", "attention_backward_kv_bf16" + variant + drop,
                             slices * keyTiles(k, TENSOR_CORE_ROWS),
                             tensorCoreSharedBytes(headDim, TENSOR_CORE_KV_ROWS), a);
                 } else {
-                    rt.kernels.launch("attention", "attention_backward_kv" + f32Variant(headDim),
+                    rt.kernels.launch("attention", "attention_backward_kv" + f32Variant(headDim) + drop,
                             keyTiles(k, f32TileRows(headDim)), sharedBytes(headDim, 4), a);
                 }
             }
@@ -162,12 +174,13 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale).f32(softCap);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
+                dropoutArg(a, dropout);
                 if (tensorCores) {
-                    rt.kernels.launch("attention_bf16", "attention_backward_q_bf16",
+                    rt.kernels.launch("attention_bf16", "attention_backward_q_bf16" + drop,
                             columnSlices(headDim) * queryTiles(q, TENSOR_CORE_ROWS),
                             tensorCoreSharedBytes(headDim, TENSOR_CORE_Q_ROWS), a);
                 } else {
-                    rt.kernels.launch("attention", "attention_backward_q" + f32Variant(headDim),
+                    rt.kernels.launch("attention", "attention_backward_q" + f32Variant(headDim) + drop,
                             queryTiles(q, f32TileRows(headDim)), sharedBytes(headDim, 4), a);
                 }
             }
@@ -241,15 +254,25 @@ final class CudaAttention implements AttentionKernels {
         }
     }
 
-    private static void refuseDropout(AttentionDropout dropout) {
+    /** {@value #DROPOUT_SUFFIX} with a dropout, else nothing: the suffix of the kernels to launch. */
+    private static String dropoutSuffix(AttentionDropout dropout) {
+        return dropout == null ? "" : DROPOUT_SUFFIX;
+    }
+
+    /** The dropout kernels' last argument, attention.cuh's {@code AttentionDropout}: p, keepScale, seed, step, site. */
+    private static void dropoutArg(KernelArgs a, AttentionDropout dropout) {
         if (dropout != null) {
-            throw new UnsupportedOperationException("attention dropout is not yet in the CUDA kernels");
+            DropoutKey key = dropout.key();
+            a.floatsThenLongs(new float[]{dropout.p(), dropout.keepScale()}, key.seed(), key.step(), key.site());
         }
     }
 
-    /** The suffix of the tensor-core kernels' variants for small head dimensions (the forward's and dk, dv's). */
-    private static String smallHeadDimVariant(int headDim) {
-        return headDim <= TENSOR_CORE_SMALL_HEAD_DIM ? "_d64" : "";
+    /**
+     * The suffix of the tensor-core kernels' variants for small head dimensions (the forward's and dk, dv's); none
+     * with dropout, whose kernels have no such variant.
+     */
+    private static String smallHeadDimVariant(int headDim, AttentionDropout dropout) {
+        return headDim <= TENSOR_CORE_SMALL_HEAD_DIM && dropout == null ? "_d64" : "";
     }
 
     /** The suffix of the f32 kernels' variant for a head dimension: *_d256 past {@value #NARROW_HEAD_DIM}. */

@@ -52,6 +52,18 @@ final class KernelArgs implements AutoCloseable {
         return add(slots.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.struct((long) v.length * Long.BYTES));
     }
 
+    /**
+     * A struct of float fields followed by long fields passed by value ({@code AttentionDropout} of attention.cuh),
+     * laid out as C does: the floats, padding to a multiple of 8 bytes, the longs.
+     */
+    KernelArgs floatsThenLongs(float[] floats, long... longs) {
+        long longsAt = ((long) floats.length * Float.BYTES + 7) & ~7L;
+        MemorySegment value = slots.allocate(longsAt + (long) longs.length * Long.BYTES, 8);
+        MemorySegment.copy(floats, 0, value, ValueLayout.JAVA_FLOAT, 0, floats.length);
+        MemorySegment.copy(longs, 0, value, ValueLayout.JAVA_LONG, longsAt, longs.length);
+        return add(value, KernelArgType.struct(value.byteSize()));
+    }
+
     /** The next {@code bytes} of the current block, 8-byte aligned (every value type's alignment divides 8). */
     private MemorySegment slot(long bytes, long alignment) {
         long size = (bytes + 7) & ~7L;

@@ -18,6 +18,7 @@
 // all 32 banks once); and one ROWS x ROWS tile of probabilities or score gradients with row stride ATT_P_STRIDE (the
 // two rows a warp writes start 16 banks apart). CudaAttention sizes it.
 #include "common.cuh"
+#include "philox.cuh"
 #include "attention.cuh"
 
 #define ATT_SPLIT 16
@@ -127,6 +128,29 @@ __device__ __forceinline__ void store_p(float* ps, const float (&v)[PER][PER]) {
     }
 }
 
+// Multiplies rows [first, end) of the PER x PER values a thread owns in a tile of (query, key) pairs of head bh by
+// their dropout factors (0 or keepScale): value [r][c] is query i0 + ty + 16 r and key j0 + tx + 16 c, or with
+// KEY_ROWS (dk, dv) key j0 + ty + 16 r and query i0 + tx + 16 c. Returns which were kept (keep_only), bit r PER + c.
+template <int PER, bool KEY_ROWS>
+__device__ __forceinline__ unsigned drop_out(float (&v)[PER][PER], const AttentionDropout& drop, const Dims& d,
+                                             long long bh, long long i0, long long j0, int first = 0,
+                                             int end = PER) {
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+    unsigned kept = 0;
+#pragma unroll
+    for (int r = first; r < end; ++r) {
+#pragma unroll
+        for (int c = 0; c < PER; ++c) {
+            long long i = KEY_ROWS ? i0 + tx + ATT_SPLIT * c : i0 + ty + ATT_SPLIT * r;
+            long long j = KEY_ROWS ? j0 + ty + ATT_SPLIT * r : j0 + tx + ATT_SPLIT * c;
+            float factor = dropout_factor(drop, d, bh, i, j);
+            v[r][c] *= factor;
+            kept |= (unsigned) (factor != 0.0f) << (r * PER + c);
+        }
+    }
+    return kept;
+}
+
 // Writes the rows ty + 16 i below n of a ROWS x D accumulator, times factor[i], to dst of dtype type (F32 or BF16):
 // row r at element first + r * stride.
 template <int PER, int DCOLS>
@@ -158,15 +182,16 @@ __device__ __forceinline__ float row_sum(float v) {
 }
 
 // out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = cap(scale q.k) (masked: -inf), each head's
-// sink in the sum when sinks is not null; a query that sees no key gets 0 and -inf (its sink with one). Grid:
+// sink in the sum when sinks is not null; a query that sees no key gets 0 and -inf (its sink with one). With DROP
+// the probabilities are dropped out (drop) before they weigh v, after they were summed. Grid:
 // B * H * ceil(T / ROWS) blocks, each one tile of ROWS queries of one head; each
 // loops over the key tiles its queries may see (causal mask and sliding window).
 // Shared: q, k, v tiles and the probability tile.
-template <int PER, int DCOLS>
+template <int PER, int DCOLS, bool DROP>
 __device__ __forceinline__ void forward_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
-        const float* sinks) {
+        const float* sinks, AttentionDropout drop) {
     constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
@@ -226,6 +251,9 @@ __device__ __forceinline__ void forward_f32(
             m[i] = mNew;
 #pragma unroll
             for (int j = 0; j < DCOLS; ++j) acc[i][j] *= rescale;
+            // the probabilities that weigh v, l their sum before dropout; NOTE: row by row, as one pass over the
+            // tile after this loop made the kernel (held to 128 registers) spill on sm_90
+            if constexpr (DROP) drop_out<PER, false>(s, drop, d, bh, q0, k0, i, i + 1);
         }
         store_p(ps, s);
         __syncwarp();  // each probability row is read back by the 16 lanes of this warp that wrote it
@@ -242,21 +270,38 @@ __device__ __forceinline__ void forward_f32(
     store_rows(out, outType, out_row(outLayout, d, bh, q0), outLayout.row, qn, D, acc, inv);
 }
 
-// The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256.
+// The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256; each with a
+// twin that drops out the probabilities (*_dropout), the same code with DROP set.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
         const float* sinks) {
-    forward_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                    outLayout, lse, sinks);
+    forward_f32<ATT_PER, ATT_DCOLS, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                           outType, outLayout, lse, sinks, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks, AttentionDropout drop) {
+    forward_f32<ATT_PER, ATT_DCOLS, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                          outType, outLayout, lse, sinks, drop);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d256(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
         const float* sinks) {
-    forward_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
-                                              outType, outLayout, lse, sinks);
+    forward_f32<ATT_PER_D256, ATT_DCOLS_D256, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments,
+                                                     out, outType, outLayout, lse, sinks, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d256_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks, AttentionDropout drop) {
+    forward_f32<ATT_PER_D256, ATT_DCOLS_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments,
+                                                    out, outType, outLayout, lse, sinks, drop);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). out and dOut:
@@ -279,14 +324,15 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const 
 
 // (forward: attention_forward) dk and dv of one tile of ROWS keys of one kv head, overwritten: the block loops over
 // the group's query heads and their query tiles (with a causal mask or a sliding window, only those that may see
-// the tile), so the heads sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q.
-// Grid: B * Hkv * ceil(S / ROWS).
+// the tile), so the heads sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q; with DROP
+// (forward: attention_forward_dropout) dv takes the dropped-out p and ds the dropped-out dp (dOut v^T times the
+// factors). Grid: B * Hkv * ceil(S / ROWS).
 // Shared: k, v, q, dOut tiles and the probability tile (reused for ds).
-template <int PER, int DCOLS>
+template <int PER, int DCOLS, bool DROP>
 __device__ __forceinline__ void backward_kv_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const float* dOut, float* dk, float* dv) {
+        const float* dOut, float* dk, float* dv, AttentionDropout drop) {
     constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
@@ -335,6 +381,8 @@ __device__ __forceinline__ void backward_kv_f32(
             tile_abt(ks, qs, ld, D, s);    // rows: keys, columns: queries
             cap_scores(s, scale, softCap);
             tile_abt(vs, dos, ld, D, dp);
+            unsigned kept = 0;
+            if constexpr (DROP) kept = drop_out<PER, true>(dp, drop, d, head, q0, k0);  // the gradient of p times them
 #pragma unroll
             for (int i = 0; i < PER; ++i) {
 #pragma unroll
@@ -343,6 +391,7 @@ __device__ __forceinline__ void backward_kv_f32(
                                           deltaCol[j], scale, softCap, &s[i][j]);
                 }
             }
+            if constexpr (DROP) keep_only(s, kept, drop.keepScale);  // p as it weighed v
             store_p(ps, s);
             __syncwarp();  // each row is read back by the 16 lanes of this warp that wrote it
             tile_ab(ps, dos, ld, D, dvAcc);
@@ -360,26 +409,43 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dk, float* dv) {
-    backward_kv_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta,
-                                        dOut, dk, dv);
+    backward_kv_f32<ATT_PER, ATT_DCOLS, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                               delta, dOut, dk, dv, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv, AttentionDropout drop) {
+    backward_kv_f32<ATT_PER, ATT_DCOLS, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                              delta, dOut, dk, dv, drop);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv_d256(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dk, float* dv) {
-    backward_kv_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
-                                                  delta, dOut, dk, dv);
+    backward_kv_f32<ATT_PER_D256, ATT_DCOLS_D256, false>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                         segments, lse, delta, dOut, dk, dv, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv_d256_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv, AttentionDropout drop) {
+    backward_kv_f32<ATT_PER_D256, ATT_DCOLS_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                        segments, lse, delta, dOut, dk, dv, drop);
 }
 
 // (forward: attention_forward) dq = ds k for one tile of ROWS queries, overwritten: the block loops over the key
-// tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling).
-// Grid: B * H * ceil(T / ROWS). Shared: q, dOut, k, v tiles and the ds tile.
-template <int PER, int DCOLS>
+// tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling); with DROP
+// (forward: attention_forward_dropout) ds from the dropped-out dp. Grid: B * H * ceil(T / ROWS). Shared: q, dOut,
+// k, v tiles and the ds tile.
+template <int PER, int DCOLS, bool DROP>
 __device__ __forceinline__ void backward_q_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const float* dOut, float* dq) {
+        const float* dOut, float* dq, AttentionDropout drop) {
     constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
@@ -416,9 +482,15 @@ __device__ __forceinline__ void backward_q_f32(
         load_rows(vs, ld, vh + k0 * D, kn, ROWS, D);
         __syncthreads();
         float s[PER][PER] = {}, dp[PER][PER] = {};
+        // NOTE: with DROP, dp and its factors first, while s takes no registers: after s, the factors' Philox made
+        // this kernel (held to 128 registers) spill on sm_90.
+        if constexpr (DROP) {
+            tile_abt(dos, vs, ld, D, dp);
+            drop_out<PER, false>(dp, drop, d, bh, q0, k0);  // the gradient of p times its factor
+        }
         tile_abt(qs, ks, ld, D, s);    // rows: queries, columns: keys
         cap_scores(s, scale, softCap);
-        tile_abt(dos, vs, ld, D, dp);
+        if constexpr (!DROP) tile_abt(dos, vs, ld, D, dp);
 #pragma unroll
         for (int j = 0; j < PER; ++j) {
             Slot key = key_slot(d, causal, window, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
@@ -440,14 +512,30 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq) {
-    backward_q_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta, dOut,
-                                       dq);
+    backward_q_f32<ATT_PER, ATT_DCOLS, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                              delta, dOut, dq, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq, AttentionDropout drop) {
+    backward_q_f32<ATT_PER, ATT_DCOLS, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                             delta, dOut, dq, drop);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_d256(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq) {
-    backward_q_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
-                                                 delta, dOut, dq);
+    backward_q_f32<ATT_PER_D256, ATT_DCOLS_D256, false>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                        segments, lse, delta, dOut, dq, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_d256_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq, AttentionDropout drop) {
+    backward_q_f32<ATT_PER_D256, ATT_DCOLS_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                       segments, lse, delta, dOut, dq, drop);
 }

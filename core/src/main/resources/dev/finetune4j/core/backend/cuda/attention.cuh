@@ -9,7 +9,8 @@
 // window w > 0 hides the keys at positions p - w and before from the query at position p (0: no window).
 // Scores: s = scale q.k, soft-capped to softCap tanh(s / softCap) when softCap > 0 (Gemma 2), before the mask; the
 // log-sum-exp is of these capped scores.
-// Included after common.cuh.
+// Dropout (the *_dropout kernels): the probabilities are dropped after the softmax as AttentionDropout.java says.
+// Included after common.cuh and philox.cuh.
 #pragma once
 
 #define ATT_THREADS 256
@@ -20,6 +21,33 @@ struct Dims {
     long long B, H, Hkv, T, S, D;
     long long kBatch, kHead, vBatch, vHead;  // strides of k and v, in elements
 };
+
+// Dropout of the probabilities, the *_dropout kernels' last argument: probability (b, h, i, j) of the (B, H, T, S)
+// weights is multiplied by 0 when Philox's uniform at ((b H + h) T + i) S + j is below p, else by keepScale
+// (1 / (1 - p) rounded to float once, by the host). The softmax's sum and the log-sum-exp are those before dropout.
+struct AttentionDropout {
+    float p, keepScale;
+    unsigned long long seed, step, site;
+};
+
+// The dropout factor, 0 or keepScale, of query i's probability for key j in head bh = b H + h.
+__device__ __forceinline__ float dropout_factor(const AttentionDropout& drop, const Dims& d, long long bh, long long i,
+                                               long long j) {
+    float u = philox_uniform(drop.seed, drop.step, drop.site, (unsigned long long) ((bh * d.T + i) * d.S + j));
+    return u < drop.p ? 0.0f : drop.keepScale;
+}
+
+// v[r][c] times keepScale where bit r C + c of kept is set, else 0: the dropout factors that a kernel's drop_out
+// returned, applied again (dk, dv: dp took them before the softmax backward, p takes them after it, for dv).
+template <int R, int C>
+__device__ __forceinline__ void keep_only(float (&v)[R][C], unsigned kept, float keepScale) {
+    static_assert(R * C <= 32, "kept holds a bit a value");
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int c = 0; c < C; ++c) v[r][c] *= kept >> (r * C + c) & 1u ? keepScale : 0.0f;
+    }
+}
 
 // Who a query row or a key column is for the mask: in range (keys: and not padding), its position, the range
 // [lo, hi] of the other side's positions it may meet (causal mask and sliding window: a causal query at p sees keys

@@ -18,6 +18,7 @@
 // a row stride of D + ATT_TC_PAD elements, i.e. 4 (mod 8) words when D is a multiple of 16, so the 8 rows x 4 words
 // of a fragment load fall in 32 different banks. CudaAttention sizes it.
 #include "common.cuh"
+#include "philox.cuh"
 #include "attention.cuh"
 
 #define ATT_TC_ROWS 128
@@ -178,6 +179,32 @@ __device__ __forceinline__ void store_fragment_rows(void* dst, int type, long lo
     }
 }
 
+// Multiplies the values this lane holds of a warp's 16 x 8 N tile of (query, key) pairs of head bh (C fragments, as
+// mma_abt leaves them) by their dropout factors (0 or keepScale): element [n][2 h + e] is query i0 + g + 8 h and key
+// j0 + 8 n + 2 t + e, or with KEY_ROWS (dk, dv) key j0 + g + 8 h and query i0 + 8 n + 2 t + e. Returns which were
+// kept (keep_only), bit 4 n + 2 h + e.
+template <int N, bool KEY_ROWS>
+__device__ __forceinline__ unsigned drop_out_fragments(float (&v)[N][4], const AttentionDropout& drop, const Dims& d,
+                                                       long long bh, long long i0, long long j0) {
+    const int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    unsigned kept = 0;
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                long long i = KEY_ROWS ? i0 + 8 * n + 2 * t + e : i0 + g + 8 * h;
+                long long j = KEY_ROWS ? j0 + g + 8 * h : j0 + 8 * n + 2 * t + e;
+                float factor = dropout_factor(drop, d, bh, i, j);
+                v[n][2 * h + e] *= factor;
+                kept |= (unsigned) (factor != 0.0f) << (4 * n + 2 * h + e);
+            }
+        }
+    }
+    return kept;
+}
+
 // Reductions over the 4 lanes that hold one query row of a fragment (all 32 lanes of the warp call them together).
 __device__ __forceinline__ float quad_max(float v) {
     v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
@@ -226,14 +253,14 @@ __device__ __forceinline__ QueryTile stage_query_tile(const Dims& d, const unsig
 }
 
 // (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = cap(scale q.k) (masked: -inf) and the
-// heads' sinks; a query that sees no key gets 0 and -inf (its sink with one). q, k, v bf16 (k, v rows 16-byte
-// aligned), D a multiple of 16 up to 8 OUT; the
+// heads' sinks; a query that sees no key gets 0 and -inf (its sink with one); with DROP the probabilities dropped out
+// (drop) after they were summed. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
-template <int OUT>
+template <int OUT, bool DROP>
 __device__ __forceinline__ void forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
-        OutLayout outLayout, float* lse, const float* sinks) {
+        OutLayout outLayout, float* lse, const float* sinks, AttentionDropout drop) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -297,6 +324,7 @@ __device__ __forceinline__ void forward_bf16(
                 acc[n][2 * h + 1] *= rescale;
             }
         }
+        if constexpr (DROP) drop_out_fragments<ATT_TC_SCORE_TILES, false>(s, drop, d, bh, q0 + r0, k0);  // l: before
         mma_pm(s, vs, ld, D, acc);
     }
     float inv[2];
@@ -311,29 +339,48 @@ __device__ __forceinline__ void forward_bf16(
 }
 
 // The kernels CudaAttention launches: *_d64 for D <= 64, limited to 128 registers a thread so that two blocks share
-// an SM, the unsuffixed one for D up to 128 and *_d256 for D up to 256, one block an SM.
+// an SM, the unsuffixed one for D up to 128 and *_d256 for D up to 256, one block an SM. The unsuffixed and *_d256
+// ones have a twin that drops out the probabilities (*_dropout), the same code with DROP set; dropout at D <= 64
+// takes the unsuffixed twin, as the Philox draws do not fit 128 registers (a *_d64 twin spilled on sm_90, and at one
+// block an SM it would gain nothing).
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
         OutLayout outLayout, float* lse, const float* sinks) {
-    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                   outLayout, lse, sinks);
+    forward_bf16<ATT_TC_OUT_TILES, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                          outType, outLayout, lse, sinks, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16_dropout(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse, const float* sinks, AttentionDropout drop) {
+    forward_bf16<ATT_TC_OUT_TILES, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                         outType, outLayout, lse, sinks, drop);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_bf16_d64(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
         OutLayout outLayout, float* lse, const float* sinks) {
-    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                       outLayout, lse, sinks);
+    forward_bf16<ATT_TC_OUT_TILES_D64, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                              outType, outLayout, lse, sinks, {});
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16_d256(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
         OutLayout outLayout, float* lse, const float* sinks) {
-    forward_bf16<ATT_TC_OUT_TILES_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
-                                        outType, outLayout, lse, sinks);
+    forward_bf16<ATT_TC_OUT_TILES_D256, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                               outType, outLayout, lse, sinks, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16_d256_dropout(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse, const float* sinks, AttentionDropout drop) {
+    forward_bf16<ATT_TC_OUT_TILES_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                              outType, outLayout, lse, sinks, drop);
 }
 
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
@@ -341,11 +388,13 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
 // delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks
 // in each of ceil(D / 128) column slices (column_slice). Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles
 // (64 rows), bf16 rows as in the forward. One variant for every D: even at D = 64 its s, dp and accumulator need
-// more than the 128 registers of two blocks an SM.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
+// more than the 128 registers of two blocks an SM. With DROP (forward: attention_forward_bf16_dropout) ds from the
+// dropped-out dp.
+template <bool DROP>
+__device__ __forceinline__ void backward_q_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
-        const float* delta, const unsigned short* dOut, float* dq) {
+        const float* delta, const unsigned short* dOut, float* dq, AttentionDropout drop) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -379,6 +428,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
         mma_abt(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
         cap_scores(s, scale, softCap);
         mma_abt(dos, vs, ld, D, r0, dp);
+        if constexpr (DROP) drop_out_fragments<ATT_TC_SCORE_TILES, false>(dp, drop, d, bh, q0 + r0, k0);  // d(p keep)
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // element 2 h + e: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
@@ -397,18 +447,33 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     store_fragment_rows(dq, DT_F32, (bh * d.T + q0) * D + slice.c0, D, r0, qn, D - slice.c0, acc, ones);
 }
 
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dq) {
+    backward_q_bf16<false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta, dOut, dq, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16_dropout(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dq, AttentionDropout drop) {
+    backward_q_bf16<true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta, dOut, dq, drop);
+}
+
 // (forward: attention_forward_bf16) dk and dv of one tile of ATT_TC_ROWS keys of one kv head, overwritten, on tensor
 // cores: each warp owns 16 keys, and the block loops over the group's query heads and their tiles of
 // ATT_TC_KV_QUERIES queries (with a causal mask or a sliding window, only those that may see the tile), so the heads
 // sharing these keys add up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T,
 // then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS) blocks in
 // each of ceil(D / 8 OUT) column slices (column_slice). Shared: k and v tiles (ATT_TC_ROWS rows), q and dOut tiles
-// (ATT_TC_KV_QUERIES rows).
-template <int OUT>
+// (ATT_TC_KV_QUERIES rows). With DROP (forward: attention_forward_bf16_dropout) dv takes the dropped-out p and ds the
+// dropped-out dp.
+template <int OUT, bool DROP>
 __device__ __forceinline__ void backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
-        const float* delta, const unsigned short* dOut, float* dk, float* dv) {
+        const float* delta, const unsigned short* dOut, float* dk, float* dv, AttentionDropout drop) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* ks = smem;
@@ -451,6 +516,8 @@ __device__ __forceinline__ void backward_kv_bf16(
             mma_abt(ks, qs, ld, D, r0, s);  // rows: keys, columns: queries
             cap_scores(s, scale, softCap);
             mma_abt(vs, dos, ld, D, r0, dp);
+            unsigned kept = 0;
+            if constexpr (DROP) kept = drop_out_fragments<ATT_TC_KV_QUERIES / 8, true>(dp, drop, d, head, q0, k0 + r0);
 #pragma unroll
             for (int n = 0; n < ATT_TC_KV_QUERIES / 8; ++n) {  // element 2 h + e: key row g + 8 h, query 8 n + 2 t + e
 #pragma unroll
@@ -467,6 +534,7 @@ __device__ __forceinline__ void backward_kv_bf16(
                     }
                 }
             }
+            if constexpr (DROP) keep_only(s, kept, drop.keepScale);  // p as it weighed v
             mma_pm(s, dos + slice.c0, ld, D - slice.c0, dvAcc);  // s now holds p^T; the slice's columns of dOut
             mma_pm(dp, qs + slice.c0, ld, D - slice.c0, dkAcc);
         }
@@ -475,19 +543,28 @@ __device__ __forceinline__ void backward_kv_bf16(
     store_fragment_rows(dv, DT_F32, (bkv * d.S + k0) * D + slice.c0, D, r0, kn, D - slice.c0, dvAcc, ones);
 }
 
-// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 256 (in column slices of 128).
+// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 256 (in column slices of 128)
+// and for dropout at any D.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
         const float* delta, const unsigned short* dOut, float* dk, float* dv) {
-    backward_kv_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta,
-                                       dOut, dk, dv);
+    backward_kv_bf16<ATT_TC_OUT_TILES, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                              delta, dOut, dk, dv, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16_dropout(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dk, float* dv, AttentionDropout drop) {
+    backward_kv_bf16<ATT_TC_OUT_TILES, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                             delta, dOut, dk, dv, drop);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_backward_kv_bf16_d64(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
         const float* delta, const unsigned short* dOut, float* dk, float* dv) {
-    backward_kv_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
-                                           delta, dOut, dk, dv);
+    backward_kv_bf16<ATT_TC_OUT_TILES_D64, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                                  delta, dOut, dk, dv, {});
 }

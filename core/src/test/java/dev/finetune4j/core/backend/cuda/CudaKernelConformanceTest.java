@@ -3,8 +3,10 @@ package dev.finetune4j.core.backend.cuda;
 import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DropoutKey;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.backend.RecurrentKernels;
@@ -494,6 +496,34 @@ class CudaKernelConformanceTest {
                 AttentionMask.causalOnly(), 0f);
     }
 
+    /**
+     * Dropout of the probabilities (p = 0.3) in every attention kernel that has it: the f32 64-row kernels (D = 8)
+     * and *_d256 ones (D = 192: 160 would take the allocator size class CudaBackendTest keeps unused), the tensor-core
+     * kernels for D up to 128 (D = 64, which dropout takes there too, and 128) and at D = 256 the forward's *_d256 and
+     * two column slices of dq and dk, dv; over 70 and 65 queries (tails of every tile) after 80 and 85 cached keys
+     * with padding and packed segments, with sinks, and with a window of 20 and a soft cap over cached keys read
+     * through views; and causal over 130 queries and keys (several query and key tiles, T = S). Each factor depends
+     * on the pair's (b, h, i, j), so a kernel that draws one pair's from another pair's index disagrees with the CPU's
+     * dropped-out probabilities.
+     */
+    @Test
+    void attentionDropoutAgreesInF32AndOnTensorCores() {
+        AttentionDropout dropout = new AttentionDropout(0.3f, new DropoutKey(0x5EED_F00DL, 11, 4));
+        AttentionMask windowed = paddingAndSegmentsOf150Keys().withWindow(20);
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            int[] headDims = type == DType.F32 ? new int[]{8, 192} : new int[]{64, 128, 256};
+            for (int headDim : headDims) {
+                String what = type + " dropout, D = " + headDim;
+                attentionAgrees(what + ", sinks, cache, padding, segments", type, 2, 4, 2, 70, 150, 0, headDim,
+                        paddingAndSegmentsOf150Keys(), 0f, true, dropout);
+                attentionAgrees(what + ", window 20, soft cap 0.5, cache views, padding, segments", type, 2, 4, 1, 65,
+                        150, 6, headDim, windowed, 0.5f, false, dropout);
+            }
+            attentionAgrees(type + " dropout, causal, T = S = 130", type, 1, 2, 1, 130, 130, 0, headDims[0],
+                    AttentionMask.causalOnly(), 0f, false, dropout);
+        }
+    }
+
     @Test
     void attentionWritesABf16TokenMajorOutputViewInPlace() {
         // Under BF16_MIXED the attention op hands the forward a (B, T, H, D) bf16 tensor as its (B, H, T, D) view:
@@ -575,6 +605,14 @@ class CudaKernelConformanceTest {
     /** {@link #attentionAgrees} with random per-head sink logits (gpt-oss) when {@code sinks}. */
     private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
                                  int spareKeys, int headDim, AttentionMask mask, float softCap, boolean sinks) {
+        attentionAgrees(what, type, batch, heads, kvHeads, queries, keys, spareKeys, headDim, mask, softCap, sinks,
+                null);
+    }
+
+    /** {@link #attentionAgrees} with the probabilities dropped out by {@code dropout} (null: none). */
+    private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
+                                 int spareKeys, int headDim, AttentionMask mask, float softCap, boolean sinks,
+                                 AttentionDropout dropout) {
         float scale = (float) (1 / Math.sqrt(headDim));
         agree("attention, " + what, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
                 in(Input.randn(60, batch, heads, queries, headDim).as(type),
@@ -585,9 +623,10 @@ class CudaKernelConformanceTest {
                         d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {
                     Tensor k = x[1].slice(2, 0, keys);
                     Tensor v = x[2].slice(2, 0, keys);
-                    be.attention().attention(x[0], k, v, mask, scale, softCap, sinks ? x[4] : null, o[0], o[1]);
-                    be.attention().attentionBackward(x[0], k, v, mask, scale, softCap, o[0], o[1], x[3], o[2], o[3],
-                            o[4]);
+                    be.attention().attention(x[0], k, v, mask, scale, softCap, sinks ? x[4] : null, dropout, o[0],
+                            o[1]);
+                    be.attention().attentionBackward(x[0], k, v, mask, scale, softCap, dropout, o[0], o[1], x[3],
+                            o[2], o[3], o[4]);
                 });
     }
 

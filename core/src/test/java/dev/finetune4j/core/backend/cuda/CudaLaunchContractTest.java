@@ -3,6 +3,7 @@ package dev.finetune4j.core.backend.cuda;
 import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DropoutKey;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
@@ -278,6 +279,22 @@ class CudaLaunchContractTest {
                             randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
+        // dropout of the probabilities: the *_dropout twins, one more argument (f32: 64-row and *_d256 kernels; tensor
+        // cores: D = 64 on the kernels for D up to 128, and D = 256 in two column slices)
+        AttentionDropout dropout = new AttentionDropout(0.3f, new DropoutKey(0x5EEDL, 11, 4));
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            for (int hd : type == DType.F32 ? new int[]{8, 200} : new int[]{64, 256}) {
+                String v = " dropout " + type + " D=" + hd + " over a cache view, window 3, soft cap 30";
+                c.put("attention.attention" + v, (k, s) -> k.attention().attention(randn(s, type, 2, 4, 5, hd),
+                        randn(s, type, 2, 2, 9, hd).slice(2, 0, 7), randn(s, type, 2, 2, 9, hd).slice(2, 0, 7),
+                        windowed, 0.06f, 30f, randn(s, 4), dropout, f32(s, 2, 4, 5, hd), f32(s, 2, 4, 5)));
+                c.put("attention.attentionBackward" + v, (k, s) -> k.attention().attentionBackward(
+                        randn(s, type, 2, 4, 5, hd), randn(s, type, 2, 2, 9, hd).slice(2, 0, 7),
+                        randn(s, type, 2, 2, 9, hd).slice(2, 0, 7), windowed, 0.06f, 30f, dropout,
+                        randn(s, 2, 4, 5, hd), randn(s, 2, 4, 5), randn(s, 2, 4, 5, hd), f32(s, 2, 4, 5, hd),
+                        f32(s, 2, 2, 7, hd), f32(s, 2, 2, 7, hd)));
+            }
+        }
         c.put("embedding.gather", (k, s) -> k.embedding().gather(randn(s, DType.BF16, 10, 16), ids(), f32(s, 6, 16)));
         c.put("embedding.scatterAdd", (k, s) -> k.embedding().scatterAdd(randn(s, 6, 16), ids(), f32(s, 10, 16)));
         for (DType type : new DType[]{DType.F32, DType.BF16}) {
@@ -367,6 +384,45 @@ class CudaLaunchContractTest {
             }
             assertTrue(fake.queued() > before, e.getKey() + " queued no work on the device");
         }));
+    }
+
+    /**
+     * With dropout every attention kernel but the delta is its *_dropout twin, and on tensor cores D = 64 takes the
+     * twins of the kernels for D up to 128 (the *_d64 variants have none).
+     */
+    @Test
+    void dropoutLaunchesTheDropoutTwins() {
+        FakeCuda fake = FakeCudaProvider.libraries();
+        AttentionDropout dropout = new AttentionDropout(0.1f, new DropoutKey(1, 2, 3));
+        record Case(DType type, int hd, List<String> kernels) {
+        }
+        for (Case c : List.of(
+                new Case(DType.F32, 8, List.of("attention_forward_dropout", "attention_backward_kv_dropout",
+                        "attention_backward_q_dropout")),
+                new Case(DType.F32, 200, List.of("attention_forward_d256_dropout",
+                        "attention_backward_kv_d256_dropout", "attention_backward_q_d256_dropout")),
+                new Case(DType.BF16, 64, List.of("attention_forward_bf16_dropout",
+                        "attention_backward_kv_bf16_dropout", "attention_backward_q_bf16_dropout")),
+                new Case(DType.BF16, 256, List.of("attention_forward_bf16_d256_dropout",
+                        "attention_backward_kv_bf16_dropout", "attention_backward_q_bf16_dropout")))) {
+            int before = fake.launches().size();
+            int hd = c.hd();
+            try (TensorScope s = TensorScope.open()) {
+                Tensor q = randn(s, c.type(), 1, 2, 5, hd);
+                Tensor k = randn(s, c.type(), 1, 1, 7, hd);
+                Tensor v = randn(s, c.type(), 1, 1, 7, hd);
+                var kernels = DEVICE.backend().kernels().attention();
+                kernels.attention(q, k, v, AttentionMask.causalOnly(), 0.1f, 0f, null, dropout, f32(s, 1, 2, 5, hd),
+                        f32(s, 1, 2, 5));
+                kernels.attentionBackward(q, k, v, AttentionMask.causalOnly(), 0.1f, 0f, dropout,
+                        randn(s, 1, 2, 5, hd), randn(s, 1, 2, 5), randn(s, 1, 2, 5, hd), f32(s, 1, 2, 5, hd),
+                        f32(s, 1, 1, 7, hd), f32(s, 1, 1, 7, hd));
+            }
+            List<String> launched = fake.launches().subList(before, fake.launches().size()).stream()
+                    .filter(l -> l.family().startsWith("attention") && !l.kernel().equals("attention_delta"))
+                    .map(FakeCuda.Launch::kernel).toList();
+            assertEquals(c.kernels(), launched, c.toString());
+        }
     }
 
     /**

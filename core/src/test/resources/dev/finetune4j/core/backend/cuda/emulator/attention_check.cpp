@@ -8,6 +8,7 @@
 // score gradients enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
 #include "cuda_emulation.h"
 #include "common.cuh"
+#include "philox.cuh"
 #include "attention.cuh"
 // The families as the emulation compiles them, written next to this file by CudaAttentionEmulationTest.
 #include "attention_emulated.cu"
