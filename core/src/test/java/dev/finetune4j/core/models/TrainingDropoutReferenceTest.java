@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -37,19 +38,28 @@ class TrainingDropoutReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "llama", "phi3", "starcoder2", "seed_oss", "ernie4_5", "bert_cls", "qwen2_cls"})
     void trainingModeMatchesTransformersWithTheSameMasks(String name) throws Exception {
-        check(name, false);
+        check(name, false, Device.cpu(), tmp);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"starcoder2", "gpt2"})
     void gradientCheckpointingRedrawsTheSameMasks(String name) throws Exception {
-        check(name, true);
+        check(name, true, Device.cpu(), tmp);
     }
 
-    private void check(String name, boolean checkpointing) throws Exception {
+    /**
+     * The reference case {@code name} on {@code device}: loss, logits and gradients in training mode with the
+     * reference's masks.
+     *
+     * @param name the case, a file of references/training_dropout
+     * @param checkpointing whether the causal model recomputes its layers in the backward
+     * @param device where the model runs
+     * @param tmp a folder for the model's copy with the case's dropouts
+     */
+    static void check(String name, boolean checkpointing, Device device, Path tmp) throws Exception {
         JsonNode c = new ObjectMapper().readTree(ReferenceData.resource(DIR + "cases.json").toFile()).get(name);
         ReferenceData ref = ReferenceData.load(DIR + name + ".safetensors");
-        Path folder = withOverrides(c.get("folder").asText(), c.get("overrides"));
+        Path folder = withOverrides(c.get("folder").asText(), c.get("overrides"), tmp);
         long[][] ids = ref.ids("input_ids");
         long seed = c.get("seed").asLong();
         boolean causal = c.get("kind").asText().equals("causal");
@@ -58,7 +68,7 @@ class TrainingDropoutReferenceTest {
             Tensor logits;
             Tensor loss;
             if (causal) {
-                LanguageModel lm = AutoModel.loadCausalLM(folder);
+                LanguageModel lm = AutoModel.loadCausalLM(folder, LoadOptions.builder().device(device).build());
                 model = lm;
                 requireGradients(lm, ref);
                 lm.gradientCheckpointing(checkpointing);
@@ -67,7 +77,7 @@ class TrainingDropoutReferenceTest {
                 logits = lm.forward(ModelInput.of(ids, null));
                 loss = ReferenceGradients.nextTokenLoss(logits, ids, lm.vocabSize());
             } else {
-                SequenceClassifierModule classifier = AutoModel.loadSequenceClassifier(folder);
+                SequenceClassifierModule classifier = AutoModel.loadSequenceClassifier(folder, device);
                 model = classifier;
                 requireGradients(classifier, ref);
                 classifier.train(true);
@@ -76,7 +86,7 @@ class TrainingDropoutReferenceTest {
                 long[] labels = ref.longs.get("labels");
                 loss = CrossEntropy.loss(logits, new int[]{(int) labels[0], (int) labels[1]});
             }
-            String what = name + (checkpointing ? " with checkpointing" : "");
+            String what = name + (checkpointing ? " with checkpointing" : "") + " on " + device;
             ReferenceGradients.assertClose(ref.floats.get("logits"), logits.toFloatArray(), 1e-5, what + " logits");
             assertEquals(ref.floats.get("loss")[0], loss.toFloatArray()[0], 2e-5, what + " loss");
             Autograd.backward(loss);
@@ -98,7 +108,7 @@ class TrainingDropoutReferenceTest {
     }
 
     /** A copy of the resource folder whose config.json carries the case's dropouts. */
-    private Path withOverrides(String resource, JsonNode overrides) throws Exception {
+    private static Path withOverrides(String resource, JsonNode overrides, Path tmp) throws Exception {
         Path dir = ReferenceFolders.copy(resource, List.of("config.json", "model.safetensors"),
                 tmp.resolve(resource.replace('/', '_')));
         ObjectMapper json = new ObjectMapper();
