@@ -41,7 +41,8 @@ class LoraDropoutReferenceTest {
         JsonNode c = new ObjectMapper().readTree(cases.toFile()).get(name);
         Path adapter = cases.resolveSibling(name);
         Map<String, Tensor> reference = new LinkedHashMap<>();
-        try (var scope = TensorScope.open(); SafetensorsFile f = SafetensorsFile.open(adapter.resolve("reference.safetensors"))) {
+        try (var scope = TensorScope.open();
+             SafetensorsFile f = SafetensorsFile.open(adapter.resolve("reference.safetensors"))) {
             for (String n : f.names()) {
                 reference.put(n, f.tensor(n).copyTo(f.tensor(n).device(), scope));
             }
@@ -98,7 +99,8 @@ class LoraDropoutReferenceTest {
         }
         StringBuilder where = new StringBuilder();
         double worst = Fixtures.maxAbs(actual, expected, where);
-        assertTrue(worst <= tolerance * scale, what + ": largest difference " + where + ", largest |expected| " + scale);
+        assertTrue(worst <= tolerance * scale, what + ": largest difference " + where + ", largest |expected| "
+                + scale);
     }
 
     /** A copy of the hf-tiny folder whose config.json carries the case's dropouts. */

@@ -124,8 +124,8 @@ public final class Attention {
             Tensor dk = Tensor.empty(k.device(), k.shape());
             Tensor dv = Tensor.empty(v.device(), v.shape());
             // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
-            kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, dropout, outValues, logSumExp, dOut.detach(), dq,
-                    dk, dv);
+            kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, dropout, outValues, logSumExp, dOut.detach(),
+                    dq, dk, dv);
             if (sinks == null) {
                 return new Tensor[]{dq, dk, dv};
             }

@@ -39,8 +39,8 @@ public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cach
      * @param dropoutStream the model's dropout stream in training mode, or null in eval mode
      * @param sequenceLengths [B] each row's length after this pass as if it were alone, or null
      */
-    public ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, Supplier<SplittableRandom> dropoutStream,
-                          int[] sequenceLengths) {
+    public ForwardContext(AttentionMask mask, int[][] positions, KvCache cache,
+                          Supplier<SplittableRandom> dropoutStream, int[] sequenceLengths) {
         this(mask, positions, cache, dropoutStream, sequenceLengths, null, null);
     }
 

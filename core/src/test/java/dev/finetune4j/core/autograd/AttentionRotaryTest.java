@@ -95,7 +95,8 @@ class AttentionRotaryTest {
                         double keep = dropout == null ? 1 : Philox.uniform(dropout.key(), index) < dropout.p() ? 0
                                 : dropout.keepScale();
                         for (int d = 0; d < D; d++) {
-                            out[((b * H + h) * T + i) * D + d] += w[j] / sum * keep * v[((b * HKV + g) * S + j) * D + d];
+                            out[((b * H + h) * T + i) * D + d] += w[j] / sum * keep
+                                    * v[((b * HKV + g) * S + j) * D + d];
                         }
                     }
                 }

@@ -80,8 +80,9 @@ class ConfigValueRangesTest {
 
     /** GPT-2's and BERT's dropouts are probabilities in [0, 1); 1 would zero every activation. */
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | attn_pdrop", "/hf-tiny/gpt2/config.json | resid_pdrop",
-            "/hf-tiny/gpt2/config.json | embd_pdrop", "/hf-tiny/bert_cls/config.json | hidden_dropout_prob",
+    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | attn_pdrop",
+            "/hf-tiny/gpt2/config.json | resid_pdrop", "/hf-tiny/gpt2/config.json | embd_pdrop",
+            "/hf-tiny/bert_cls/config.json | hidden_dropout_prob",
             "/hf-tiny/bert_cls/config.json | attention_probs_dropout_prob",
             "/hf-tiny/bert_cls/config.json | classifier_dropout"})
     void gpt2AndBertDropoutsAreProbabilities(String config, String field) throws IOException {
@@ -89,8 +90,8 @@ class ConfigValueRangesTest {
             ObjectNode c = fixture(config);
             c.set(field, JSON.readTree(value));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpt2OrBert(config, c));
-            assertTrue(e.getMessage().contains("'" + field + "' = " + c.get(field)) && e.getMessage().contains("in [0, 1)"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains("'" + field + "' = " + c.get(field))
+                    && e.getMessage().contains("in [0, 1)"), e.getMessage());
         }
     }
 

@@ -94,7 +94,8 @@ class TrainingDropoutReferenceTest {
             for (Map.Entry<String, float[]> e : ref.floats.entrySet()) {
                 if (e.getKey().startsWith("grad.")) {
                     Tensor w = weights.get(e.getKey().substring("grad.".length()));
-                    ReferenceGradients.assertClose(e.getValue(), w.grad().toFloatArray(), 1e-4, what + " " + e.getKey());
+                    ReferenceGradients.assertClose(e.getValue(), w.grad().toFloatArray(), 1e-4,
+                            what + " " + e.getKey());
                 }
             }
             ((AutoCloseable) model).close();

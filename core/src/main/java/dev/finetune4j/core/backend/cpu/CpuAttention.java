@@ -177,7 +177,8 @@ final class CpuAttention implements AttentionKernels {
                     for (int e = 0; keep != null && e < p.length; e++) {
                         weights[e] = p[e] * keep[e];
                     }
-                    // (forward: out = weights v, the weights p or its dropout) dv += weights^T dOut: (keys, rows) x (rows, D)
+                    // (forward: out = weights v, the weights p or its dropout) dv += weights^T dOut:
+                    // (keys, rows) x (rows, D)
                     gemm.gemm(weights, 0, true, dov, qo, false, dvv, kvBase + skipped, keys, d, rows, true);
                     // d weights = dOut v^T: (rows, D) x (keys, D)^T; dp = d weights times the mask's factors
                     float[] ds = new float[p.length];

@@ -58,8 +58,10 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
                 Activations.Kind.fromConfig(c.path("hidden_act").asText("gelu")),
                 JsonFields.integer(c, "max_position_embeddings", 512, 1, ConfigLimits.POSITIONS, at),
                 JsonFields.integer(c, "type_vocab_size", 2, 1, ConfigLimits.SMALL_TABLE, at),
-                (float) JsonFields.number(c, "layer_norm_eps", 1e-12, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at), labels,
-                new Dropouts(Dropouts.probability(c, "attention_probs_dropout_prob", DEFAULT_DROPOUT, at), hidden, hidden),
+                (float) JsonFields.number(c, "layer_norm_eps", 1e-12, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE,
+                        at), labels,
+                new Dropouts(Dropouts.probability(c, "attention_probs_dropout_prob", DEFAULT_DROPOUT, at), hidden,
+                        hidden),
                 Dropouts.probability(c, "classifier_dropout", hidden, at));
     }
 

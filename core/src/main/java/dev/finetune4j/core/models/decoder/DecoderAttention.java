@@ -101,8 +101,8 @@ public final class DecoderAttention extends Module implements Block {
             v = kv[1];
         }
         Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask().withWindow(config.slidingWindowOf(layerIndex)),
-                config.attentionScale(), config.attnLogitSoftcapping(), config.attentionSinks() ? parameter("sinks") : null,
-                ctx.attentionDropout(config.dropouts().attention()));
+                config.attentionScale(), config.attnLogitSoftcapping(),
+                config.attentionSinks() ? parameter("sinks") : null, ctx.attentionDropout(config.dropouts().attention()));
         Tensor merged = attn.permute(0, 2, 1, 3).reshape(b, t, config.numAttentionHeads() * d);
         if (gate != null) {
             merged = Elementwise.mul(merged, Activations.apply(Activations.Kind.SIGMOID, gate));

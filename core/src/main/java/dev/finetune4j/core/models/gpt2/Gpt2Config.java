@@ -50,7 +50,8 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
                 JsonFields.requiredInteger(c, "n_head", 1, ConfigLimits.HEADS, at),
                 JsonFields.integer(c, "n_inner", 4 * embd, 1, ConfigLimits.INTERMEDIATE, at),
                 Activations.Kind.fromConfig(c.path("activation_function").asText("gelu_new")),
-                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
+                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, ConfigLimits.NORM_EPS,
+                        ConfigLimits.NORM_EPS_RANGE, at),
                 new Dropouts(Dropouts.probability(c, "attn_pdrop", DEFAULT_DROPOUT, at),
                         Dropouts.probability(c, "resid_pdrop", DEFAULT_DROPOUT, at),
                         Dropouts.probability(c, "embd_pdrop", DEFAULT_DROPOUT, at)));

@@ -63,8 +63,8 @@ public final class Gpt2Model extends LanguageModel {
                 positions[b][t] = ctx.positions()[b][t];
             }
         }
-        Tensor h = ctx.dropout(Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) transformer().child("wpe")).weight(),
-                positions)), config.dropouts().embedding());
+        Tensor wpe = ((Embedding) transformer().child("wpe")).weight();
+        Tensor h = ctx.dropout(Elementwise.add(x, EmbeddingLookup.lookup(wpe, positions)), config.dropouts().embedding());
         @SuppressWarnings("unchecked")
         ModuleList<Gpt2Block> blocks = (ModuleList<Gpt2Block>) transformer().child("h");
         return ((LayerNorm) transformer().child("ln_f")).forward(forwardLayers(blocks, h, ctx,
