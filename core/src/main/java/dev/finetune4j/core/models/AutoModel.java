@@ -60,11 +60,14 @@ public final class AutoModel {
             MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
-     * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
+     * {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2, GLM-4.5, Qwen3.5-MoE
+     * or the vision-language checkpoints).
      */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
             "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4", "exaone4", "seed_oss",
-            "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+            "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "olmo2", "olmo3",
+            LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE, DecoderConfig.QWEN35_TEXT,
+            DecoderConfig.QWEN3_NEXT);
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
