@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.ClassifierConfig;
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.nn.StateDicts;
@@ -25,6 +27,7 @@ import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -196,6 +199,27 @@ class ClassificationTrainerTest {
             assertTrue(clf.trainableParameters().keySet().stream().anyMatch(k -> k.endsWith("score.weight")),
                     "the head trains: " + clf.trainableParameters().keySet());
             EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("lora+score", false, TrainedModel.of(clf), objective);
+        }
+    }
+
+    /**
+     * The newer families' classifiers (latent attention and a mixture; gated DeltaNet and attention layers) train
+     * with LoRA on their default targets and the head: a few steps, then the gradients against finite differences.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek_v3", "qwen3_next"})
+    void newerFamiliesTrainAsClassifiers(String family, @TempDir Path tmp) throws Exception {
+        // core's reference folder, out of its test jar
+        Path dir = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"), tmp);
+        ClassifierConfig labels = ClassifierConfig.fromJson(AutoModel.readConfig(dir)).withLabels(List.of("a", "b", "c"))
+                .withPadTokenId(PAD);
+        try (var base = AutoModel.loadSequenceClassifier(dir, Device.cpu(), labels)) {
+            PeftClassifier clf = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).build());
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(6).learningRate(1e-2).seed(1)
+                    .logEverySteps(0).build();
+            ClassificationTrainer.builder().model(clf).config(cfg).trainData(separable(12, 4)).build().train();
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(family + " lora+score", false,
+                    TrainedModel.of(clf), new ClassificationObjective(clf, separable(6, 5), PAD));
         }
     }
 
