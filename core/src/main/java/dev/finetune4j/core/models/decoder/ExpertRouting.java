@@ -48,10 +48,22 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
         int[] picks = new int[tokens * k];
         int[] counts = new int[experts];
         boolean[] taken = new boolean[experts];
+        // the group selection's working arrays, reused by every token
+        float[] groupScores = new float[groups];
+        boolean[] keptGroups = new boolean[groups];
+        int[] bestGroups = new int[groupsPerToken];
         for (int t = 0; t < tokens; t++) {
             Arrays.fill(taken, false);
             if (groups > 1) {
-                excludeWeakGroups(scores, t * experts, experts, groups, groupsPerToken, groupScore, taken);
+                scoreGroups(scores, t * experts, experts, groupScore, groupScores);
+                Arrays.fill(keptGroups, false);
+                pickTopK(groupScores, 0, groups, groupsPerToken, bestGroups, 0, keptGroups);
+                int size = experts / groups;
+                for (int g = 0; g < groups; g++) {
+                    if (!keptGroups[g]) { // every expert outside the token's best groups is out of reach
+                        Arrays.fill(taken, g * size, (g + 1) * size, true);
+                    }
+                }
             }
             pickTopK(scores, t * experts, experts, k, picks, t * k, taken);
             Arrays.sort(picks, t * k, (t + 1) * k); // transformers adds a token's experts in expert order
@@ -80,14 +92,12 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
     }
 
     /**
-     * Marks as taken every expert outside the token's {@code keep} groups of the highest scores, a group scored by the
-     * sum of its two highest or by its highest (ties to the lower group).
+     * Each group's score from the token's scores {@code p[from, from + n)}: the sum of its two highest or its highest
+     * ({@code pickTopK} then breaks ties to the lower group).
      */
-    private static void excludeWeakGroups(float[] p, int from, int n, int groups, int keep, MoeConfig.GroupScore score,
-                                          boolean[] taken) {
-        int size = n / groups;
-        float[] groupScores = new float[groups];
-        for (int g = 0; g < groups; g++) {
+    private static void scoreGroups(float[] p, int from, int n, MoeConfig.GroupScore score, float[] groupScores) {
+        int size = n / groupScores.length;
+        for (int g = 0; g < groupScores.length; g++) {
             float first = Float.NEGATIVE_INFINITY;
             float second = Float.NEGATIVE_INFINITY;
             for (int e = g * size; e < (g + 1) * size; e++) {
@@ -100,14 +110,6 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
                 }
             }
             groupScores[g] = score == MoeConfig.GroupScore.MAX ? first : first + second;
-        }
-        boolean[] kept = new boolean[groups];
-        int[] best = new int[keep];
-        pickTopK(groupScores, 0, groups, keep, best, 0, kept);
-        for (int g = 0; g < groups; g++) {
-            if (!kept[g]) {
-                Arrays.fill(taken, g * size, (g + 1) * size, true);
-            }
         }
     }
 
