@@ -1,4 +1,5 @@
-"""Golden references made by transformers itself: glm, glm4, ernie4_5, cohere and cohere2 (whose rotary embedding
+"""Golden references made by transformers itself: glm, glm4, ernie4_5, cohere, cohere_qk_norm (Command R+'s LayerNorm of
+each query and key head) and cohere2 (whose rotary embedding
 turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
 halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
 short-convolution layers beside attention layers, 6 layers), lfm2_moe (lfm2's layers, a mixture of experts with a
@@ -132,6 +133,29 @@ def ernie4_5_config():
 
 def cohere_config():
     return transformers.CohereConfig(logit_scale=0.25, use_qk_norm=False, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+def cohere_qk_norm_config():
+    # Command R+: a LayerNorm of each query and key head, its weight (heads, head_dim)
+    config = cohere_config()
+    config.use_qk_norm = True
+    return config
+
+
+def cohere_qk_norm_bites(model, ids):
+    moved = cohere_bites(modeling_cohere, modeling_cohere.CohereLayerNorm, modeling_cohere.CohereDecoderLayer)(
+        model, ids)
+    copied = copy.deepcopy(model)
+    for layer in copied.model.layers:
+        layer.self_attn.use_qk_norm = False
+    moved["no q/k norm"] = logits_of(copied, ids)
+    copied = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in copied.model.layers:  # one weight row for every head: a (head_dim) norm shared by the heads
+            for norm in (layer.self_attn.q_norm, layer.self_attn.k_norm):
+                norm.weight.copy_(norm.weight[:1].expand_as(norm.weight))
+    moved["one norm weight shared by the heads"] = logits_of(copied, ids)
+    return moved
 
 
 def cohere2_config():
@@ -2257,6 +2281,9 @@ FAMILIES = {
                      first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS,
                      bites=cohere_bites(modeling_cohere, modeling_cohere.CohereLayerNorm,
                                         modeling_cohere.CohereDecoderLayer)),
+    "cohere_qk_norm": Family(cohere_qk_norm_config, rotation=adjacent_pairs(modeling_cohere, HEAD_DIM), seed=17,
+                             head_std=0.4, first_mlp="mlp.gate_proj.weight",
+                             norms=COHERE_NORMS + ["self_attn.q_norm", "self_attn.k_norm"], bites=cohere_qk_norm_bites),
     "cohere2": Family(cohere2_config, rotation=adjacent_pairs(modeling_cohere2, HEAD_DIM), seed=15, head_std=0.4,
                       first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS, bites=cohere2_bites),
     "exaone4": Family(exaone4_config, rotation=halves(modeling_exaone4, plain_inv_freq(10000.0, HEAD_DIM)), seed=316,

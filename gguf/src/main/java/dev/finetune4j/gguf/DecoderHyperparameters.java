@@ -202,9 +202,14 @@ final class DecoderHyperparameters {
         if (graph.requiresPerHeadQkNorms() && config.qkNorm() != DecoderConfig.QkNorm.PER_HEAD) {
             cannot("attention without per-head q/k norms (it requires attn_q_norm and attn_k_norm)");
         }
-        if (graph.qkNormsFromDepth() > 0 && config.numHiddenLayers() >= graph.qkNormsFromDepth()) {
-            cannot(config.numHiddenLayers() + " layers without q/k norms (from " + graph.qkNormsFromDepth()
-                    + " layers on, its graph requires Command R+'s attn_q_norm and attn_k_norm)");
+        if (graph.qkNormsFromDepth() > 0) {
+            boolean deep = config.numHiddenLayers() >= graph.qkNormsFromDepth();
+            boolean normed = config.qkNorm() != DecoderConfig.QkNorm.NONE;
+            if (deep != normed) {
+                cannot(config.numHiddenLayers() + " layers " + (normed ? "with" : "without") + " q/k norms (its graph"
+                        + " reads Command R+'s attn_q_norm and attn_k_norm exactly when a model has "
+                        + graph.qkNormsFromDepth() + " layers or more)");
+            }
         }
         if (config.mamba() != null) {
             refuseWhatGraniteHybridCannotSay(config.mamba());

@@ -28,8 +28,9 @@ import java.util.Set;
  *                                 must have as many key/value heads as query heads
  * @param requiresPerHeadQkNorms   whether the graph requires {@code attn_q_norm} and {@code attn_k_norm} of the head size
  *                                 (qwen35.cpp, qwen35moe.cpp)
- * @param qkNormsFromDepth         the layer count from which the graph requires per-head q/k norms (command-r.cpp: Command
- *                                 R+'s, from 64 layers on), which the export does not write; 0 for never
+ * @param qkNormsFromDepth         the layer count from which the graph requires per-head q/k norms and below which it
+ *                                 reads none (command-r.cpp: Command R+'s {@code use_qk_norm}, from 64 layers on); 0
+ *                                 for never
  * @param biases                   which projection biases the graph adds
  * @param namesMissingOutputBias   whether the refusal of {@code attention_bias} adds that the graph declares no
  *                                 {@code attn_output.bias} (Cohere's, EXAONE 4's, Hunyuan's and Arcee's, whose

@@ -185,7 +185,7 @@ class GgufExportFailuresTest {
     /**
      * What llama.cpp's chatglm, ernie4_5, command-r and cohere2 fix (src/models/chatglm.cpp, ernie4-5.cpp, command-r.cpp,
      * cohere2.cpp): ERNIE's q/k/v biases alone and whole-head rotary; Cohere's tied head, no attention biases, q/k norms
-     * from 64 layers on, cohere2's sliding layers; chatglm's and Cohere's heads filling the hidden size.
+     * from 64 layers on and only there, cohere2's sliding layers; chatglm's and Cohere's heads filling the hidden size.
      */
     @Test
     void glmErnieAndCohereSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
@@ -203,6 +203,8 @@ class GgufExportFailuresTest {
         assertTrue(cohereBias.contains("attention biases") && cohereBias.contains("no attn_output.bias"), cohereBias);
         String deep = refusal(cohere.configJson().put("num_hidden_layers", 64), cohere, tmp.resolve("e"));
         assertTrue(deep.contains("64 layers without q/k norms"), deep);
+        String shallow = refusal(cohere.configJson().put("use_qk_norm", true), cohere, tmp.resolve("e2"));
+        assertTrue(shallow.contains("2 layers with q/k norms") && shallow.contains("64 layers or more"), shallow);
         ObjectNode allFull = cohere2.configJson();
         allFull.putArray("layer_types").add("full_attention").add("full_attention").add("full_attention")
                 .add("full_attention");

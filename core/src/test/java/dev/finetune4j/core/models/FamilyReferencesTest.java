@@ -29,7 +29,8 @@ class FamilyReferencesTest {
                 "references/granite4_h_moe", "references/granitemoe", "references/granitemoeshared",
                 "references/olmo2",
                 "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
-                "references/cohere", "references/cohere2", "references/exaone4", "references/seed_oss",
+                "references/cohere", "references/cohere_qk_norm", "references/cohere2", "references/exaone4",
+                "references/seed_oss",
                 "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
                 "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe",
                 "references/deepseek_v3", "references/deepseek_v3_lite", "references/qwen3_next", "references/deepseek_v2",
@@ -61,7 +62,8 @@ class FamilyReferencesTest {
 
     /** The folders made by transformers itself hold gradients (tools/reference/transformers_families.py). */
     @ParameterizedTest
-    @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
+    @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere_qk_norm", "cohere2", "exaone4", "seed_oss",
+            "hunyuan_v1_dense",
             "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
             "qwen3_vl_moe"})

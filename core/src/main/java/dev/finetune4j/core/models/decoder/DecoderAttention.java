@@ -7,6 +7,7 @@ import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.HeadwiseLayerNorm;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.RmsNorm;
@@ -57,9 +58,12 @@ public final class DecoderAttention extends Module implements Block {
         if (c.attentionSinks()) {
             registerParameter("sinks", Tensor.zeros(scope, DType.F32, Shape.of(c.numAttentionHeads())));
         }
-        if (c.qkNorm() != QkNorm.NONE) {
+        DecoderConfig.AttentionNames names = c.attentionNames();
+        if (c.qkNorm() == QkNorm.PER_HEAD_LAYER) {
+            registerChild(names.queryNorm(), new HeadwiseLayerNorm(scope, c.numAttentionHeads(), c.headDim(), c.normEps()));
+            registerChild(names.keyNorm(), new HeadwiseLayerNorm(scope, c.numKeyValueHeads(), c.headDim(), c.normEps()));
+        } else if (c.qkNorm() != QkNorm.NONE) {
             boolean acrossHeads = c.qkNorm() == QkNorm.ACROSS_HEADS;
-            DecoderConfig.AttentionNames names = c.attentionNames();
             registerChild(names.queryNorm(), new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
             registerChild(names.keyNorm(), new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
         }
@@ -118,8 +122,8 @@ public final class DecoderAttention extends Module implements Block {
     }
 
     /**
-     * (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated, or rotated
-     * and then normalised per head (Hunyuan).
+     * (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3, Command R+'s LayerNorm)
+     * and rotated, or rotated and then normalised per head (Hunyuan).
      */
     private Tensor heads(Tensor proj, int b, int t, int h, String normName, ForwardContext ctx) {
         if (config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
@@ -127,7 +131,7 @@ public final class DecoderAttention extends Module implements Block {
         }
         Tensor normed = config.qkNorm() == QkNorm.ACROSS_HEADS ? layer(normName).forward(proj) : proj;
         Tensor x = normed.reshape(b, t, h, config.headDim());
-        if (config.qkNorm() == QkNorm.PER_HEAD) {
+        if (config.qkNorm() == QkNorm.PER_HEAD || config.qkNorm() == QkNorm.PER_HEAD_LAYER) {
             x = layer(normName).forward(x);
         }
         return rotated(x.permute(0, 2, 1, 3), ctx);

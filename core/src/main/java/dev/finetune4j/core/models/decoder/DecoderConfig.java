@@ -157,7 +157,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public record AttentionNames(String output, String queryNorm, String keyNorm) {
     }
 
-    /** How a decoder RMS-normalises its queries and keys. */
+    /** How a decoder normalises its queries and keys. */
     public enum QkNorm {
         /** Not at all. */
         NONE,
@@ -169,7 +169,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         /**
          * Each head on its own AFTER the rotary embedding, {@code query_layernorm} and {@code key_layernorm} (Hunyuan).
          */
-        PER_HEAD_AFTER_ROTARY
+        PER_HEAD_AFTER_ROTARY,
+        /**
+         * Each head on its own by a LayerNorm without a bias whose weight has one row per head, (H, head_dim) and
+         * (Hkv, head_dim), before the rotary embedding (Command R+'s {@code use_qk_norm}).
+         */
+        PER_HEAD_LAYER
     }
 
     /**
@@ -485,6 +490,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
                     case MoeConfig.GLM_MOE -> JsonFields.bool(c, "use_qk_norm", false, at) ? QkNorm.PER_HEAD : QkNorm.NONE;
+                    case "cohere" -> JsonFields.bool(c, "use_qk_norm", false, at) ? QkNorm.PER_HEAD_LAYER : QkNorm.NONE;
                     default -> QkNorm.NONE;
                 },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
@@ -557,11 +563,6 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
                     + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
                     + "clip_qkv to null)");
-        }
-        if (type.equals("cohere") && JsonFields.bool(c, "use_qk_norm", false, at)) {
-            throw new IllegalArgumentException(at + ": use_qk_norm = true (Command R+'s LayerNorms of each query and key "
-                    + "head) is not supported: finetune4j loads the Cohere models without them (Command R, Aya 23 and "
-                    + "Aya Expanse set use_qk_norm to false)");
         }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "

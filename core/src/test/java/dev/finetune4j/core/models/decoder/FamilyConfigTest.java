@@ -336,9 +336,9 @@ class FamilyConfigTest {
         assertEquals(8f, c.multipliers().logitsScaling(), 0f, "the divisor 1 / logit_scale");
         assertEquals(16f, DecoderConfig.fromJson(base("cohere", 2)).multipliers().logitsScaling(), 0f,
                 "CohereConfig's logit_scale 0.0625");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> DecoderConfig.fromJson(base("cohere", 2).put("use_qk_norm", true)));
-        assertTrue(e.getMessage().contains("use_qk_norm"), e.getMessage());
+        assertEquals(DecoderConfig.QkNorm.NONE, c.qkNorm());
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD_LAYER,
+                DecoderConfig.fromJson(base("cohere", 2).put("use_qk_norm", true)).qkNorm(), "Command R+");
 
         DecoderConfig r7b = DecoderConfig.fromJson(base("cohere2", 8).put("head_dim", 32));
         boolean[] threeOfFour = {true, true, true, false, true, true, true, false};
