@@ -44,7 +44,8 @@ class FamilyReferencesOnCudaTest {
     static Stream<Arguments> newerFamiliesOnDevices() {
         return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
                 ? Stream.of("glm4", "cohere2", "lfm2_moe", "glm4_moe", "deepseek_v3")
-                : Stream.of("glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
+                : Stream.of("glm", "glm4", "ernie4_5", "cohere", "cohere_qk_norm", "cohere2", "exaone4", "seed_oss",
+                "hunyuan_v1_dense",
                 "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
                 "deepseek_v2", "deepseek_v2_lite", "qwen3_next", "qwen3_vl")).map(family -> Arguments.of(family, device)));
     }
