@@ -63,6 +63,7 @@ class NewFamiliesInteropExportTest {
                         .useDora(true)),
                 Arguments.of("ernie4_5-lora", "ernie4_5", lora().targetModules(all())),
                 Arguments.of("cohere-lora", "cohere", lora().targetModules(all())),
+                Arguments.of("cohere_qk_norm-lora", "cohere_qk_norm", lora().targetModules(all())),
                 Arguments.of("cohere2-lora", "cohere2", lora().targetModules(all())),
                 Arguments.of("cohere2-lora-default", "cohere2", lora()),
                 Arguments.of("exaone4-lora", "exaone4", lora().targetModules(all())),
