@@ -32,7 +32,7 @@ final class BaseModelRecord {
     static Map<String, Object> facts(Module root, String modelType, boolean classifier, Optional<Path> source) {
         Map<String, Object> facts = new LinkedHashMap<>();
         source.ifPresent(p -> facts.put("base_model_name_or_path", p.toString()));
-        String architecture = ModelTree.architecture(modelType, classifier);
+        String architecture = PeftFamilies.architecture(modelType, classifier);
         if (architecture != null) {
             facts.put("auto_mapping", Map.of("base_model_class", architecture,
                     "parent_library", "transformers.models." + modelType + ".modeling_" + modelType));
@@ -64,7 +64,7 @@ final class BaseModelRecord {
     static List<String> warnings(JsonNode config, Path file, Module root, String modelType, boolean classifier) {
         List<String> out = new ArrayList<>();
         String trainedOn = config.path("auto_mapping").path("base_model_class").asText("");
-        String here = ModelTree.architecture(modelType, classifier);
+        String here = PeftFamilies.architecture(modelType, classifier);
         if (!trainedOn.isEmpty() && here != null && !trainedOn.equals(here)) {
             out.add(file + " was trained on a " + trainedOn + " base, this base is a " + here + ": the weights fit the "
                     + "shapes, but outputs are only meaningful on the model the adapter was trained for ("

@@ -6,6 +6,7 @@ import dev.finetune4j.peft.LinearInit;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftFamilies;
 import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
@@ -39,9 +40,9 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
     @Override
     public LayerTuner inject(PeftContext ctx, BottleneckConfig cfg) {
         int width = ctx.spec().hiddenSize();
-        TargetModules[] sites = sites(ctx.modelType());
-        TargetModules attention = sites[0];
-        TargetModules mlp = sites[1];
+        PeftFamilies.AdapterSites sites = sites(ctx.modelType());
+        TargetModules attention = sites.attention();
+        TargetModules mlp = sites.mlp();
         boolean houlsby = cfg.placement() == BottleneckConfig.Placement.HOULSBY;
         List<String> paths = ModelTree.select(ctx.root(), p -> mlp.matches(p) || (houlsby && attention.matches(p)),
                 "bottleneck adapter sites " + (houlsby ? attention + " and " : "") + mlp);
@@ -65,33 +66,11 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
         return new LayerTuner(swaps, tensors);
     }
 
-    /** {attention sites, MLP sites} per model family. */
-    private static TargetModules[] sites(String modelType) {
-        return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "granite",
-                    "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss",
-                    "hunyuan_v1_dense", "starcoder2", "arcee", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "glm4_moe",
-                    "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_vl", "qwen3_vl_moe" ->
-                    new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
-            case "mixtral", "granitemoe" ->
-                    new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
-            case "granitemoeshared" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("shared_mlp")};
-            case "granitemoehybrid" ->
-                    new TargetModules[]{TargetModules.names("self_attn", "mamba"), TargetModules.names("shared_mlp")};
-            case "qwen3_5_text", "qwen3_5_moe_text", "qwen3_next" ->
-                    new TargetModules[]{TargetModules.names("self_attn", "linear_attn"), TargetModules.names("mlp")};
-            case "lfm2", "lfm2_moe" ->
-                    new TargetModules[]{TargetModules.names("self_attn", "conv"), TargetModules.names("feed_forward")};
-            case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};
-            case "bert" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
-                    TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
-            default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
-                    + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, "
-                    + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, glm, glm4, ernie4_5, cohere, cohere2, "
-                    + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, lfm2, lfm2_moe, "
-                    + "qwen3_5_text, "
-                    + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v2, qwen3_next, "
-                    + "qwen3_vl, gpt2, bert");
-        };
+    /** The sublayers adapters follow in the base model's family ({@link PeftFamilies}). */
+    private static PeftFamilies.AdapterSites sites(String modelType) {
+        return PeftFamilies.of(modelType).map(PeftFamilies.Family::adapterSites).orElseThrow(() -> new PeftException(
+                "bottleneck adapters know no sublayer names for model_type '" + modelType + "'; supported: "
+                        + String.join(", ", PeftFamilies.all().stream().filter(f -> f.adapterSites() != null)
+                        .map(PeftFamilies.Family::modelType).toList())));
     }
 }

@@ -9,6 +9,7 @@ import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftFamilies;
 import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
@@ -48,8 +49,9 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
     @Override
     public LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
         Module root = ctx.root();
-        TargetModules targets = cfg.targetModules() == null ? defaults(ctx.modelType())[0] : cfg.targetModules();
-        TargetModules feedforward = cfg.feedforwardModules() == null ? defaults(ctx.modelType())[1] : cfg.feedforwardModules();
+        TargetModules targets = cfg.targetModules() == null ? defaults(ctx.modelType()).targets() : cfg.targetModules();
+        TargetModules feedforward = cfg.feedforwardModules() == null ? defaults(ctx.modelType()).feedForward()
+                : cfg.feedforwardModules();
         TargetModules save = cfg.modulesToSave() == null ? null : TargetModules.names(cfg.modulesToSave().toArray(String[]::new));
         List<String> paths = ModelTree.select(root, p -> targets.matches(p) && (save == null || !save.matches(p)),
                 "target_modules " + targets);
@@ -84,21 +86,15 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
         if (cfg.targetModules() != null) {
             return cfg;
         }
-        TargetModules[] d = defaults(modelType);
-        return new Ia3Config(d[0], d[1], cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(), cfg.taskType());
+        PeftFamilies.Ia3Targets d = defaults(modelType);
+        return new Ia3Config(d.targets(), d.feedForward(), cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(),
+                cfg.taskType());
     }
 
-    /** PEFT's default {target_modules, feedforward_modules} per model type. */
-    private static TargetModules[] defaults(String modelType) {
-        return switch (modelType) {
-            case "llama", "mistral" -> new TargetModules[]{
-                    TargetModules.names("k_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
-            case "gemma", "gemma2", "gemma3_text", "qwen2", "qwen3" -> new TargetModules[]{
-                    TargetModules.names("q_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
-            case "gpt2" -> new TargetModules[]{TargetModules.names("c_attn", "mlp.c_proj"), TargetModules.names("mlp.c_proj")};
-            case "bert" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"), TargetModules.names("output.dense")};
-            default -> throw new PeftException("no default IA3 target_modules for model_type '" + modelType
-                    + "': set target_modules and feedforward_modules explicitly");
-        };
+    /** PEFT's default {target_modules, feedforward_modules} of the base model's family ({@link PeftFamilies}). */
+    private static PeftFamilies.Ia3Targets defaults(String modelType) {
+        return PeftFamilies.of(modelType).map(PeftFamilies.Family::ia3).orElseThrow(() -> new PeftException(
+                "no default IA3 target_modules for model_type '" + modelType
+                        + "': set target_modules and feedforward_modules explicitly"));
     }
 }

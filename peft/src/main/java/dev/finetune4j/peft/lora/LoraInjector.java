@@ -12,6 +12,7 @@ import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftFamilies;
 import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
@@ -158,40 +159,9 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 + (cfg.layersToTransform() == null ? "" : " with layers_to_transform " + cfg.layersToTransform());
     }
 
-    /**
-     * PEFT's default target modules per model_type when a config leaves them out. PEFT has none for Gemma 3's
-     * vision-language model (gemma3), where the names q_proj and v_proj would also match its vision tower's: its
-     * default here is the text model's, spelled as a regex over the language model's paths, so that PEFT reading the
-     * saved adapter_config.json targets exactly the modules trained here. PEFT has none for Qwen3-VL (qwen3_vl) either,
-     * whose vision tower names its projections qkv, proj and linear_fc1/2: q_proj and v_proj, written out in the saved
-     * config, find the language model's alone. PEFT has none either for Phi-3, Granite 3 (its mixtures too) and 4, OLMo
-     * 2 and 3, OLMoE, SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, gpt-oss,
-     * GLM-4.5 and ERNIE-4.5-MoE: theirs here are LLaMA's (Phi-3's fused projections all four), written out in the saved
-     * config, so PEFT needs no default to read them. Qwen3.5's language models adapt q_proj and v_proj in its
-     * full-attention layers and in_proj_qkv (queries, keys and values at once) in its linear-attention layers, so that
-     * every layer has an adapter (Qwen3-Next: in_proj_qkvz, which also makes the output gate); Granite 4's adapt q_proj
-     * and v_proj in its attention layers and in_proj (the gate, the convolution's inputs and the time steps) in the
-     * Mamba-2 layers of its H models; LFM2's and LFM2-MoE's q_proj and v_proj in their attention layers and in_proj
-     * (the convolution's gates and input) in their convolution layers. DeepSeek-V2's and V3's latent attention has no
-     * v_proj: its queries' last projection ({@code q_b_proj}, or {@code q_proj} without a query bottleneck) and {@code
-     * kv_b_proj}, which expands the latent into keys and values.
-     */
+    /** PEFT's default LoRA targets of the base model's family ({@link PeftFamilies}). */
     private static TargetModules defaultTargets(String modelType) {
-        return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "granite", "granitemoe",
-                    "granitemoeshared", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4",
-                    "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-                    "gpt_oss", "glm4_moe", "ernie4_5_moe", "qwen3_vl", "qwen3_vl_moe" -> TargetModules.names("q_proj", "v_proj");
-            case "granitemoehybrid", "lfm2", "lfm2_moe" -> TargetModules.names("q_proj", "v_proj", "in_proj");
-            case "qwen3_5_text", "qwen3_5_moe_text" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkv");
-            case "qwen3_next" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkvz");
-            case "deepseek_v3", "deepseek_v2" -> TargetModules.names("q_proj", "q_b_proj", "kv_b_proj");
-            case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
-            case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
-            case "gpt2" -> TargetModules.names("c_attn");
-            case "bert" -> TargetModules.names("query", "value");
-            default -> throw new PeftException("no default target_modules for model_type '" + modelType
-                    + "': set target_modules explicitly");
-        };
+        return PeftFamilies.of(modelType).map(PeftFamilies.Family::loraTargets).orElseThrow(() -> new PeftException(
+                "no default target_modules for model_type '" + modelType + "': set target_modules explicitly"));
     }
 }

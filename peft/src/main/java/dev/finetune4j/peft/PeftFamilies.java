@@ -1,0 +1,160 @@
+package dev.finetune4j.peft;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static dev.finetune4j.peft.TargetModules.names;
+import static dev.finetune4j.peft.TargetModules.regex;
+
+/**
+ * What each base model family means to the PEFT methods, one row per {@code model_type}: the transformers class PEFT
+ * records for it, LoRA's default {@code target_modules} (PEFT's {@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING}
+ * where it has the type, else the attention's query and value projections, which PEFT's users name), IA3's defaults
+ * (PEFT's mapping; types it lacks have none) and the sublayers bottleneck adapters follow. A new family is a new row.
+ *
+ * <p>Thread safety: immutable.
+ */
+public final class PeftFamilies {
+
+    /**
+     * One family's row.
+     *
+     * @param modelType the config's {@code model_type}
+     * @param causalClass the transformers class of the base model PEFT records in {@code auto_mapping}
+     * @param classifierClass the class of its sequence classifier where it is another one (BERT's), else the causal one
+     * @param loraTargets LoRA's default target modules
+     * @param ia3 IA3's default targets, or null where PEFT has none
+     * @param adapterSites the sublayers bottleneck adapters follow, or null where none are known
+     */
+    public record Family(String modelType, String causalClass, String classifierClass, TargetModules loraTargets,
+                         Ia3Targets ia3, AdapterSites adapterSites) {
+    }
+
+    /**
+     * IA3's defaults.
+     *
+     * @param targets the modules whose activations are rescaled ({@code target_modules})
+     * @param feedForward those of them whose input, not output, is rescaled ({@code feedforward_modules})
+     */
+    public record Ia3Targets(TargetModules targets, TargetModules feedForward) {
+    }
+
+    /**
+     * The sublayers bottleneck adapters follow.
+     *
+     * @param attention the token mixers (attention, and a hybrid's recurrent mixers)
+     * @param mlp the feed-forward blocks
+     */
+    public record AdapterSites(TargetModules attention, TargetModules mlp) {
+    }
+
+    private static final TargetModules Q_V = names("q_proj", "v_proj");
+    private static final Ia3Targets IA3_KV = new Ia3Targets(names("k_proj", "v_proj", "down_proj"), names("down_proj"));
+    private static final Ia3Targets IA3_QV = new Ia3Targets(names("q_proj", "v_proj", "down_proj"), names("down_proj"));
+    private static final AdapterSites ATTENTION_MLP = new AdapterSites(names("self_attn"), names("mlp"));
+    private static final AdapterSites LINEAR_ATTENTION_MLP = new AdapterSites(names("self_attn", "linear_attn"),
+            names("mlp"));
+    private static final AdapterSites CONVOLUTION_FEED_FORWARD = new AdapterSites(names("self_attn", "conv"),
+            names("feed_forward"));
+    private static final AdapterSites SPARSE_MOE = new AdapterSites(names("self_attn"), names("block_sparse_moe"));
+
+    private static final Map<String, Family> BY_TYPE = new LinkedHashMap<>();
+
+    static {
+        row("llama", "LlamaForCausalLM", Q_V, IA3_KV, ATTENTION_MLP);
+        row("mistral", "MistralForCausalLM", Q_V, IA3_KV, ATTENTION_MLP);
+        row("qwen2", "Qwen2ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
+        row("qwen3", "Qwen3ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
+        row("gemma", "GemmaForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
+        row("gemma2", "Gemma2ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
+        row("gemma3_text", "Gemma3ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
+        // the vision-language class: only its language model's attention, not the vision tower's
+        row("gemma3", "Gemma3ForConditionalGeneration",
+                regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)"), null, ATTENTION_MLP);
+        row("qwen3_vl", "Qwen3VLForConditionalGeneration", Q_V, null, ATTENTION_MLP);
+        row("qwen3_vl_moe", "Qwen3VLMoeForConditionalGeneration", Q_V, null, ATTENTION_MLP);
+        row("phi3", "Phi3ForCausalLM", names("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), null, ATTENTION_MLP);
+        row("granite", "GraniteForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("granitemoe", "GraniteMoeForCausalLM", Q_V, null, SPARSE_MOE);
+        row("granitemoeshared", "GraniteMoeSharedForCausalLM", Q_V, null,
+                new AdapterSites(names("self_attn"), names("shared_mlp")));
+        // the recurrent layers' input projections, so that every layer has an adapter
+        row("granitemoehybrid", "GraniteMoeHybridForCausalLM", names("q_proj", "v_proj", "in_proj"), null,
+                new AdapterSites(names("self_attn", "mamba"), names("shared_mlp")));
+        row("olmo2", "Olmo2ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("olmo3", "Olmo3ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("smollm3", "SmolLM3ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("glm", "GlmForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("glm4", "Glm4ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("ernie4_5", "Ernie4_5ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("cohere", "CohereForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("cohere2", "Cohere2ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("exaone4", "Exaone4ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("seed_oss", "SeedOssForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("hunyuan_v1_dense", "HunYuanDenseV1ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("starcoder2", "Starcoder2ForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("arcee", "ArceeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("lfm2", "Lfm2ForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
+        row("lfm2_moe", "Lfm2MoeForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
+        row("mixtral", "MixtralForCausalLM", Q_V, null, SPARSE_MOE);
+        row("qwen2_moe", "Qwen2MoeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("qwen3_moe", "Qwen3MoeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("olmoe", "OlmoeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("gpt_oss", "GptOssForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("glm4_moe", "Glm4MoeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("ernie4_5_moe", "Ernie4_5_MoeForCausalLM", Q_V, null, ATTENTION_MLP);
+        // the latent attention has no v_proj: the queries' last projection and the latent's expansion into keys and values
+        row("deepseek_v3", "DeepseekV3ForCausalLM", names("q_proj", "q_b_proj", "kv_b_proj"), null, ATTENTION_MLP);
+        row("deepseek_v2", "DeepseekV2ForCausalLM", names("q_proj", "q_b_proj", "kv_b_proj"), null, ATTENTION_MLP);
+        // the gated DeltaNet layers' queries, keys and values (Qwen3-Next's with its output gate) at once
+        row("qwen3_5_text", "Qwen3_5ForCausalLM", names("q_proj", "v_proj", "in_proj_qkv"), null, LINEAR_ATTENTION_MLP);
+        row("qwen3_5_moe_text", "Qwen3_5MoeForCausalLM", names("q_proj", "v_proj", "in_proj_qkv"), null,
+                LINEAR_ATTENTION_MLP);
+        row("qwen3_next", "Qwen3NextForCausalLM", names("q_proj", "v_proj", "in_proj_qkvz"), null, LINEAR_ATTENTION_MLP);
+        row("gpt2", "GPT2LMHeadModel", names("c_attn"), new Ia3Targets(names("c_attn", "mlp.c_proj"),
+                names("mlp.c_proj")), new AdapterSites(regex(".*\\.h\\.\\d+\\.attn"), regex(".*\\.h\\.\\d+\\.mlp")));
+        BY_TYPE.put("bert", new Family("bert", "BertModel", "BertForSequenceClassification", names("query", "value"),
+                new Ia3Targets(names("key", "value", "output.dense"), names("output.dense")),
+                new AdapterSites(names("attention.output.dense"), regex(".*\\.layer\\.\\d+\\.output\\.dense"))));
+    }
+
+    private PeftFamilies() {
+    }
+
+    private static void row(String modelType, String causalClass, TargetModules lora, Ia3Targets ia3,
+                            AdapterSites adapterSites) {
+        BY_TYPE.put(modelType, new Family(modelType, causalClass, causalClass, lora, ia3, adapterSites));
+    }
+
+    /**
+     * The row of a {@code model_type}.
+     *
+     * @param modelType the base model's {@code model_type}
+     * @return its row, or empty for a type this library does not know
+     */
+    public static Optional<Family> of(String modelType) {
+        return Optional.ofNullable(BY_TYPE.get(modelType));
+    }
+
+    /**
+     * The transformers class PEFT records in {@code auto_mapping} for a base model.
+     *
+     * @param modelType the base model's {@code model_type}
+     * @param classifier true for the sequence-classification class
+     * @return the class name ({@code LlamaForCausalLM}), or null for a type this library does not know
+     */
+    public static String architecture(String modelType, boolean classifier) {
+        return of(modelType).map(f -> classifier ? f.classifierClass() : f.causalClass()).orElse(null);
+    }
+
+    /**
+     * Every row, in the table's order.
+     *
+     * @return the families
+     */
+    public static List<Family> all() {
+        return List.copyOf(BY_TYPE.values());
+    }
+}
