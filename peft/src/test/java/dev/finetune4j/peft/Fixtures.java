@@ -33,19 +33,7 @@ public final class Fixtures {
      * given fields of its adapter_config.json replaced by JSON texts (a field set to {@code "5"} holds the number 5).
      */
     public static Path adapterWith(String adapter, Path into, Map<String, String> fields) {
-        try {
-            Files.createDirectories(into);
-            Files.copy(dir(adapter).resolve("adapter_model.safetensors"), into.resolve("adapter_model.safetensors"));
-            ObjectMapper json = new ObjectMapper();
-            ObjectNode config = (ObjectNode) json.readTree(dir(adapter).resolve("adapter_config.json").toFile());
-            for (Map.Entry<String, String> f : fields.entrySet()) {
-                config.set(f.getKey(), json.readTree(f.getValue()));
-            }
-            json.writeValue(into.resolve("adapter_config.json").toFile(), config);
-            return into;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return copyWith(adapter, "adapter_model.safetensors", "adapter_config.json", into, fields);
     }
 
     /**
@@ -53,15 +41,20 @@ public final class Fixtures {
      * with the given fields of its config.json replaced by JSON texts.
      */
     public static Path modelWith(String model, Path into, Map<String, String> fields) {
+        return copyWith(model, "model.safetensors", "config.json", into, fields);
+    }
+
+    /** A copy of {@code folder}'s weights file and JSON config in {@code into}, the given config fields replaced. */
+    private static Path copyWith(String folder, String weights, String config, Path into, Map<String, String> fields) {
         try {
             Files.createDirectories(into);
-            Files.copy(dir(model).resolve("model.safetensors"), into.resolve("model.safetensors"));
+            Files.copy(dir(folder).resolve(weights), into.resolve(weights));
             ObjectMapper json = new ObjectMapper();
-            ObjectNode config = (ObjectNode) json.readTree(dir(model).resolve("config.json").toFile());
+            ObjectNode node = (ObjectNode) json.readTree(dir(folder).resolve(config).toFile());
             for (Map.Entry<String, String> f : fields.entrySet()) {
-                config.set(f.getKey(), json.readTree(f.getValue()));
+                node.set(f.getKey(), json.readTree(f.getValue()));
             }
-            json.writeValue(into.resolve("config.json").toFile(), config);
+            json.writeValue(into.resolve(config).toFile(), node);
             return into;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
