@@ -67,7 +67,7 @@ final class DecoderHyperparameters {
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
             Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"), Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
-            Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"));
+            Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -388,8 +388,8 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's qwen35 and qwen35moe fix in Qwen3.5's DeltaNet layers (src/models/qwen35.cpp, qwen35moe.cpp): key
-     * and value heads of one size, its {@code ssm.state_size} (it sizes both from that key).
+     * What llama.cpp's qwen35, qwen35moe and qwen3next fix in the DeltaNet layers (src/models/qwen35.cpp, qwen35moe.cpp,
+     * qwen3next.cpp): key and value heads of one size, its {@code ssm.state_size} (it sizes both from that key).
      */
     private void refuseWhatLinearAttentionCannotSay(LinearAttentionConfig linear) {
         if (linear.keyHeadDim() != linear.valueHeadDim()) {
@@ -617,10 +617,10 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * qwen35's keys, as the converter writes them: the DeltaNet's sizes as {@code ssm.*} (conv kernel, state size = key
-     * head size, group count = key heads, time-step rank = value heads, inner size = value width), which layers are
-     * linear ({@code attention.recurrent_layers}, and {@code full_attention_interval} when they follow one), and the
-     * interleaved M-RoPE's sections.
+     * qwen35's and qwen3next's keys, as the converter writes them: the DeltaNet's sizes as {@code ssm.*} (conv kernel,
+     * state size = key head size, group count = key heads, time-step rank = value heads, inner size = value width),
+     * which layers are linear ({@code attention.recurrent_layers}, and {@code full_attention_interval} when they follow
+     * one), and qwen35's interleaved M-RoPE's sections.
      */
     private void putLinearAttention(GgufMetadata meta, String a) {
         LinearAttentionConfig linear = config.linearAttention();
@@ -634,7 +634,9 @@ final class DecoderHyperparameters {
         if (interval > 0) {
             meta.putUint32(a + "full_attention_interval", interval);
         }
-        meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+        if (graph.ropeSections()) {
+            meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+        }
     }
 
     /**

@@ -52,6 +52,8 @@ import java.util.stream.IntStream;
  *       ungated shared experts, GLM-4.5's MLP input norm as {@code post_attention_norm}. The multi-token-prediction
  *       layers, which the loaded model does not hold, are not written, as the converter leaves them out under
  *       {@code --no-mtp}.</li>
+ *   <li>{@code qwen3_next} ({@code qwen3next}): Qwen3.5-MoE's layers as above, the DeltaNet's fused projections as
+ *       {@link LinearAttentionPlacements} splits them, its value heads in Hugging Face's order.</li>
  *   <li>{@code deepseek_v3} and {@code deepseek_v2} ({@code deepseek2}): the multi-head latent attention as
  *       {@link LatentAttentionPlacements} places it, the leading dense layers as the dense models', each sparse layer's
  *       router (V3's with its selection bias), stacked experts and ungated shared experts as GLM-4.5's, the MLP's input

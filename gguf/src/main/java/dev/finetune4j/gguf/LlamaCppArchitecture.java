@@ -62,6 +62,8 @@ import java.util.Set;
  *                                 llama-quantize (not for gpt-oss, qwen35moe and deepseek2: f32, f16, bf16 and q8_0
  *                                 only)
  * @param ownChecks                the refusals of the graph that no other shares
+ * @param ropeSections             whether the rotary embedding is interleaved M-RoPE (qwen35.cpp, qwen35moe.cpp), whose
+ *                                 {@code rope.dimension_sections} are written for text
  * @param adapterlessMatrices      the matrices (GGUF names within a layer, without {@code .weight}) the graph multiplies
  *                                 by {@code ggml_mul_mat} rather than {@code build_lora_mm}, so that an adapter's factors
  *                                 for them would load and never apply (deepseek2's latent attention but
@@ -75,7 +77,8 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
                             Activations.Kind activation, boolean fusedGateUp, boolean mlpNormAsPostAttention,
                             Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
                             boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
-                            boolean kQuantMixesChecked, OwnChecks ownChecks, Set<String> adapterlessMatrices) {
+                            boolean kQuantMixesChecked, OwnChecks ownChecks, boolean ropeSections,
+                            Set<String> adapterlessMatrices) {
     LlamaCppArchitecture {
         ropeTypes = Set.copyOf(ropeTypes);
         adapterlessMatrices = Set.copyOf(adapterlessMatrices);

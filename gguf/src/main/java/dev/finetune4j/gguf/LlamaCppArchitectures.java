@@ -61,9 +61,12 @@ final class LlamaCppArchitectures {
                     .mlpNormAsPostAttention().expertWidthKey().kQuantMixesUnchecked()
                     .ownChecks(OwnChecks.GPT_OSS),
             // the partial rotary embedding is interleaved M-RoPE, its sections written for text
-            graph("qwen35").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
-            graph("qwen35moe").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention()
+            graph("qwen35").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
+            graph("qwen35moe").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention()
                     .expertWidthKey().sharedExperts(SharedExperts.GATED).withoutDenseWidth().kQuantMixesUnchecked(),
+            // Qwen3-Next: Qwen3.5-MoE's layers with a partial rotary embedding of halves, and a dense width
+            graph("qwen3next").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention().expertWidthKey()
+                    .sharedExperts(SharedExperts.GATED).kQuantMixesUnchecked(),
             // GLM and GLM-4 rotate the first half of each head
             graph("chatglm").adjacentPairs().partialRotary().biases(Biases.QKV).headSize(HeadSize.FILLS_HIDDEN)
                     .fusedGateUp(),
@@ -180,6 +183,7 @@ final class LlamaCppArchitectures {
         private boolean requiresConvolutionKernel;
         private boolean kQuantMixesChecked = true;
         private OwnChecks ownChecks = OwnChecks.NONE;
+        private boolean ropeSections;
         private Set<String> adapterlessMatrices = Set.of();
 
         private Row(String name) {
@@ -352,6 +356,11 @@ final class LlamaCppArchitectures {
             return this;
         }
 
+        Row ropeSections() {
+            ropeSections = true;
+            return this;
+        }
+
         Row adapterlessMatrices(String... names) {
             adapterlessMatrices = Set.of(names);
             return this;
@@ -364,7 +373,7 @@ final class LlamaCppArchitectures {
                     slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention,
                     new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
-                    kQuantMixesChecked, ownChecks, adapterlessMatrices);
+                    kQuantMixesChecked, ownChecks, ropeSections, adapterlessMatrices);
         }
     }
 }

@@ -174,6 +174,33 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's qwen3next fixes (src/models/qwen3next.cpp): every layer routes (references/qwen3_next's
+     * mlp_only_layers [2] is refused), key and value heads of one size (its linear_value_head_dim 6 beside
+     * linear_key_head_dim 8 is refused), renormalised routing weights, and the K-quant mixes, which were not checked
+     * against it.
+     */
+    @Test
+    void qwen3NextSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase next = ReferenceCase.byName().get("qwen3next-bytebpe-f32");
+        ObjectNode dense = next.configJson();
+        dense.putArray("mlp_only_layers").add(2);
+        String denseLayer = refusal(dense, next, tmp.resolve("a"));
+        assertTrue(denseLayer.contains("qwen3next architecture cannot express dense MLP layers [2] between the sparse "
+                + "ones") && denseLayer.contains("finetune4j serve"), denseLayer);
+        ObjectNode narrow = next.configJson().put("linear_key_head_dim", 8).put("linear_value_head_dim", 6);
+        assertTrue(refusal(narrow, next, tmp.resolve("b")).contains("linear_key_head_dim 8 and linear_value_head_dim 6"));
+        ObjectNode unnormalised = next.configJson().put("norm_topk_prob", false);
+        assertTrue(refusal(unnormalised, next, tmp.resolve("c")).contains("norm_topk_prob false"));
+        try (LanguageModel model = next.model(); HfTokenizer tokenizer = next.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M));
+            assertTrue(kQuant.getMessage().contains("qwen3_next writes f32, f16, bf16 or q8_0, not Q4_K_M"),
+                    kQuant.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
      * llama.cpp's deepseek2 multiplies the queries and the latents without adapters, so PEFT's default targets for
      * DeepSeek (q_proj or q_b_proj, and kv_b_proj, which the file splits into attn_k_b and attn_v_b) are refused.
      */

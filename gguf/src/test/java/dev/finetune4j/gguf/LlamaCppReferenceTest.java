@@ -102,6 +102,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * dense and shared MLPs 2.2e-6) and twice the lossy ones ({@link #LATENT_ATTENTION_FACTOR}; measured Q8_0: V3 0.077
  * and 0.049 as stored, V2 0.193 and 0.155 as stored): the plain-q_proj V3's rotated rows kept in halves move its F32
  * logits by 1.43, a file without yarn_log_multiplier V3's by 1.02 and V2's by 0.86.
+ * Qwen3-Next (qwen3next: Qwen3.5-MoE's layers, the DeltaNet's fused in_proj_qkvz split as the converter splits it into
+ * attn_qkv and attn_gate, in_proj_ba as ssm_ba, no value head regrouped) over the 73 positions of Qwen3.5, to the same
+ * bounds (measured F32 6.5e-6, with a LoRA adapter on the attention's projections and the DeltaNet's in_proj_qkvz,
+ * in_proj_ba and out_proj 8.8e-6, Q8_0 0.119 and 0.084 as stored).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.
@@ -188,15 +192,15 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * Qwen3.5-MoE's, GLM-4.5's, ERNIE-4.5-MoE's and DeepSeek's small cases route some token to every expert, so that each
-     * expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
+     * Qwen3.5-MoE's, GLM-4.5's, ERNIE-4.5-MoE's, DeepSeek's and Qwen3-Next's small cases route some token to every
+     * expert, so that each expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
      * among them) and the wide GLM-4.5 and ERNIE ones leave some experts unchosen over their 20 tokens.
      */
     @Test
     void theNewerMixtureCasesRouteToEveryExpert(@TempDir Path tmp) throws Exception {
         for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("qwen35moe-")
                 || c.name().startsWith("glm4moe-bytebpe-") || c.name().startsWith("ernie4_5moe-bytebpe-")
-                || c.latentAttention()).toList()) {
+                || c.latentAttention() || c.name().startsWith("qwen3next-")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 List<String> unchosen = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),

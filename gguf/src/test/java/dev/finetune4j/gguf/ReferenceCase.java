@@ -74,6 +74,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long DEEPSEEK_V3_SEED = 156;
     static final long DEEPSEEK_V3_LITE_SEED = 6;
     static final long DEEPSEEK_V2_SEED = 500;
+    /** The seeds of the Qwen3-Next cases' weights (the lossy one's norms differ), whose routers separate clearly. */
+    static final long QWEN3_NEXT_SEED = 1009;
+    static final long QWEN3_NEXT_LOSSY_SEED = 698;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -93,7 +96,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final double WIDE_ROUTER_RANGE = 0.6;
     /** The model types whose routers are drawn from {@link #WIDE_ROUTER_RANGE}. */
     private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe",
-            "deepseek_v3", "deepseek_v2");
+            "deepseek_v3", "deepseek_v2", "qwen3_next");
     /**
      * The range of ERNIE-4.5-MoE's selection bias, on the scale of its routing probabilities (about 1/8 each for 8
      * experts), so that it moves some tokens' experts without deciding them all.
@@ -199,6 +202,26 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** Qwen3.5-MoE for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
     private static final String QWEN35_MOE_LOSSY = QWEN35_MOE.replace("\"rms_norm_eps\": 1e-6",
             "\"rms_norm_eps\": 1e-2");
+    /**
+     * Qwen3-Next (qwen3_next; GGUF architecture qwen3next), shaped as core's references/qwen3_next but 64 wide, with key
+     * and value heads of one size (llama.cpp sizes both from ssm.state_size) and every layer sparse (its graph routes
+     * every layer): DeltaNet layers 0 and 2 with the fused in_proj_qkvz and in_proj_ba (2 key heads, each serving 2 of
+     * the 4 value heads), gated attention layers 1 and 3 with q/k norms and a rotary embedding of halves over 8 of
+     * their 32 dimensions; 4 experts of width 32, 2 per token renormalised, a shared expert of 48 gated by
+     * sigmoid(shared_expert_gate).
+     */
+    private static final String QWEN3_NEXT = """
+            {"model_type": "qwen3_next", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "num_experts": 4,
+             "num_experts_per_tok": 2, "norm_topk_prob": true, "decoder_sparse_step": 1, "num_hidden_layers": 4,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 256,
+             "rms_norm_eps": 1e-6, "tie_word_embeddings": false,
+             "layer_types": ["linear_attention", "full_attention", "linear_attention", "full_attention"],
+             "linear_conv_kernel_dim": 4, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
+             "linear_key_head_dim": 16, "linear_value_head_dim": 16, "partial_rotary_factor": 0.25,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25}}""";
+    /** Qwen3-Next for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
+    private static final String QWEN3_NEXT_LOSSY = QWEN3_NEXT.replace("\"rms_norm_eps\": 1e-6", "\"rms_norm_eps\": 1e-2");
     /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
     private static final String GEMMA3 = """
             {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -604,7 +627,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * Q8_0, with an attention LoRA adapter and wide in Q4_K_M; DeepSeek-V3 (latent attention with a query bottleneck,
      * YaRN, GLM-4.5's router) in F32, Q8_0 and with a LoRA adapter on o_proj and the dense and shared MLPs, its plain
      * q_proj form with halves rotated in F32, and DeepSeek-V2 (its softmax router, YaRN of mscale 0.707) in F32 and
-     * Q8_0.
+     * Q8_0; Qwen3-Next (the DeltaNet's fused projections) in F32, Q8_0 and with a LoRA adapter on the attention's
+     * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -755,7 +779,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("deepseekv2-bytebpe-f32", DEEPSEEK_V2, "bytebpe", GgufType.F32, false, false,
                     DEEPSEEK_V2_SEED),
             new ReferenceCase("deepseekv2-bytebpe-q8_0", DEEPSEEK_V2, "bytebpe", GgufType.Q8_0, false, false,
-                    DEEPSEEK_V2_SEED));
+                    DEEPSEEK_V2_SEED),
+            new ReferenceCase("qwen3next-bytebpe-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, false, false,
+                    QWEN3_NEXT_SEED),
+            new ReferenceCase("qwen3next-bytebpe-q8_0", QWEN3_NEXT_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
+                    QWEN3_NEXT_LOSSY_SEED),
+            new ReferenceCase("qwen3next-bytebpe-lora-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, true, false,
+                    QWEN3_NEXT_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -851,7 +881,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         String type = config.path("model_type").asText();
-        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5"); // norms scaling by 1 + w
+        // norms scaling by 1 + w
+        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5") || type.equals("qwen3_next");
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(seed);
@@ -879,7 +910,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and Granite 4.0 H's Mamba-2 in_proj and out_proj;
      * Qwen3.5's DeltaNet projections too, whose value heads the file regroups, LFM2's in_proj and out_proj of its
      * convolution layers beside its attention's; DeepSeek's o_proj and its dense and shared MLPs, the matrices llama.cpp
-     * applies adapters to), A and B drawn uniformly (A in
+     * applies adapters to; Qwen3-Next's attention and DeltaNet projections, in_proj_qkvz split in the file), A and B
+     * drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -887,6 +919,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         // DeepSeek's queries and latents take no adapter in llama.cpp: o_proj, the dense and shared MLPs do
         String[] targets = latentAttention() ? new String[] {"o_proj", "mlp.gate_proj", "mlp.up_proj",
                 "mlp.down_proj", "shared_experts.gate_proj", "shared_experts.up_proj", "shared_experts.down_proj"}
+                : config.contains("qwen3_next") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkvz",
+                        "in_proj_ba", "out_proj"}
                 : mixture ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
                 : config.contains("\"glm") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj",
