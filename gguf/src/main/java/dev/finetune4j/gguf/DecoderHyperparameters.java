@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
@@ -30,7 +31,8 @@ import java.util.stream.IntStream;
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture's graph
  * fixes is its row of {@link LlamaCppArchitectures}, a mixture of experts' keys and refusals are
- * {@link MixtureHyperparameters}', DeepSeek-V2's and V3's latent attention is refused; what is one model's alone stays here:
+ * {@link MixtureHyperparameters}', DeepSeek-V2's and V3's latent attention {@link LatentAttentionHyperparameters}'; what is
+ * one model's alone stays here:
  * EXAONE 4's window by depth
  * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
  * DeltaNet, Granite 4.0 H's Mamba-2 layers ({@link #refuseWhatGraniteHybridCannotSay}: told by their
@@ -64,7 +66,8 @@ final class DecoderHyperparameters {
             Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
             Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"), Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
-            Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"));
+            Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
+            Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -87,16 +90,11 @@ final class DecoderHyperparameters {
     private final LlamaCppArchitecture graph;
     /** The mixture's keys and refusals; null for a dense model. */
     private final MixtureHyperparameters mixture;
+    /** DeepSeek's latent attention's keys and refusals; null for any other attention. */
+    private final LatentAttentionHyperparameters latent;
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
-        if (config.latentAttention() != null) {
-            throw new IllegalArgumentException("GGUF export of DeepSeek's multi-head latent attention (model_type '"
-                    + config.modelType() + "', llama.cpp's deepseek2, whose converter splits kv_b_proj into attn_k_b and "
-                    + "attn_v_b and whose graph scales YaRN by its own mscale keys) is not implemented; serve the model "
-                    + "with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face folder and "
-                    + "convert that with llama.cpp's convert_hf_to_gguf.py");
-        }
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
         String architecture = config.mamba() != null ? LlamaCppArchitectures.GRANITE_HYBRID
                 : ARCHITECTURES.get(config.modelType());
@@ -115,6 +113,8 @@ final class DecoderHyperparameters {
         refuseWhatGgufCannotSay();
         this.mixture = config.moe() == null ? null
                 : new MixtureHyperparameters(config.moe(), graph.mixture(), config.numHiddenLayers(), this::cannot);
+        this.latent = config.latentAttention() == null ? null
+                : new LatentAttentionHyperparameters(config, this::cannot);
     }
 
     static String supportedTypes() {
@@ -185,7 +185,9 @@ final class DecoderHyperparameters {
             cannot(bothCaps ? "Gemma 2 without its soft caps" : "soft caps");
         }
         double expected = 1 / Math.sqrt(headDimForScale());
-        if (graph.scaleKeys() != ScaleKeys.GRANITE && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
+        // NOTE: the latent attention's scale is checked with YaRN's magnitudes (LatentAttentionHyperparameters)
+        if (graph.scaleKeys() != ScaleKeys.GRANITE && config.latentAttention() == null
+                && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
         if (graph.windowDepth() > 0) {
@@ -319,8 +321,9 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's YaRN fixes (ggml's rope, src/llama-context.cpp) for gpt-oss and arcee, which read no key for
-     * it: beta_fast 32, beta_slow 1 and the cos/sin scale {@code 0.1 ln(factor) + 1}, the ramp's ends rounded to whole
+     * What llama.cpp's YaRN fixes (ggml's rope, src/llama-context.cpp), reading no key for it: beta_fast 32, beta_slow 1,
+     * for gpt-oss and arcee the cos/sin scale {@code 0.1 ln(factor) + 1} (deepseek2's magnitudes, read from
+     * {@code yarn_log_multiplier}, are {@link LatentAttentionHyperparameters}'), the ramp's ends rounded to whole
      * rotary pairs (gpt-oss's are not, which is only warned of: llama.cpp's own conversions of it round them too,
      * {@link LlamaCppArchitecture#acceptsUnroundedYarnRamp}).
      */
@@ -330,7 +333,8 @@ final class DecoderHyperparameters {
                     + "them and uses " + YARN_BETA_FAST + " and " + YARN_BETA_SLOW + ")");
         }
         double scale = rope.factor() <= 1 ? 1 : 0.1 * Math.log(rope.factor()) + 1;
-        if (!Double.isNaN(rope.attentionFactor()) && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
+        if (graph.ownChecks() != OwnChecks.LATENT_ATTENTION && !Double.isNaN(rope.attentionFactor())
+                && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
             cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
                     + scale + ")");
         }
@@ -389,8 +393,8 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's qwen35 and qwen35moe fix in Qwen3.5's DeltaNet layers (src/models/qwen35.cpp, qwen35moe.cpp): key
-     * and value heads of one size, its {@code ssm.state_size} (it sizes both from that key).
+     * What llama.cpp's qwen35, qwen35moe and qwen3next fix in the DeltaNet layers (src/models/qwen35.cpp, qwen35moe.cpp,
+     * qwen3next.cpp): key and value heads of one size, its {@code ssm.state_size} (it sizes both from that key).
      */
     private void refuseWhatLinearAttentionCannotSay(LinearAttentionConfig linear) {
         if (linear.keyHeadDim() != linear.valueHeadDim()) {
@@ -506,8 +510,8 @@ final class DecoderHyperparameters {
     }
 
     private void cannot(String what) {
-        // ONNX export takes no recurrent layer either: such a model is served here
-        String instead = config.hasRecurrentLayers() ? "serve it with finetune4j (finetune4j serve)"
+        // ONNX export takes no recurrent layer nor mixture of experts either: such a model is served here
+        String instead = config.hasRecurrentLayers() || config.moe() != null ? "serve it with finetune4j (finetune4j serve)"
                 : "export it to ONNX instead (OnnxExporter, finetune4j export-onnx)";
         throw new IllegalArgumentException("GGUF's " + graph.name() + " architecture cannot express " + what
                 + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; " + instead);
@@ -535,13 +539,17 @@ final class DecoderHyperparameters {
             // llama.cpp's granitehybrid and lfm2 take a layer without key/value heads for a Mamba-2 or convolution one
             meta.putInt32s(a + "attention.head_count_kv", IntStream.range(0, config.numHiddenLayers())
                     .map(i -> config.isMamba(i) || config.isShortConv(i) ? 0 : config.numKeyValueHeads()).toArray());
+        } else if (latent != null) {
+            latent.put(meta, a); // one key/value head of the latent's width
         } else {
             meta.putUint32(a + "attention.head_count_kv", config.numKeyValueHeads());
         }
-        meta.putUint32(a + "attention.key_length", config.headDim())
-                .putUint32(a + "attention.value_length", config.headDim())
-                // LayerNorms (Cohere's, StarCoder2's) read their epsilon from its own key
-                .putFloat32(a + (config.normKind() != DecoderConfig.NormKind.RMS ? "attention.layer_norm_epsilon"
+        if (latent == null) {
+            meta.putUint32(a + "attention.key_length", config.headDim())
+                    .putUint32(a + "attention.value_length", config.headDim());
+        }
+        // LayerNorms (Cohere's, StarCoder2's) read their epsilon from its own key
+        meta.putFloat32(a + (config.normKind() != DecoderConfig.NormKind.RMS ? "attention.layer_norm_epsilon"
                         : "attention.layer_norm_rms_epsilon"), config.normEps())
                 .putFloat32(a + "rope.freq_base", alpha ? alphaRaisedBase(rope) : rope.ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
@@ -614,10 +622,10 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * qwen35's keys, as the converter writes them: the DeltaNet's sizes as {@code ssm.*} (conv kernel, state size = key
-     * head size, group count = key heads, time-step rank = value heads, inner size = value width), which layers are
-     * linear ({@code attention.recurrent_layers}, and {@code full_attention_interval} when they follow one), and the
-     * interleaved M-RoPE's sections.
+     * qwen35's and qwen3next's keys, as the converter writes them: the DeltaNet's sizes as {@code ssm.*} (conv kernel,
+     * state size = key head size, group count = key heads, time-step rank = value heads, inner size = value width),
+     * which layers are linear ({@code attention.recurrent_layers}, and {@code full_attention_interval} when they follow
+     * one), and qwen35's interleaved M-RoPE's sections.
      */
     private void putLinearAttention(GgufMetadata meta, String a) {
         LinearAttentionConfig linear = config.linearAttention();
@@ -631,7 +639,9 @@ final class DecoderHyperparameters {
         if (interval > 0) {
             meta.putUint32(a + "full_attention_interval", interval);
         }
-        meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+        if (graph.ropeSections()) {
+            meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+        }
     }
 
     /**

@@ -52,6 +52,13 @@ import java.util.stream.IntStream;
  *       ungated shared experts, GLM-4.5's MLP input norm as {@code post_attention_norm}. The multi-token-prediction
  *       layers, which the loaded model does not hold, are not written, as the converter leaves them out under
  *       {@code --no-mtp}.</li>
+ *   <li>{@code qwen3_next} ({@code qwen3next}): Qwen3.5-MoE's layers as above, the DeltaNet's fused projections as
+ *       {@link LinearAttentionPlacements} splits them, its value heads in Hugging Face's order.</li>
+ *   <li>{@code deepseek_v3} and {@code deepseek_v2} ({@code deepseek2}): the multi-head latent attention as
+ *       {@link LatentAttentionPlacements} places it, the leading dense layers as the dense models', each sparse layer's
+ *       router (V3's with its selection bias), stacked experts and ungated shared experts as GLM-4.5's, the MLP's input
+ *       norm as {@code ffn_norm}; V3's multi-token-prediction layers, which the loaded model does not hold, are not
+ *       written, as the converter's {@code DeepseekV2Model} skips them ({@code skip_mtp}).</li>
  *   <li>{@code glm} ({@code chatglm}), {@code glm4}, {@code ernie4_5}, {@code cohere} ({@code command-r}) and
  *       {@code cohere2}, whose rotary embeddings turn adjacent pairs as llama.cpp's do for them, so their rows are
  *       kept: GLM's q/k/v biases and fused {@code gate_up_proj} (one {@code ffn_up} of [gate; up] rows, as Phi-3's),
@@ -102,6 +109,11 @@ final class DecoderMapping implements ModelMapping {
         return hyperparameters.graph().name();
     }
 
+    /** What llama.cpp's graph of the model's GGUF architecture fixes. */
+    LlamaCppArchitecture graph() {
+        return hyperparameters.graph();
+    }
+
     @Override
     public void putHyperparameters(GgufMetadata meta) {
         hyperparameters.put(meta);
@@ -141,6 +153,9 @@ final class DecoderMapping implements ModelMapping {
                 MambaPlacements.add(out, hf, blk, config.mamba());
             } else if (config.isShortConv(i)) {
                 ShortConvPlacements.add(out, hf, blk, config.hiddenSize(), config.shortConv().kernel());
+            } else if (config.latentAttention() != null) {
+                LatentAttentionPlacements.add(out, hf, blk, config.latentAttention(), config.numAttentionHeads(),
+                        permute);
             } else {
                 addAttention(put, hf, blk, q, k);
             }

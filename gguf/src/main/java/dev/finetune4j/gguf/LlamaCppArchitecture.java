@@ -60,8 +60,15 @@ import java.util.Set;
  * @param requiresConvolutionKernel whether the graph requires {@code shortconv.l_cache} even when no layer convolves
  *                                 (lfm2.cpp)
  * @param kQuantMixesChecked       whether the K-quant mixes' choices for this architecture were checked against
- *                                 llama-quantize (not for gpt-oss and qwen35moe: f32, f16, bf16 and q8_0 only)
+ *                                 llama-quantize (not for gpt-oss, qwen35moe and deepseek2: f32, f16, bf16 and q8_0
+ *                                 only)
  * @param ownChecks                the refusals of the graph that no other shares
+ * @param ropeSections             whether the rotary embedding is interleaved M-RoPE (qwen35.cpp, qwen35moe.cpp), whose
+ *                                 {@code rope.dimension_sections} are written for text
+ * @param adapterlessMatrices      the matrices (GGUF names within a layer, without {@code .weight}) the graph multiplies
+ *                                 by {@code ggml_mul_mat} rather than {@code build_lora_mm}, so that an adapter's factors
+ *                                 for them would load and never apply (deepseek2's latent attention but
+ *                                 {@code attn_output})
  */
 record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partialRotary, Set<String> ropeTypes,
                             RotaryLayers rotaryLayers, boolean acceptsUnroundedYarnRamp, HeadSize headSize,
@@ -71,9 +78,11 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
                             Activations.Kind activation, boolean fusedGateUp, boolean mlpNormAsPostAttention,
                             Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
                             boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
-                            boolean kQuantMixesChecked, OwnChecks ownChecks) {
+                            boolean kQuantMixesChecked, OwnChecks ownChecks, boolean ropeSections,
+                            Set<String> adapterlessMatrices) {
     LlamaCppArchitecture {
         ropeTypes = Set.copyOf(ropeTypes);
+        adapterlessMatrices = Set.copyOf(adapterlessMatrices);
     }
 
     /** Which dimensions of a head the rotary embedding turns together. */
@@ -213,7 +222,12 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * gpt-oss's (openai-moe.cpp): its experts' SwiGLU gain 1.702 and clamp 7, the attention's biases (it requires
          * attn_output.bias), and layers that alternate sliding and full attention, the only form checked against it.
          */
-        GPT_OSS
+        GPT_OSS,
+        /**
+         * deepseek2's multi-head latent attention ({@link LatentAttentionHyperparameters}): its keys, YaRN's magnitudes
+         * from {@code rope.scaling.yarn_log_multiplier}, and what its loader infers from the depth.
+         */
+        LATENT_ATTENTION
     }
 
     /**

@@ -61,9 +61,12 @@ final class LlamaCppArchitectures {
                     .mlpNormAsPostAttention().expertWidthKey().kQuantMixesUnchecked()
                     .ownChecks(OwnChecks.GPT_OSS),
             // the partial rotary embedding is interleaved M-RoPE, its sections written for text
-            graph("qwen35").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
-            graph("qwen35moe").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention()
+            graph("qwen35").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
+            graph("qwen35moe").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention()
                     .expertWidthKey().sharedExperts(SharedExperts.GATED).withoutDenseWidth().kQuantMixesUnchecked(),
+            // Qwen3-Next: Qwen3.5-MoE's layers with a partial rotary embedding of halves, and a dense width
+            graph("qwen3next").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention().expertWidthKey()
+                    .sharedExperts(SharedExperts.GATED).kQuantMixesUnchecked(),
             // GLM and GLM-4 rotate the first half of each head
             graph("chatglm").adjacentPairs().partialRotary().biases(Biases.QKV).headSize(HeadSize.FILLS_HIDDEN)
                     .fusedGateUp(),
@@ -73,6 +76,13 @@ final class LlamaCppArchitectures {
             graph("glm4moe").partialRotary().biases(Biases.QKV).mlpNormAsPostAttention().router(Router.KEYED)
                     .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
                     .sparseLayers(SparseLayers.AFTER_LEADING_DENSE),
+            // DeepSeek-V2 and V3: rotary over the last qk_rope_head_dim of each head in adjacent pairs; the queries' and
+            // latent's projections multiplied without adapters (src/models/deepseek2.cpp)
+            graph("deepseek2").adjacentPairs().partialRotary().ropeTypes(YARN_ROPES).router(Router.KEYED)
+                    .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
+                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE).writesVocabSize().kQuantMixesUnchecked()
+                    .ownChecks(OwnChecks.LATENT_ATTENTION)
+                    .adapterlessMatrices("attn_q_a", "attn_q_b", "attn_q", "attn_kv_a_mqa", "attn_k_b", "attn_v_b"),
             graph("ernie4_5-moe").adjacentPairs().biases(Biases.QKV_UNDER_USE_BIAS)
                     .router(Router.SOFTMAX_SELECTION_BIAS).expertWidthKey().sharedExperts(SharedExperts.UNGATED)
                     .sparseLayers(SparseLayers.AFTER_LEADING_DENSE_BY_STEP),
@@ -173,6 +183,8 @@ final class LlamaCppArchitectures {
         private boolean requiresConvolutionKernel;
         private boolean kQuantMixesChecked = true;
         private OwnChecks ownChecks = OwnChecks.NONE;
+        private boolean ropeSections;
+        private Set<String> adapterlessMatrices = Set.of();
 
         private Row(String name) {
             this.name = name;
@@ -344,6 +356,16 @@ final class LlamaCppArchitectures {
             return this;
         }
 
+        Row ropeSections() {
+            ropeSections = true;
+            return this;
+        }
+
+        Row adapterlessMatrices(String... names) {
+            adapterlessMatrices = Set.of(names);
+            return this;
+        }
+
         LlamaCppArchitecture build() {
             return new LlamaCppArchitecture(name, rotaryPairs, partialRotary, ropeTypes, rotaryLayers,
                     acceptsUnroundedYarnRamp, headSize, keyNormOfHiddenSize, requiresPerHeadQkNorms, qkNormsFromDepth,
@@ -351,7 +373,7 @@ final class LlamaCppArchitectures {
                     slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention,
                     new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
-                    kQuantMixesChecked, ownChecks);
+                    kQuantMixesChecked, ownChecks, ropeSections, adapterlessMatrices);
         }
     }
 }

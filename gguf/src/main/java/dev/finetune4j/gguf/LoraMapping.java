@@ -23,8 +23,10 @@ import java.util.Map;
  * {@code B[part] A = (B A)[part]}
  * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
  * modules scale differently relative to their ranks (a per-module {@code alpha_pattern}) cannot be said with one
- * alpha and is refused, as are DoRA, adapters other than LoRA, LoRA on single or stacked (gpt-oss) experts, and LoRA on
- * modules GGUF has no matrix for.
+ * alpha and is refused, as are DoRA, adapters other than LoRA, LoRA on single or stacked (gpt-oss) experts, LoRA on
+ * modules GGUF has no matrix for, and LoRA on matrices the graph multiplies without adapters (deepseek2's queries and
+ * latents: {@code q_proj}, {@code q_a_proj}, {@code q_b_proj}, {@code kv_a_proj_with_mqa} and {@code kv_b_proj}, which
+ * its file splits into {@code attn_k_b} and {@code attn_v_b}).
  */
 final class LoraMapping {
     private static final String MERGE_INSTEAD = "merge the adapter into the model and export the model instead "
@@ -77,6 +79,15 @@ final class LoraMapping {
                 throw new IllegalArgumentException("module '" + path + "' carries LoRA, but GGUF's "
                         + family.architecture() + " architecture has no matrix for it; " + MERGE_INSTEAD);
             }
+            List<String> adapterless = places.stream().map(p -> matrixName(p.ggufName())).distinct()
+                    .filter(family.graph().adapterlessMatrices()::contains).toList();
+            if (!adapterless.isEmpty()) {
+                throw new IllegalArgumentException("module '" + path + "' carries LoRA, but llama.cpp's "
+                        + family.architecture() + " graph multiplies its " + String.join(" and ", adapterless)
+                        + " without adapters (ggml_mul_mat, not build_lora_mm), so the adapter GGUF would load and "
+                        + "change nothing there: target o_proj and the MLPs' projections (dense layers' and shared "
+                        + "experts'), or " + MERGE_INSTEAD);
+            }
             if (places.getFirst().isExpert()) {
                 throw new IllegalArgumentException("module '" + path + "' is one expert of a mixture and carries LoRA; "
                         + "llama.cpp applies LoRA to the stacked " + places.getFirst().ggufName() + " only as 3-D factors of every "
@@ -106,6 +117,12 @@ final class LoraMapping {
                     + "GGUF: " + MERGE_INSTEAD);
         }
         this.alpha = common;
+    }
+
+    /** A layer's matrix of GGUF name {@code blk.N.<matrix>.weight}: {@code <matrix>}. */
+    private static String matrixName(String ggufName) {
+        String inLayer = ggufName.substring(ggufName.indexOf('.', ggufName.indexOf('.') + 1) + 1);
+        return inLayer.substring(0, inLayer.lastIndexOf('.'));
     }
 
     /** The base model's GGUF architecture, which llama.cpp checks the adapter against. */

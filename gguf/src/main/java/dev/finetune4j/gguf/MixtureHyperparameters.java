@@ -48,7 +48,7 @@ final class MixtureHyperparameters {
      * What the graph fixes: which layers route, the renormalisation (always for llama's Mixtral, qwen3moe, qwen35moe and
      * ernie4_5-moe, never for qwen2moe and olmoe), the shared experts it requires (qwen2moe's, qwen35moe's and
      * glm4moe's), and a softmax router picking by the probabilities alone, with ernie4_5-moe's selection bias, or what
-     * glm4moe's keys say.
+     * glm4moe's keys say (groups scored by their two best, as DeepSeek-V3's: DeepSeek-V2's by their best refused).
      */
     private void refuseWhatGgufCannotSay(Consumer<String> cannot) {
         if (moe.numExperts() > MAX_EXPERTS) {
@@ -78,6 +78,10 @@ final class MixtureHyperparameters {
         if (limitsGroups() && !keyed) {
             cannot.accept("group-limited routing (n_group " + routing.groups() + ", topk_group "
                     + routing.groupsPerToken() + ")");
+        }
+        if (limitsGroups() && keyed && routing.groupScore() != MoeConfig.GroupScore.TOP_TWO_SUM) {
+            cannot.accept("groups of experts scored by their best probability (DeepSeek-V2's topk_method "
+                    + "group_limited_greedy; its graph scores a group by the sum of its two best, as DeepSeek-V3 does)");
         }
         if (routing.scalingFactor() != 1f && !keyed) {
             cannot.accept("routed_scaling_factor " + routing.scalingFactor() + " (its graph does not scale the routing "

@@ -55,7 +55,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
     }
 
     /** Which part of a weight a GGUF tensor holds. */
-    sealed interface Part permits RowRange, View {
+    sealed interface Part permits RowRange, SelectedRows, View {
         /** The part of {@code weight} (as placed: transposed where the placement transposes), a view of it. */
         Tensor of(Tensor weight);
     }
@@ -65,6 +65,19 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
         @Override
         public Tensor of(Tensor weight) {
             return weight.slice(0, first, first + count);
+        }
+    }
+
+    /**
+     * {@code count} of a weight's output rows, which the placement's row order picks from all of them (Qwen3-Next's
+     * in_proj_qkvz, whose rows per key head the converter regroups into the queries, keys and values of
+     * {@code attn_qkv} and the gates of {@code attn_gate}): a strided view cannot say such a selection, so the part is
+     * the whole weight and the file's tensor {@code count} rows.
+     */
+    record SelectedRows(int count) implements Part {
+        @Override
+        public Tensor of(Tensor weight) {
+            return weight;
         }
     }
 
@@ -215,8 +228,12 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
             view = part.of(view);
         }
         long[] dims = TensorRows.ggmlDims(view);
+        int rows = Math.toIntExact(view.numel() / view.dim(view.rank() - 1));
+        if (part instanceof SelectedRows selected) {
+            dims[1] = rows = selected.count();
+        }
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
                 TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, columnOrder,
-                        values));
+                        values, rows));
     }
 }

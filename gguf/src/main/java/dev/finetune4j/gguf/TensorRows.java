@@ -38,9 +38,17 @@ final class TensorRows {
      */
     static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, IntUnaryOperator sourceColumn,
                                      Placement.Values values) {
+        return reordered(t, sourceRow, sourceColumn, values, Math.toIntExact(t.numel() / t.dim(t.rank() - 1)));
+    }
+
+    /**
+     * {@link #reordered(Tensor, IntUnaryOperator, IntUnaryOperator, Placement.Values)} with {@code rowCount} file rows,
+     * fewer than the tensor's where the row order selects some of them ({@link Placement.SelectedRows}).
+     */
+    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, IntUnaryOperator sourceColumn,
+                                     Placement.Values values, int rowCount) {
         return sink -> {
             int rowLength = t.dim(t.rank() - 1);
-            long rowCount = t.numel() / rowLength;
             float[] read = new float[rowLength];
             float[] row = sourceColumn == null ? read : new float[rowLength];
             try (TensorScope scope = TensorScope.open()) {

@@ -135,17 +135,91 @@ class GgufExportFailuresTest {
         }
     }
 
-    /** DeepSeek-V3's multi-head latent attention (llama.cpp's deepseek2) is refused, naming what to do instead. */
+    /**
+     * What llama.cpp's deepseek2 fixes (src/models/deepseek2.cpp, src/llama-context.cpp, src/llama-graph.cpp): no
+     * attention biases (references/deepseek_v3_lite has them), groups scored by their two best (not DeepSeek-V2's
+     * group_limited_greedy), YaRN's magnitudes from mscale_all_dim alone (references/deepseek_v3's mscale 0.5 beside
+     * mscale_all_dim 1 is refused, as is YaRN without mscale_all_dim), the latents normalised with rms_norm_eps, plain
+     * queries at DeepSeek-V2-Lite's depths, and the K-quant mixes, which were not checked against it.
+     */
     @Test
-    void deepSeekV3IsRefused(@TempDir Path tmp) throws Exception {
-        ReferenceCase glm = ReferenceCase.byName().get("glm4moe-bytebpe-f32");
-        ObjectNode deepSeek = glm.configJson().put("model_type", "deepseek_v3").put("num_key_value_heads", 4)
-                .put("q_lora_rank", 32)
-                .put("kv_lora_rank", 16).put("qk_nope_head_dim", 16).put("qk_rope_head_dim", 8).put("v_head_dim", 16);
-        deepSeek.remove(List.of("use_qk_norm", "attention_bias", "head_dim"));
-        String refused = refusal(deepSeek, glm, tmp);
-        assertTrue(refused.contains("DeepSeek's multi-head latent attention (model_type 'deepseek_v3', llama.cpp's "
-                + "deepseek2") && refused.contains("convert_hf_to_gguf.py"), refused);
+    void deepSeekSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase v3 = ReferenceCase.byName().get("deepseekv3-bytebpe-f32");
+        ReferenceCase v2 = ReferenceCase.byName().get("deepseekv2-bytebpe-f32");
+        String biased = refusal(v3.configJson().put("attention_bias", true), v3, tmp.resolve("a"));
+        assertTrue(biased.contains("deepseek2 architecture cannot express attention biases (attention_bias")
+                && biased.contains("finetune4j serve"), biased);
+        String grouped = refusal(v2.configJson().put("topk_method", "group_limited_greedy"), v2, tmp.resolve("b"));
+        assertTrue(grouped.contains("groups of experts scored by their best probability (DeepSeek-V2's topk_method "
+                + "group_limited_greedy"), grouped);
+        ObjectNode halfScale = v3.configJson();
+        ((ObjectNode) halfScale.get("rope_parameters")).put("mscale", 0.5);
+        String magnitude = refusal(halfScale, v3, tmp.resolve("c"));
+        assertTrue(magnitude.contains("the rotary cos/sin scale 0.939") && magnitude.contains("it reads no mscale"),
+                magnitude);
+        ObjectNode unscaled = v3.configJson();
+        ((ObjectNode) unscaled.get("rope_parameters")).remove(List.of("mscale", "mscale_all_dim"));
+        assertTrue(refusal(unscaled, v3, tmp.resolve("d")).contains("YaRN without mscale_all_dim"));
+        String eps = refusal(v3.configJson().put("rms_norm_eps", 1e-5), v3, tmp.resolve("e"));
+        assertTrue(eps.contains("rms_norm_eps 1.0E-5 (its graph normalises the query and key/value latents"), eps);
+        String lite = refusal(v3.configJson().put("num_hidden_layers", 27), v3, tmp.resolve("f"));
+        assertTrue(lite.contains("a query bottleneck (q_lora_rank 32) in a model of 27 layers"), lite);
+        try (LanguageModel model = v3.model(); HfTokenizer tokenizer = v3.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M));
+            assertTrue(kQuant.getMessage().contains("deepseek_v3 writes f32, f16, bf16 or q8_0, not Q4_K_M"),
+                    kQuant.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
+     * What llama.cpp's qwen3next fixes (src/models/qwen3next.cpp): every layer routes (references/qwen3_next's
+     * mlp_only_layers [2] is refused), key and value heads of one size (its linear_value_head_dim 6 beside
+     * linear_key_head_dim 8 is refused), renormalised routing weights, and the K-quant mixes, which were not checked
+     * against it.
+     */
+    @Test
+    void qwen3NextSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase next = ReferenceCase.byName().get("qwen3next-bytebpe-f32");
+        ObjectNode dense = next.configJson();
+        dense.putArray("mlp_only_layers").add(2);
+        String denseLayer = refusal(dense, next, tmp.resolve("a"));
+        assertTrue(denseLayer.contains("qwen3next architecture cannot express dense MLP layers [2] between the sparse "
+                + "ones") && denseLayer.contains("finetune4j serve"), denseLayer);
+        ObjectNode narrow = next.configJson().put("linear_key_head_dim", 8).put("linear_value_head_dim", 6);
+        assertTrue(refusal(narrow, next, tmp.resolve("b")).contains("linear_key_head_dim 8 and linear_value_head_dim 6"));
+        ObjectNode unnormalised = next.configJson().put("norm_topk_prob", false);
+        assertTrue(refusal(unnormalised, next, tmp.resolve("c")).contains("norm_topk_prob false"));
+        try (LanguageModel model = next.model(); HfTokenizer tokenizer = next.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M));
+            assertTrue(kQuant.getMessage().contains("qwen3_next writes f32, f16, bf16 or q8_0, not Q4_K_M"),
+                    kQuant.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
+     * llama.cpp's deepseek2 multiplies the queries and the latents without adapters, so PEFT's default targets for
+     * DeepSeek (q_proj or q_b_proj, and kv_b_proj, which the file splits into attn_k_b and attn_v_b) are refused.
+     */
+    @Test
+    void loraOnDeepSeeksQueriesAndLatentsIsRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase v3 = ReferenceCase.byName().get("deepseekv3-bytebpe-f32");
+        try (PeftModel queries = Peft.wrap(v3.model(), LoraConfig.builder().r(2).targetModules("q_b_proj").build());
+             PeftModel latents = Peft.wrap(v3.model(), LoraConfig.builder().r(2).targetModules("kv_b_proj").build())) {
+            IllegalArgumentException q = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(queries, tmp.resolve("q.gguf"), GgufType.F32));
+            assertTrue(q.getMessage().contains("'model.layers.0.self_attn.q_b_proj' carries LoRA, but llama.cpp's "
+                    + "deepseek2 graph multiplies its attn_q_b without adapters") && q.getMessage().contains("o_proj"),
+                    q.getMessage());
+            IllegalArgumentException kv = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(latents, tmp.resolve("kv.gguf"), GgufType.F32));
+            assertTrue(kv.getMessage().contains("multiplies its attn_k_b and attn_v_b without adapters"),
+                    kv.getMessage());
+        }
+        assertNoGguf(tmp);
     }
 
     /** What the row of GGUF architecture {@code architecture} refuses of {@code moe}, in order, every one. */

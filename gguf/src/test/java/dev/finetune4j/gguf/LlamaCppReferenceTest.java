@@ -96,6 +96,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 2.0e-6, Q8_0 0.078 and 0.058, 0.050 and 0.048 as stored, wide in Q4_K_M 0.49 and 0.65, 0.062 and 0.069 as stored,
  * llama-quantize's tensors), their routers' margins held as the others' ({@link RouterMargins}), and the bias (and
  * GLM-4.5's groups) changing some tokens' experts ({@code theSelectionBiasAndGroupsDecideSomeExperts}).
+ * DeepSeek-V3 and V2 (deepseek2: the latent attention in llama.cpp's absorbed form, YaRN magnitudes from
+ * yarn_log_multiplier, V3's router as GLM-4.5's, V2's softmax router) to the F32 bound (measured 2.0e-6 to 3.1e-6, the
+ * plain-q_proj V3 with halves rotated, its rows reordered into pairs, 3.1e-6, with a LoRA adapter on o_proj and the
+ * dense and shared MLPs 2.2e-6) and twice the lossy ones ({@link #LATENT_ATTENTION_FACTOR}; measured Q8_0: V3 0.077
+ * and 0.049 as stored, V2 0.193 and 0.155 as stored): the plain-q_proj V3's rotated rows kept in halves move its F32
+ * logits by 1.43, a file without yarn_log_multiplier V3's by 1.02 and V2's by 0.86.
+ * Qwen3-Next (qwen3next: Qwen3.5-MoE's layers, the DeltaNet's fused in_proj_qkvz split as the converter splits it into
+ * attn_qkv and attn_gate, in_proj_ba as ssm_ba, no value head regrouped) over the 73 positions of Qwen3.5, to the same
+ * bounds (measured F32 6.5e-6, with a LoRA adapter on the attention's projections and the DeltaNet's in_proj_qkvz,
+ * in_proj_ba and out_proj 8.8e-6, Q8_0 0.119 and 0.084 as stored).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.
@@ -123,6 +133,13 @@ class LlamaCppReferenceTest {
      * and 1.8 times them).
      */
     private static final double SHORT_CONVOLUTION_FACTOR = 3;
+    /**
+     * How much more a lossy type may move the logits of DeepSeek's latent attention: llama.cpp computes its absorbed
+     * form, which multiplies two more activations per layer by a rounded matrix (each head's query without position by
+     * attn_k_b, its attention output over the latent by attn_v_b), each rounded to Q8_0 blocks on the way. Measured:
+     * DeepSeek-V2's Q8_0 0.193 and 0.155 as stored (1.4 and 1.0 times the dense bounds), V3's 0.077 and 0.049.
+     */
+    private static final double LATENT_ATTENTION_FACTOR = 2;
     /** The least gap of a token's k-th and (k+1)-th router logit in the mixture-of-experts cases. */
     private static final double MIN_ROUTER_GAP = 0.015;
     static final List<ReferenceCase> CASES = ReferenceCase.ALL;
@@ -175,14 +192,15 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * Qwen3.5-MoE's, and GLM-4.5's and ERNIE-4.5-MoE's small cases route some token to every expert, so that each
-     * expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
+     * Qwen3.5-MoE's, GLM-4.5's, ERNIE-4.5-MoE's, DeepSeek's and Qwen3-Next's small cases route some token to every
+     * expert, so that each expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
      * among them) and the wide GLM-4.5 and ERNIE ones leave some experts unchosen over their 20 tokens.
      */
     @Test
     void theNewerMixtureCasesRouteToEveryExpert(@TempDir Path tmp) throws Exception {
         for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("qwen35moe-")
-                || c.name().startsWith("glm4moe-bytebpe-") || c.name().startsWith("ernie4_5moe-bytebpe-")).toList()) {
+                || c.name().startsWith("glm4moe-bytebpe-") || c.name().startsWith("ernie4_5moe-bytebpe-")
+                || c.latentAttention() || c.name().startsWith("qwen3next-")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 List<String> unchosen = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),
@@ -193,14 +211,14 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * GLM-4.5's and ERNIE-4.5-MoE's cases choose some tokens' experts otherwise than their scores alone would, by their
-     * selection bias (exp_probs_b), and GLM-4.5's also otherwise than among all groups (expert_group_count): a file
-     * without either would not meet llama.cpp's logits.
+     * GLM-4.5's, ERNIE-4.5-MoE's and DeepSeek-V3's cases choose some tokens' experts otherwise than their scores alone
+     * would, by their selection bias (exp_probs_b), and GLM-4.5's and DeepSeek-V3's also otherwise than among all groups
+     * (expert_group_count): a file without either would not meet llama.cpp's logits.
      */
     @Test
     void theSelectionBiasAndGroupsDecideSomeExperts(@TempDir Path tmp) throws Exception {
         for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("glm4moe-")
-                || c.name().startsWith("ernie4_5moe-")).toList()) {
+                || c.name().startsWith("ernie4_5moe-") || c.name().startsWith("deepseekv3")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 RouterMargins.Margin margin = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),
@@ -327,13 +345,14 @@ class LlamaCppReferenceTest {
 
     /**
      * The type's tolerance, at least {@value #GELU_TABLE_TOLERANCE} for a model whose MLP is GELU's, a lossy type's
-     * {@value #LINEAR_ATTENTION_FACTOR} times over for a model with linear attention and
-     * {@value #SHORT_CONVOLUTION_FACTOR} times over for LFM2.
+     * {@value #LINEAR_ATTENTION_FACTOR} times over for a model with linear attention,
+     * {@value #SHORT_CONVOLUTION_FACTOR} times over for LFM2 and {@value #LATENT_ATTENTION_FACTOR} times over for
+     * DeepSeek's latent attention.
      */
     private static double tolerance(Map<GgufType, Double> byType, ReferenceCase c) {
         boolean lossy = c.type() != GgufType.F32;
         double factor = !lossy ? 1 : c.linearAttention() ? LINEAR_ATTENTION_FACTOR
-                : c.shortConvolution() ? SHORT_CONVOLUTION_FACTOR : 1;
+                : c.shortConvolution() ? SHORT_CONVOLUTION_FACTOR : c.latentAttention() ? LATENT_ATTENTION_FACTOR : 1;
         return Math.max(byType.get(c.type()) * factor, c.geluMlp() ? GELU_TABLE_TOLERANCE : 0);
     }
 

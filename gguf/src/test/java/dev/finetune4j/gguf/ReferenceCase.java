@@ -67,6 +67,16 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long GLM4_MOE_WIDE_SEED = 73;
     static final long ERNIE45_MOE_SEED = 1018;
     static final long ERNIE45_MOE_WIDE_SEED = 127;
+    /**
+     * The seeds of the DeepSeek cases' weights, whose routers separate each token's experts (and V3's groups) clearly in
+     * every type and with the LoRA adapter, and whose V3 selection bias and group limit change some token's experts.
+     */
+    static final long DEEPSEEK_V3_SEED = 156;
+    static final long DEEPSEEK_V3_LITE_SEED = 6;
+    static final long DEEPSEEK_V2_SEED = 500;
+    /** The seeds of the Qwen3-Next cases' weights (the lossy one's norms differ), whose routers separate clearly. */
+    static final long QWEN3_NEXT_SEED = 1009;
+    static final long QWEN3_NEXT_LOSSY_SEED = 698;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -85,7 +95,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      */
     private static final double WIDE_ROUTER_RANGE = 0.6;
     /** The model types whose routers are drawn from {@link #WIDE_ROUTER_RANGE}. */
-    private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe");
+    private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe",
+            "deepseek_v3", "deepseek_v2", "qwen3_next");
     /**
      * The range of ERNIE-4.5-MoE's selection bias, on the scale of its routing probabilities (about 1/8 each for 8
      * experts), so that it moves some tokens' experts without deciding them all.
@@ -191,6 +202,26 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** Qwen3.5-MoE for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
     private static final String QWEN35_MOE_LOSSY = QWEN35_MOE.replace("\"rms_norm_eps\": 1e-6",
             "\"rms_norm_eps\": 1e-2");
+    /**
+     * Qwen3-Next (qwen3_next; GGUF architecture qwen3next), shaped as core's references/qwen3_next but 64 wide, with key
+     * and value heads of one size (llama.cpp sizes both from ssm.state_size) and every layer sparse (its graph routes
+     * every layer): DeltaNet layers 0 and 2 with the fused in_proj_qkvz and in_proj_ba (2 key heads, each serving 2 of
+     * the 4 value heads), gated attention layers 1 and 3 with q/k norms and a rotary embedding of halves over 8 of
+     * their 32 dimensions; 4 experts of width 32, 2 per token renormalised, a shared expert of 48 gated by
+     * sigmoid(shared_expert_gate).
+     */
+    private static final String QWEN3_NEXT = """
+            {"model_type": "qwen3_next", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "num_experts": 4,
+             "num_experts_per_tok": 2, "norm_topk_prob": true, "decoder_sparse_step": 1, "num_hidden_layers": 4,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32, "max_position_embeddings": 256,
+             "rms_norm_eps": 1e-6, "tie_word_embeddings": false,
+             "layer_types": ["linear_attention", "full_attention", "linear_attention", "full_attention"],
+             "linear_conv_kernel_dim": 4, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
+             "linear_key_head_dim": 16, "linear_value_head_dim": 16, "partial_rotary_factor": 0.25,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25}}""";
+    /** Qwen3-Next for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
+    private static final String QWEN3_NEXT_LOSSY = QWEN3_NEXT.replace("\"rms_norm_eps\": 1e-6", "\"rms_norm_eps\": 1e-2");
     /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
     private static final String GEMMA3 = """
             {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -416,6 +447,54 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             .replace("\"moe_layer_end_index\": 2", "\"moe_layer_end_index\": 3")
             .replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
     /**
+     * DeepSeek-V3 (deepseek_v3; GGUF architecture deepseek2), shaped as core's references/deepseek_v3 but 64 wide and its
+     * latent sizes whole Q8_0 blocks: the queries through a bottleneck of 32 (q_a_proj, q_a_layernorm, q_b_proj), a
+     * key/value latent of 32, heads of 32 dimensions without position and 16 rotated in adjacent pairs (rope_interleave),
+     * values of 32; YaRN as published (factor 4 over 16 positions, mscale and mscale_all_dim 1, so that the softmax is
+     * scaled by (0.1 ln 4 + 1)^2); layer 0 dense, layers 1 and 2 routing as GLM-4.5's (a sigmoid router whose pick adds
+     * e_score_correction_bias within the best 2 of 4 groups, 2 of 8 experts of 32, renormalised and scaled by 2.5, one
+     * shared expert); one multi-token-prediction layer in its config, which neither the model nor the file holds.
+     */
+    private static final String DEEPSEEK_V3 = """
+            {"model_type": "deepseek_v3", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2, "n_group": 4,
+             "topk_group": 2, "n_shared_experts": 1, "norm_topk_prob": true, "routed_scaling_factor": 2.5,
+             "first_k_dense_replace": 1, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 4,
+             "q_lora_rank": 32, "kv_lora_rank": 32, "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "attention_bias": false, "rope_interleave": true,
+             "num_nextn_predict_layers": 1, "tie_word_embeddings": false,
+             "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "mscale": 1.0,
+                                 "mscale_all_dim": 1.0, "original_max_position_embeddings": 16, "beta_fast": 32,
+                                 "beta_slow": 1}}""";
+    /**
+     * DeepSeek-V3 shaped as core's references/deepseek_v3_lite (Moonlight's form) without its attention biases (llama.cpp's
+     * deepseek2 adds none): plain q_proj queries, no YaRN, and rope_interleave false, so that the rotated rows of q_proj
+     * and kv_a_proj_with_mqa are reordered from halves into llama.cpp's pairs; layer 0 dense and layer 1 sparse.
+     */
+    private static final String DEEPSEEK_V3_LITE = DEEPSEEK_V3.replace("\"q_lora_rank\": 32", "\"q_lora_rank\": null")
+            .replace("\"rope_interleave\": true", "\"rope_interleave\": false")
+            .replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 2")
+            .replaceAll("\"rope_parameters\": \\{[^}]*}", "\"rope_parameters\": {\"rope_type\": \"default\", "
+                    + "\"rope_theta\": 10000.0}");
+    /**
+     * DeepSeek-V2 (deepseek_v2; GGUF architecture deepseek2), shaped as core's references/deepseek_v2 at the latent sizes
+     * of {@link #DEEPSEEK_V3}: rotary in adjacent pairs (V2's complex numbers), YaRN with mscale and mscale_all_dim
+     * 0.707 as published (the log multiplier llama.cpp special-cases for DeepSeek-V2), a softmax router picking 3 of 8
+     * experts greedily (topk_method greedy: its n_group 4 and topk_group 2 unused, so the group keys the converter would
+     * write are not), weights unnormalised times 2.5, two shared experts; layer 0 dense.
+     */
+    private static final String DEEPSEEK_V2 = """
+            {"model_type": "deepseek_v2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 3, "n_group": 4,
+             "topk_group": 2, "topk_method": "greedy", "n_shared_experts": 2, "norm_topk_prob": false,
+             "routed_scaling_factor": 2.5, "first_k_dense_replace": 1, "num_hidden_layers": 3,
+             "num_attention_heads": 4, "num_key_value_heads": 4, "q_lora_rank": 32, "kv_lora_rank": 32,
+             "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-6, "attention_bias": false, "tie_word_embeddings": false,
+             "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "mscale": 0.707,
+                                 "mscale_all_dim": 0.707, "original_max_position_embeddings": 16, "beta_fast": 32,
+                                 "beta_slow": 1}}""";
+    /**
      * Cohere (Command R; GGUF architecture command-r): bias-free LayerNorms, attention and MLP side by side from one
      * norm, rotary pairs adjacent, the logits times 0.25, the head tied (llama.cpp's command-r has no other).
      */
@@ -545,7 +624,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * layers, where it slides), Arcee wide in Q4_K_M; LFM2 in F32, Q8_0, with a LoRA adapter on every projection (the
      * convolution layers' in_proj and out_proj too) and wide in Q4_K_M under an importance matrix; GLM-4.5 and
      * ERNIE-4.5-MoE (routers with a selection bias, GLM-4.5's in groups, leading dense layers, shared experts) in F32,
-     * Q8_0, with an attention LoRA adapter and wide in Q4_K_M.
+     * Q8_0, with an attention LoRA adapter and wide in Q4_K_M; DeepSeek-V3 (latent attention with a query bottleneck,
+     * YaRN, GLM-4.5's router) in F32, Q8_0 and with a LoRA adapter on o_proj and the dense and shared MLPs, its plain
+     * q_proj form with halves rotated in F32, and DeepSeek-V2 (its softmax router, YaRN of mscale 0.707) in F32 and
+     * Q8_0; Qwen3-Next (the DeltaNet's fused projections) in F32, Q8_0 and with a LoRA adapter on the attention's
+     * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -684,7 +767,25 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("ernie4_5moe-bytebpe-lora-f32", ERNIE45_MOE, "bytebpe", GgufType.F32, true, false,
                     ERNIE45_MOE_SEED),
             new ReferenceCase("ernie4_5moe-wide-bytebpe-q4_k_m", ERNIE45_MOE_WIDE, "bytebpe", GgufType.Q4_K_M, false,
-                    false, ERNIE45_MOE_WIDE_SEED));
+                    false, ERNIE45_MOE_WIDE_SEED),
+            new ReferenceCase("deepseekv3-bytebpe-f32", DEEPSEEK_V3, "bytebpe", GgufType.F32, false, false,
+                    DEEPSEEK_V3_SEED),
+            new ReferenceCase("deepseekv3-bytebpe-q8_0", DEEPSEEK_V3, "bytebpe", GgufType.Q8_0, false, false,
+                    DEEPSEEK_V3_SEED),
+            new ReferenceCase("deepseekv3-bytebpe-lora-f32", DEEPSEEK_V3, "bytebpe", GgufType.F32, true, false,
+                    DEEPSEEK_V3_SEED),
+            new ReferenceCase("deepseekv3lite-bytebpe-f32", DEEPSEEK_V3_LITE, "bytebpe", GgufType.F32, false, false,
+                    DEEPSEEK_V3_LITE_SEED),
+            new ReferenceCase("deepseekv2-bytebpe-f32", DEEPSEEK_V2, "bytebpe", GgufType.F32, false, false,
+                    DEEPSEEK_V2_SEED),
+            new ReferenceCase("deepseekv2-bytebpe-q8_0", DEEPSEEK_V2, "bytebpe", GgufType.Q8_0, false, false,
+                    DEEPSEEK_V2_SEED),
+            new ReferenceCase("qwen3next-bytebpe-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, false, false,
+                    QWEN3_NEXT_SEED),
+            new ReferenceCase("qwen3next-bytebpe-q8_0", QWEN3_NEXT_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
+                    QWEN3_NEXT_LOSSY_SEED),
+            new ReferenceCase("qwen3next-bytebpe-lora-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, true, false,
+                    QWEN3_NEXT_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -738,6 +839,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         return shortConvolution() ? LFM2_UBATCH : 0;
     }
 
+    /** Whether the model attends by DeepSeek's multi-head latent attention. */
+    boolean latentAttention() {
+        return config.contains("kv_lora_rank");
+    }
+
     /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
     boolean linearAttention() {
         return config.contains("linear_attention");
@@ -775,7 +881,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         String type = config.path("model_type").asText();
-        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5"); // norms scaling by 1 + w
+        // norms scaling by 1 + w
+        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5") || type.equals("qwen3_next");
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(seed);
@@ -802,12 +909,19 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
      * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and Granite 4.0 H's Mamba-2 in_proj and out_proj;
      * Qwen3.5's DeltaNet projections too, whose value heads the file regroups, LFM2's in_proj and out_proj of its
-     * convolution layers beside its attention's), A and B drawn uniformly (A in
+     * convolution layers beside its attention's; DeepSeek's o_proj and its dense and shared MLPs, the matrices llama.cpp
+     * applies adapters to; Qwen3-Next's attention and DeltaNet projections, in_proj_qkvz split in the file), A and B
+     * drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
         boolean mixture = config.contains("num_experts_per_tok") || config.contains("moe_k");
-        String[] targets = mixture ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
+        // DeepSeek's queries and latents take no adapter in llama.cpp: o_proj, the dense and shared MLPs do
+        String[] targets = latentAttention() ? new String[] {"o_proj", "mlp.gate_proj", "mlp.up_proj",
+                "mlp.down_proj", "shared_experts.gate_proj", "shared_experts.up_proj", "shared_experts.down_proj"}
+                : config.contains("qwen3_next") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkvz",
+                        "in_proj_ba", "out_proj"}
+                : mixture ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
                 : config.contains("\"glm") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj",
                         "down_proj"}

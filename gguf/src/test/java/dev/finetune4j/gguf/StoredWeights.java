@@ -17,7 +17,8 @@ import java.util.stream.Collectors;
  * from the file. A row's blocks depend on that row alone, so each weight is rounded along the rows the file holds of
  * it, read through its placement's view: a weight the file stores transposed (GPT-2's Conv1D) along its columns, a
  * weight written in parts (Granite 4's input_linear, gpt-oss's stacked experts) part by part, each as its tensor, and
- * each row in the file's column order (Qwen3.5's out_proj, its value heads regrouped). The type of each matrix is
+ * each row in the file's column order (Qwen3.5's out_proj, its value heads regrouped), a weight whose rows several
+ * tensors select (Qwen3-Next's in_proj_qkvz) whole, once. The type of each matrix is
  * chosen under its GGUF name, as the export chooses it.
  */
 final class StoredWeights {
@@ -40,7 +41,9 @@ final class StoredWeights {
                 continue;
             }
             float[] values = t.toFloatArray();
-            for (Placement p : placements) {
+            // a weight whose rows the file selects for several tensors (Qwen3-Next's in_proj_qkvz) rounds row by row once
+            boolean selected = placements.stream().allMatch(p -> p.part() instanceof Placement.SelectedRows);
+            for (Placement p : selected ? placements.subList(0, 1) : placements) {
                 Tensor placed = p.transposed() ? t.transpose(0, 1) : t;
                 Tensor view = p.part() == null ? placed : p.part().of(placed); // a part rounds as its own tensor
                 if (view.rank() == 2) {
