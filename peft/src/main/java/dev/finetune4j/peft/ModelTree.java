@@ -122,6 +122,9 @@ public final class ModelTree {
             case "qwen3_5_moe_text" -> "Qwen3_5MoeForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
+            case "roberta" -> classifier ? "RobertaForSequenceClassification" : "RobertaModel";
+            case "xlm-roberta" -> classifier ? "XLMRobertaForSequenceClassification" : "XLMRobertaModel";
+            case "distilbert" -> classifier ? "DistilBertForSequenceClassification" : "DistilBertModel";
             default -> null;
         };
     }

@@ -53,11 +53,16 @@ public final class Fixtures {
      * with the given fields of its config.json replaced by JSON texts.
      */
     public static Path modelWith(String model, Path into, Map<String, String> fields) {
+        return modelWith(dir(model), into, fields);
+    }
+
+    /** {@link #modelWith(String, Path, Map)} for any model folder {@code source}. */
+    public static Path modelWith(Path source, Path into, Map<String, String> fields) {
         try {
             Files.createDirectories(into);
-            Files.copy(dir(model).resolve("model.safetensors"), into.resolve("model.safetensors"));
+            Files.copy(source.resolve("model.safetensors"), into.resolve("model.safetensors"));
             ObjectMapper json = new ObjectMapper();
-            ObjectNode config = (ObjectNode) json.readTree(dir(model).resolve("config.json").toFile());
+            ObjectNode config = (ObjectNode) json.readTree(source.resolve("config.json").toFile());
             for (Map.Entry<String, String> f : fields.entrySet()) {
                 config.set(f.getKey(), json.readTree(f.getValue()));
             }

@@ -83,15 +83,16 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
             case "lfm2", "lfm2_moe" ->
                     new TargetModules[]{TargetModules.names("self_attn", "conv"), TargetModules.names("feed_forward")};
             case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};
-            case "bert" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
+            case "bert", "roberta", "xlm-roberta" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
                     TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
+            case "distilbert" -> new TargetModules[]{TargetModules.names("out_lin"), TargetModules.names("lin2")};
             default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
                     + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, "
                     + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, glm, glm4, ernie4_5, cohere, cohere2, "
                     + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, lfm2, lfm2_moe, "
                     + "qwen3_5_text, "
                     + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v2, qwen3_next, "
-                    + "qwen3_vl, gpt2, bert");
+                    + "qwen3_vl, gpt2, bert, roberta, xlm-roberta, distilbert");
         };
     }
 }

@@ -88,7 +88,11 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
         return new Ia3Config(d[0], d[1], cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(), cfg.taskType());
     }
 
-    /** PEFT's default {target_modules, feedforward_modules} per model type. */
+    /**
+     * PEFT's default {target_modules, feedforward_modules} per model type. PEFT has none for XLM-RoBERTa (RoBERTa's here)
+     * or DistilBERT (BERT's modules under DistilBERT's names: k_lin, v_lin, and out_lin and lin2 as feed-forward
+     * modules); they are written out in the saved config.
+     */
     private static TargetModules[] defaults(String modelType) {
         return switch (modelType) {
             case "llama", "mistral" -> new TargetModules[]{
@@ -96,7 +100,11 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
             case "gemma", "gemma2", "gemma3_text", "qwen2", "qwen3" -> new TargetModules[]{
                     TargetModules.names("q_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
             case "gpt2" -> new TargetModules[]{TargetModules.names("c_attn", "mlp.c_proj"), TargetModules.names("mlp.c_proj")};
-            case "bert" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"), TargetModules.names("output.dense")};
+            // output.dense names both the attention's output and the MLP's second projection
+            case "bert", "roberta", "xlm-roberta" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"),
+                    TargetModules.names("output.dense")};
+            case "distilbert" -> new TargetModules[]{TargetModules.names("k_lin", "v_lin", "out_lin", "lin2"),
+                    TargetModules.names("out_lin", "lin2")};
             default -> throw new PeftException("no default IA3 target_modules for model_type '" + modelType
                     + "': set target_modules and feedforward_modules explicitly");
         };

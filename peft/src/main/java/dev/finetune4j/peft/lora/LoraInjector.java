@@ -174,7 +174,8 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      * Mamba-2 layers of its H models; LFM2's and LFM2-MoE's q_proj and v_proj in their attention layers and in_proj
      * (the convolution's gates and input) in their convolution layers. DeepSeek-V2's and V3's latent attention has no
      * v_proj: its queries' last projection ({@code q_b_proj}, or {@code q_proj} without a query bottleneck) and {@code
-     * kv_b_proj}, which expands the latent into keys and values.
+     * kv_b_proj}, which expands the latent into keys and values. PEFT has none for DistilBERT either: its query and
+     * value projections, q_lin and v_lin, as PEFT's BERT, RoBERTa and XLM-RoBERTa default, written out in the saved config.
      */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
@@ -189,7 +190,8 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
             case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
             case "gpt2" -> TargetModules.names("c_attn");
-            case "bert" -> TargetModules.names("query", "value");
+            case "bert", "roberta", "xlm-roberta" -> TargetModules.names("query", "value");
+            case "distilbert" -> TargetModules.names("q_lin", "v_lin");
             default -> throw new PeftException("no default target_modules for model_type '" + modelType
                     + "': set target_modules explicitly");
         };
