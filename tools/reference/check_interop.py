@@ -7,13 +7,16 @@ INTEROP_DIR holds one folder per case (written by peft's InteropExportTest), eac
 adapter_model.safetensors (finetune4j's PeftModel.save), case.json ({"base": <base model folder, relative to
 the repository root>}) and expected.safetensors (input_ids, attention_mask, and finetune4j's logits without and
 with the mask). A base whose config.json names a ...ForConditionalGeneration class (Qwen3-VL, which
-AutoModelForCausalLM refuses) is loaded with AutoModelForImageTextToText, as its users load it. A case that also
+AutoModelForCausalLM refuses) is loaded with AutoModelForImageTextToText, as its users load it; one that names a
+...ForSequenceClassification class (RoBERTa, DistilBERT) with AutoModelForSequenceClassification, its logits (batch,
+labels) compared whole (every row is read at its first token, so padding leaves no position to skip). A case that also
 holds merged/ (the model with the adapter merged in, saved by finetune4j) gets that folder loaded with the same Auto
 class, strictly (no missing or unexpected key), and its logits compared with finetune4j's adapted ones.
 """
 import json
 import os
 import sys
+import warnings
 
 import torch
 import transformers
@@ -28,6 +31,8 @@ results = {"torch": torch.__version__, "transformers": transformers.__version__,
 
 def auto_class(folder):
     architectures = json.load(open(os.path.join(folder, "config.json"))).get("architectures") or []
+    if any(a.endswith("ForSequenceClassification") for a in architectures):
+        return transformers.AutoModelForSequenceClassification
     conditional = any(a.endswith("ForConditionalGeneration") for a in architectures)
     return transformers.AutoModelForImageTextToText if conditional else transformers.AutoModelForCausalLM
 
@@ -50,18 +55,23 @@ for case in sorted(os.listdir(root)):
     ours = load_file(os.path.join(folder, "expected.safetensors"))
     try:
         base = auto_class(spec["base"]).from_pretrained(spec["base"], attn_implementation="eager").float()
-        model = peft.PeftModel.from_pretrained(base, folder).to(device)
+        with warnings.catch_warnings(record=True) as caught:  # PEFT warns of missing or unexpected adapter keys
+            warnings.simplefilter("always")
+            model = peft.PeftModel.from_pretrained(base, folder).to(device)
         model.eval()
         ids, mask = ours["input_ids"].to(device), ours["attention_mask"].to(device)
         with torch.no_grad():
             plain = model(input_ids=ids).logits.cpu()
             masked = model(input_ids=ids, attention_mask=mask).logits.cpu()
-        keep = ours["attention_mask"].bool()
+        # a causal LM's padded positions hold no prediction to compare; a classifier's logits are one row per sequence
+        keep = ours["attention_mask"].bool() if plain.dim() == 3 else torch.ones(plain.shape[0], dtype=torch.bool)
         results["cases"][case] = {
             "peft_type": str(model.peft_config["default"].peft_type), "loaded": True,
             "adapter_tensors": len([k for k in model.state_dict() if "lora_" in k or "ia3_" in k]),
+            "saved_module_tensors": len([k for k in model.state_dict() if "modules_to_save.default" in k]),
             "max_abs_diff_logits": (plain - ours["logits"]).abs().max().item(),
-            "max_abs_diff_logits_masked": (masked - ours["logits_masked"])[keep].abs().max().item()}
+            "max_abs_diff_logits_masked": (masked - ours["logits_masked"])[keep].abs().max().item(),
+            "peft_warnings": [str(w.message)[:300] for w in caught]}
         if os.path.isdir(os.path.join(folder, "merged")):
             results["cases"][case]["max_abs_diff_merged_logits"] = (
                 merged_logits(os.path.join(folder, "merged"), ids, device) - ours["logits"]).abs().max().item()

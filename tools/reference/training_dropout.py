@@ -65,6 +65,23 @@ CASES = {
     "qwen2_cls": ("references/qwen2_cls", "classifier", {"attention_dropout": 0.3}, "model.layers",
                   ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.down_proj.weight",
                    "model.norm.weight", "score.weight"]),
+    "roberta_cls": ("references/roberta_cls", "classifier",
+                    {"attention_probs_dropout_prob": 0.2, "hidden_dropout_prob": 0.15, "classifier_dropout": 0.3}, None,
+                    ["roberta.embeddings.word_embeddings.weight", "roberta.encoder.layer.0.attention.self.value.weight",
+                     "roberta.encoder.layer.1.output.dense.weight", "classifier.dense.weight",
+                     "classifier.out_proj.weight"]),
+    # classifier_dropout null in config.json: the head drops out with hidden_dropout_prob
+    "xlm_roberta_cls": ("references/xlm_roberta_cls", "classifier",
+                        {"attention_probs_dropout_prob": 0.1, "hidden_dropout_prob": 0.25}, None,
+                        ["roberta.embeddings.position_embeddings.weight",
+                         "roberta.encoder.layer.1.attention.output.dense.weight", "classifier.dense.weight",
+                         "classifier.out_proj.weight"]),
+    "distilbert_cls": ("references/distilbert_cls", "classifier",
+                       {"attention_dropout": 0.15, "dropout": 0.2, "seq_classif_dropout": 0.3}, None,
+                       ["distilbert.embeddings.word_embeddings.weight",
+                        "distilbert.transformer.layer.0.attention.q_lin.weight",
+                        "distilbert.transformer.layer.1.ffn.lin2.weight", "pre_classifier.weight",
+                        "classifier.weight"]),
 }
 # PEFT LoRA adapters (init_lora_weights=False, so B is not zero) with lora_dropout over the same models: the adapters'
 # masks come from the model's streams between the model's own. name: (folder, kind, overrides, layers, LoRA targets)
@@ -73,6 +90,11 @@ LORA_CASES = {
                    ["q_proj", "v_proj", "down_proj"]),
     "bert_lora": ("hf-tiny/bert_cls", "classifier", {"attention_probs_dropout_prob": 0.1, "hidden_dropout_prob": 0.1},
                   None, ["query", "value"]),
+    # the saved head: RoBERTa's whole classifier (dense and out_proj); DistilBERT's classifier, not pre_classifier
+    "roberta_lora": ("references/roberta_cls", "classifier",
+                     {"attention_probs_dropout_prob": 0.1, "hidden_dropout_prob": 0.1}, None, ["query", "value"]),
+    "distilbert_lora": ("references/distilbert_cls", "classifier", {"attention_dropout": 0.1, "dropout": 0.1}, None,
+                        ["q_lin", "v_lin"]),
 }
 LORA_OUT = os.path.join(REPO, "peft", "src", "test", "resources", "training_dropout")
 BATCH, LENGTH = 2, 12
@@ -122,7 +144,7 @@ def case(name, folder, kind, overrides, layers, gradients, tmp, lora_targets=Non
     if kind == "classifier":
         ids[1, -3:] = model.config.pad_token_id  # row 1 right-padded: the key mask and the pooled position see it
         mask = (ids != model.config.pad_token_id).long()
-        labels = torch.tensor([2, 0])
+        labels = torch.tensor([2, 0]) % model.config.num_labels
         tensors.update(attention_mask=mask, labels=labels)
     model.eval()
     with torch.no_grad():

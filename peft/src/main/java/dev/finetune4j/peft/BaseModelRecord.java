@@ -34,8 +34,10 @@ final class BaseModelRecord {
         source.ifPresent(p -> facts.put("base_model_name_or_path", p.toString()));
         String architecture = PeftFamilies.architecture(modelType, classifier);
         if (architecture != null) {
+            // transformers' module names spell model types with underscores (xlm-roberta: models.xlm_roberta)
+            String module = modelType.replace('-', '_');
             facts.put("auto_mapping", Map.of("base_model_class", architecture,
-                    "parent_library", "transformers.models." + modelType + ".modeling_" + modelType));
+                    "parent_library", "transformers.models." + module + ".modeling_" + module));
         }
         if (quantized(root)) {
             facts.put(QUANTIZATION, NF4);

@@ -37,7 +37,7 @@ public final class ModulesToSave extends Module implements Layer, AdapterLayer {
     public static ModulesToSave wrap(Module module, String path, TensorScope scope) {
         if (!(module instanceof Linear l)) {
             throw new PeftException("modules_to_save entry '" + path + "' is a " + module.getClass().getSimpleName()
-                    + "; modules to save must be Linear layers (classifier or score heads)");
+                    + "; modules to save must be Linear layers (classifier or score heads) or modules made of them");
         }
         Linear copy = new Linear(scope, l.inFeatures(), l.outFeatures(), l.hasBias(), l.fanInFanOut());
         copy.stateDict().forEach((n, t) -> AdapterWeights.copyInto(l.parameter(n), t));
@@ -45,27 +45,54 @@ public final class ModulesToSave extends Module implements Layer, AdapterLayer {
     }
 
     /**
-     * Wraps every module whose path matches one of {@code names} (as a suffix at a dot boundary) and is not inside
-     * an already-wrapped module; names that match nothing are ignored, as PEFT ignores its default "score" for BERT.
+     * Wraps every module whose path ends with one of {@code names} and is not inside an already-wrapped module; names
+     * that match nothing are ignored, as PEFT ignores its default "score" for BERT. The suffix is PEFT's plain one
+     * ({@code _set_trainable}), not at a dot boundary: "classifier" also wraps DistilBERT's {@code pre_classifier}.
+     * A matched module made of linear layers (RoBERTa's {@code classifier}: {@code dense} and {@code out_proj}) has
+     * each of them wrapped: PEFT copies the whole module, and saves the copy under the same names.
      *
      * @param ctx the model being wrapped
      * @param names the module names to train fully
      * @param existing the swaps made so far (their insides are skipped)
      * @return the new swaps
+     * @throws PeftException when a matched module holds parameters outside linear layers, or an adapter's layer
      */
     public static List<LayerTuner.Swap> wrapAll(PeftContext ctx, List<String> names, List<LayerTuner.Swap> existing) {
         List<LayerTuner.Swap> out = new ArrayList<>();
         if (names == null) {
             return out;
         }
-        TargetModules save = TargetModules.names(names.toArray(String[]::new));
-        for (String path : ctx.root().namedModules().keySet()) {
+        Map<String, Module> tree = ctx.root().namedModules();
+        for (String path : tree.keySet()) {
             boolean inside = existing.stream().anyMatch(s -> path.startsWith(s.path() + "."));
-            if (!path.isEmpty() && !inside && save.matches(path)) {
-                out.add(LayerTuner.swap(ctx.root(), path, m -> wrap(m, path, ctx.scope())));
+            if (!path.isEmpty() && !inside && names.stream().anyMatch(path::endsWith)) {
+                for (String linear : linearLayers(tree, path)) {
+                    out.add(LayerTuner.swap(ctx.root(), linear, m -> wrap(m, linear, ctx.scope())));
+                }
             }
         }
         return out;
+    }
+
+    /**
+     * The module at {@code path} when it is a Linear or a leaf (which {@link #wrap} refuses), else the linear layers
+     * that hold all its parameters.
+     */
+    private static List<String> linearLayers(Map<String, Module> tree, String path) {
+        Module module = tree.get(path);
+        if (module instanceof Linear || module.children().isEmpty()) {
+            return List.of(path);
+        }
+        List<String> linears = tree.entrySet().stream()
+                .filter(e -> e.getKey().startsWith(path + ".") && e.getValue() instanceof Linear).map(Map.Entry::getKey).toList();
+        long inLinears = linears.stream().mapToLong(l -> tree.get(l).stateDict().size()).sum();
+        if (linears.isEmpty() || inLinears != module.stateDict().size()) {
+            throw new PeftException("modules_to_save entry '" + path + "' holds parameters outside linear layers ("
+                    + module.stateDict().keySet() + "; linear layers: " + linears + "): modules to save must be linear "
+                    + "layers or modules made of them, without an adapter's layers inside (a target_modules entry "
+                    + "matching inside a module to save)");
+        }
+        return linears;
     }
 
     /**

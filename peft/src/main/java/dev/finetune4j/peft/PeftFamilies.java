@@ -115,9 +115,19 @@ public final class PeftFamilies {
         row("qwen3_next", "Qwen3NextForCausalLM", names("q_proj", "v_proj", "in_proj_qkvz"), null, LINEAR_ATTENTION_MLP);
         row("gpt2", "GPT2LMHeadModel", names("c_attn"), new Ia3Targets(names("c_attn", "mlp.c_proj"),
                 names("mlp.c_proj")), new AdapterSites(regex(".*\\.h\\.\\d+\\.attn"), regex(".*\\.h\\.\\d+\\.mlp")));
-        BY_TYPE.put("bert", new Family("bert", "BertModel", "BertForSequenceClassification", names("query", "value"),
-                new Ia3Targets(names("key", "value", "output.dense"), names("output.dense")),
-                new AdapterSites(names("attention.output.dense"), regex(".*\\.layer\\.\\d+\\.output\\.dense"))));
+        // the encoders: their base class and a classifier class of their own; output.dense names both the attention's
+        // output and the MLP's second projection
+        Ia3Targets bertIa3 = new Ia3Targets(names("key", "value", "output.dense"), names("output.dense"));
+        AdapterSites bertSites = new AdapterSites(names("attention.output.dense"),
+                regex(".*\\.layer\\.\\d+\\.output\\.dense"));
+        encoder("bert", "Bert", names("query", "value"), bertIa3, bertSites);
+        encoder("roberta", "Roberta", names("query", "value"), bertIa3, bertSites);
+        // PEFT has no IA3 default for XLM-RoBERTa (RoBERTa's here) and none at all for DistilBERT (BERT's modules under
+        // its names); they are written out in the saved config
+        encoder("xlm-roberta", "XLMRoberta", names("query", "value"), bertIa3, bertSites);
+        encoder("distilbert", "DistilBert", names("q_lin", "v_lin"),
+                new Ia3Targets(names("k_lin", "v_lin", "out_lin", "lin2"), names("out_lin", "lin2")),
+                new AdapterSites(names("out_lin"), names("lin2")));
     }
 
     private PeftFamilies() {
@@ -126,6 +136,12 @@ public final class PeftFamilies {
     private static void row(String modelType, String causalClass, TargetModules lora, Ia3Targets ia3,
                             AdapterSites adapterSites) {
         BY_TYPE.put(modelType, new Family(modelType, causalClass, causalClass, lora, ia3, adapterSites));
+    }
+
+    private static void encoder(String modelType, String classPrefix, TargetModules lora, Ia3Targets ia3,
+                                AdapterSites adapterSites) {
+        BY_TYPE.put(modelType, new Family(modelType, classPrefix + "Model", classPrefix + "ForSequenceClassification",
+                lora, ia3, adapterSites));
     }
 
     /**

@@ -33,7 +33,7 @@ public final class Fixtures {
      * given fields of its adapter_config.json replaced by JSON texts (a field set to {@code "5"} holds the number 5).
      */
     public static Path adapterWith(String adapter, Path into, Map<String, String> fields) {
-        return copyWith(adapter, "adapter_model.safetensors", "adapter_config.json", into, fields);
+        return copyWith(dir(adapter), "adapter_model.safetensors", "adapter_config.json", into, fields);
     }
 
     /**
@@ -41,16 +41,21 @@ public final class Fixtures {
      * with the given fields of its config.json replaced by JSON texts.
      */
     public static Path modelWith(String model, Path into, Map<String, String> fields) {
-        return copyWith(model, "model.safetensors", "config.json", into, fields);
+        return modelWith(dir(model), into, fields);
     }
 
-    /** A copy of {@code folder}'s weights file and JSON config in {@code into}, the given config fields replaced. */
-    private static Path copyWith(String folder, String weights, String config, Path into, Map<String, String> fields) {
+    /** {@link #modelWith(String, Path, Map)} for any model folder {@code source}. */
+    public static Path modelWith(Path source, Path into, Map<String, String> fields) {
+        return copyWith(source, "model.safetensors", "config.json", into, fields);
+    }
+
+    /** A copy of {@code source}'s weights file and JSON config in {@code into}, the given config fields replaced. */
+    private static Path copyWith(Path source, String weights, String config, Path into, Map<String, String> fields) {
         try {
             Files.createDirectories(into);
-            Files.copy(dir(folder).resolve(weights), into.resolve(weights));
+            Files.copy(source.resolve(weights), into.resolve(weights));
             ObjectMapper json = new ObjectMapper();
-            ObjectNode node = (ObjectNode) json.readTree(dir(folder).resolve(config).toFile());
+            ObjectNode node = (ObjectNode) json.readTree(source.resolve(config).toFile());
             for (Map.Entry<String, String> f : fields.entrySet()) {
                 node.set(f.getKey(), json.readTree(f.getValue()));
             }

@@ -85,7 +85,7 @@ class InteropExportTest {
         Files.writeString(out.resolve("case.json"), "{\"base\": \"" + base + "\"}");
     }
 
-    private static Tensor longs(long[][] v) {
+    static Tensor longs(long[][] v) {
         Tensor t = Tensor.zeros(TensorScope.current(), DType.I64, Shape.of(v.length, v[0].length));
         for (int i = 0; i < v.length; i++) {
             for (int j = 0; j < v[0].length; j++) {

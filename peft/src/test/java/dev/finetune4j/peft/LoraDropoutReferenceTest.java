@@ -11,6 +11,7 @@ import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.serve.ServeFixtures;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * LoRA's {@code lora_dropout} beside the model's own dropouts against PEFT 0.21 over transformers in train() mode
  * drawing the same masks (tools/reference/training_dropout.py, LORA_CASES): a LLaMA with attention dropout and LoRA on
- * q_proj, v_proj and down_proj, and a BERT classifier with its hidden and attention dropouts, LoRA on query and value
- * and its saved classifier. The adapters' masks come from the model's streams between the model's own, in PEFT's
+ * q_proj, v_proj and down_proj, and BERT, RoBERTa and DistilBERT classifiers with their hidden and attention dropouts,
+ * LoRA at PEFT's targets (query and value; DistilBERT's q_lin and v_lin) and the saved head (RoBERTa's classifier.dense
+ * and classifier.out_proj, with its two dropouts). The adapters' masks come from the model's streams between the model's own, in PEFT's
  * order of calls; loss, logits and every trainable tensor's gradient must equal PEFT's.
  */
 class LoraDropoutReferenceTest {
@@ -35,7 +37,7 @@ class LoraDropoutReferenceTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama_lora", "bert_lora"})
+    @ValueSource(strings = {"llama_lora", "bert_lora", "roberta_lora", "distilbert_lora"})
     void adapterDropoutDrawsThePeftMasksInOrder(String name) throws Exception {
         Path cases = resource("training_dropout/cases.json");
         JsonNode c = new ObjectMapper().readTree(cases.toFile()).get(name);
@@ -103,11 +105,13 @@ class LoraDropoutReferenceTest {
                 + scale);
     }
 
-    /** A copy of the hf-tiny folder whose config.json carries the case's dropouts. */
+    /** A copy of the hf-tiny folder (or core's reference folder) whose config.json carries the case's dropouts. */
     private Path withOverrides(String resource, JsonNode overrides) {
         Map<String, String> fields = new LinkedHashMap<>();
         overrides.properties().forEach(e -> fields.put(e.getKey(), e.getValue().toString()));
-        return Fixtures.modelWith(resource.substring("hf-tiny/".length()), tmp.resolve("model"), fields);
+        Path source = resource.startsWith("hf-tiny/") ? Fixtures.dir(resource.substring("hf-tiny/".length()))
+                : ServeFixtures.model(resource);
+        return Fixtures.modelWith(source, tmp.resolve("model"), fields);
     }
 
     private static Path resource(String path) throws URISyntaxException {

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
-import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
+import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
@@ -28,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,15 +61,15 @@ public final class AutoModel {
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
             MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
     /**
-     * Sequence-classification families: BERT, and the decoders that transformers has a
-     * {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2, GLM-4.5, Qwen3.5-MoE
-     * or the vision-language checkpoints).
+     * Sequence-classification families: the encoders BERT, RoBERTa, XLM-RoBERTa and DistilBERT, and the decoders that
+     * transformers has a {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2,
+     * GLM-4.5, Qwen3.5-MoE or the vision-language checkpoints).
      */
-    public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
-            "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4", "exaone4", "seed_oss",
-            "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "olmo2", "olmo3",
-            LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE, DecoderConfig.QWEN35_TEXT,
-            DecoderConfig.QWEN3_NEXT);
+    public static final List<String> CLASSIFIER_TYPES = List.of("bert", "roberta", "xlm-roberta", "distilbert", "llama",
+            "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4",
+            "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe",
+            "gpt_oss", "olmo2", "olmo3", LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE,
+            DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT);
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
@@ -251,19 +253,24 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a sequence classifier onto a device with float32 weights, picked by config.json's {@code model_type}: a
-     * {@link BertForSequenceClassification} for {@code bert}, a {@link DecoderForSequenceClassification} for the
-     * decoder families. A decoder folder may hold a {@code *ForSequenceClassification} checkpoint (with
-     * {@code score.weight}, which {@code architectures} then names) or a causal LM: its {@code lm_head} is left out
-     * and {@code score} is drawn from N(0, {@code initializer_range}) with a fixed seed, as transformers initialises a
-     * head the checkpoint lacks, to be trained.
+     * Loads a sequence classifier onto a device with float32 weights, picked by config.json's {@code model_type}: an
+     * {@link EncoderClassifier} for {@code bert}, {@code roberta}, {@code xlm-roberta} and {@code distilbert}
+     * ({@link BertForSequenceClassification}, {@code RobertaForSequenceClassification},
+     * {@code DistilBertForSequenceClassification}), a {@link DecoderForSequenceClassification} for the decoder
+     * families. A folder may hold a {@code *ForSequenceClassification} checkpoint (which config.json's
+     * {@code architectures} then names) or one without the head: a decoder's causal LM (its {@code lm_head} is left
+     * out), an encoder's base model or masked LM ({@code RobertaModel}, {@code XLMRobertaForMaskedLM}, weights named
+     * with or without the {@code roberta.} prefix). Each head module the checkpoint lacks, and the projection onto the
+     * labels when the labels are new, is drawn from N(0, {@code initializer_range}) with zero biases and a fixed seed, as
+     * transformers initialises a module the checkpoint lacks, to be trained: the decoders' {@code score}, BERT's pooler
+     * and {@code classifier}, RoBERTa's {@code classifier.dense} and {@code classifier.out_proj}, DistilBERT's
+     * {@code pre_classifier} and {@code classifier}.
      *
      * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs
      * @param classifier labels, problem type and pad id replacing config.json's (start from
      *               {@code ClassifierConfig.fromJson(readConfig(dir))}); other labels than config.json's get a new
-     *               head (decoder families only: BERT takes config.json's labels, with another problem type or pad
-     *               id); null keeps config.json's
+     *               projection onto them; null keeps config.json's
      * @return the classifier; close it to free its weights
      */
     public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device,
@@ -275,22 +282,75 @@ public final class AutoModel {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: "
                     + CLASSIFIER_TYPES);
         }
-        if (type.equals("bert")) {
-            ClassifierConfig stored = ClassifierConfig.fromJson(config);
-            if (classifier != null && !classifier.id2label().equals(stored.id2label())) {
-                throw new IllegalArgumentException("labels " + classifier.id2label() + " differ from config.json's "
-                        + stored.id2label() + ": a new head is offered for the decoder families only; write num_labels "
-                        + "and id2label into " + dir.resolve("config.json") + " instead");
-            }
-            BertConfig bert = BertConfig.fromJson(config);
-            requireStoredParameters(dir, bert.parameterCount(), null, name -> null, name -> false);
-            var model = new BertForSequenceClassification(TensorScope.detached(device), bert,
-                    classifier == null ? stored : classifier);
-            warnUnused(dir, loadWeights(model, dir, false), "Expected for a checkpoint of another task (a pretraining "
-                    + "head such as cls.predictions); otherwise check that config.json matches the checkpoint");
-            return model;
+        if (EncoderConfig.MODEL_TYPES.contains(type)) {
+            return loadEncoderClassifier(dir, config, device, classifier);
         }
         return loadDecoderClassifier(dir, config, device, classifier);
+    }
+
+    /**
+     * An encoder classifier with the head modules the checkpoint lacks (under the encoder's prefix or, as a base
+     * model saves them, without it), and the projection onto new labels, drawn as transformers draws them.
+     */
+    private static EncoderClassifier loadEncoderClassifier(Path dir, JsonNode config, Device device,
+                                                          ClassifierConfig given) {
+        EncoderConfig encoder = EncoderConfig.fromJson(config);
+        ClassifierConfig stored = ClassifierConfig.fromJson(config);
+        ClassifierConfig classifier = given == null ? stored : given;
+        requireStoredParameters(dir, encoder.parameterCount(), null, name -> null, name -> false);
+        EncoderClassifier model = EncoderClassifier.of(TensorScope.detached(device), encoder, classifier);
+        String prefix = model.baseModelPrefix() + ".";
+        Function<String, String> baseModelName = n -> n.startsWith(prefix) ? n.substring(prefix.length()) : null;
+        Set<String> drawn = new LinkedHashSet<>();
+        try {
+            List<String> missing = missingModules(dir, model, model.headModules(), baseModelName);
+            if (!missing.isEmpty() && config.path("architectures").toString().contains("ForSequenceClassification")) {
+                throw new IllegalArgumentException(dir + " has no " + missing + " although config.json's architectures "
+                        + config.path("architectures") + " name a sequence classifier: a partial download? (download "
+                        + "the weights again with config.json)");
+            }
+            List<String> newModules = new ArrayList<>(missing);
+            if (!classifier.id2label().equals(stored.id2label()) && !missing.contains(model.labelProjection())) {
+                newModules.add(model.labelProjection());
+            }
+            double std = JsonFields.number(config, "initializer_range", 0.02, "config.json");
+            SplittableRandom random = new SplittableRandom(0);
+            for (String path : newModules) {
+                Module head = model.namedModules().get(path);
+                StateDicts.initNormal(head, std, random);
+                head.stateDict().keySet().forEach(n -> drawn.add(path + "." + n));
+            }
+            if (!newModules.isEmpty()) {
+                LOG.warn("{} of {} newly initialized from N(0, {}) for {} labels {}: train them before use", newModules,
+                        dir, std, classifier.numLabels(), classifier.id2label());
+            }
+        } catch (RuntimeException e) {
+            closeQuietly(model);
+            throw e;
+        }
+        warnUnused(dir, loadWeights(model, dir, drawn, baseModelName), "Expected for a checkpoint of another task (a "
+                + "pretraining head such as cls.predictions or lm_head, a base model's pooler); otherwise check that "
+                + "config.json matches the checkpoint");
+        return model;
+    }
+
+    /** The modules of {@code paths} whose parameters the checkpoint in {@code dir} lacks, under name and alias. */
+    private static List<String> missingModules(Path dir, Module model, List<String> paths,
+                                               Function<String, String> alias) {
+        List<String> missing = new ArrayList<>();
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            Map<String, Module> modules = model.namedModules();
+            for (String path : paths) {
+                boolean stored = modules.get(path).stateDict().keySet().stream().map(n -> path + "." + n)
+                        .allMatch(n -> ckpt.contains(n) || alias.apply(n) != null && ckpt.contains(alias.apply(n)));
+                if (!stored) {
+                    missing.add(path);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
+        }
+        return missing;
     }
 
     private static DecoderForSequenceClassification loadDecoderClassifier(Path dir, JsonNode config, Device device,
@@ -319,7 +379,7 @@ public final class AutoModel {
             LOG.warn("{} of {} was newly initialized for {} labels {}: train it before use", SCORE, dir,
                     classifier.numLabels(), classifier.id2label());
         }
-        warnUnused(dir, loadWeights(model, dir, newHead), "Expected for a causal LM checkpoint (lm_head) or when new "
+        warnUnused(dir, loadWeights(model, dir, newHead ? Set.of(SCORE) : Set.of(), null), "Expected for a causal LM checkpoint (lm_head) or when new "
                 + "labels replace the head; otherwise check that config.json matches the checkpoint");
         return model;
     }
@@ -418,24 +478,25 @@ public final class AutoModel {
 
     /**
      * Copies the checkpoint in {@code dir} into {@code model}'s own weights (closing it on failure) and returns the
-     * checkpoint tensors it did not take, as {@link WeightLoader#unused} counts them. With {@code newScore}, the
-     * model's {@code score.weight} keeps the values it has (a head the checkpoint lacks, or one for new labels).
+     * checkpoint tensors it did not take, as {@link WeightLoader#unused} counts them. The parameters named in
+     * {@code drawn} keep the values they have (a head the checkpoint lacks, or one for new labels); a parameter not
+     * stored under its own name is looked for under {@code alias}'s (null for none).
      */
-    static List<String> loadWeights(Module model, Path dir, boolean newScore) {
+    static List<String> loadWeights(Module model, Path dir, Set<String> drawn, Function<String, String> alias) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             var names = new TreeSet<>(ckpt.names());
             Set<String> used = new HashSet<>();
-            Tensor score = newScore ? model.stateDict().get(SCORE) : null;
+            Map<String, Tensor> own = model.stateDict();
             StateDicts.load(model, n -> {
-                if (score != null && n.equals(SCORE)) {
-                    return score; // the head just drawn: copied onto itself, whatever the checkpoint holds
+                if (drawn.contains(n)) {
+                    return own.get(n); // drawn just now: copied onto itself, whatever the checkpoint holds
                 }
                 if (!names.contains(n)) {
                     return null;
                 }
                 used.add(n);
                 return ckpt.tensor(n);
-            }, null);
+            }, alias);
             return WeightLoader.unused(ckpt, used);
         } catch (IOException e) {
             closeQuietly(model);

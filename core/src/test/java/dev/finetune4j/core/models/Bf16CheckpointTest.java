@@ -1,18 +1,12 @@
 package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.io.SafetensorsCheckpoint;
-import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,8 +22,8 @@ class Bf16CheckpointTest {
     @Test
     void bf16WeightsGiveTheLogitsOfTheirFloat32Rounding(@TempDir Path tmp) throws Exception {
         Path source = ReferenceData.resource("hf-tiny/llama");
-        Path bf16 = rewrite(source, tmp.resolve("bf16"), DType.BF16);
-        Path rounded = rewrite(bf16, tmp.resolve("rounded-f32"), DType.F32);
+        Path bf16 = ModelFolders.converted(source, tmp.resolve("bf16"), DType.BF16);
+        Path rounded = ModelFolders.converted(bf16, tmp.resolve("rounded-f32"), DType.F32);
         LoadOptions cpu = LoadOptions.builder().device(Device.cpu()).build();
         try (LanguageModel lm16 = AutoModel.loadCausalLM(bf16, cpu);
              LanguageModel lm32 = AutoModel.loadCausalLM(rounded, cpu);
@@ -53,19 +47,5 @@ class Bf16CheckpointTest {
             }
         }
         assertTrue(worst < 1e-5, "largest logit difference " + worst);
-    }
-
-    /** A copy of model folder {@code from} with every weight converted to {@code dtype}. */
-    private static Path rewrite(Path from, Path to, DType dtype) throws Exception {
-        Files.createDirectories(to);
-        Files.copy(from.resolve("config.json"), to.resolve("config.json"));
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(from); var scope = TensorScope.detached()) {
-            Map<String, Tensor> converted = new LinkedHashMap<>();
-            for (String name : ckpt.names()) {
-                converted.put(name, ckpt.tensor(name).convertTo(dtype, scope));
-            }
-            SafetensorsWriter.write(to.resolve("model.safetensors"), converted, Map.of("format", "pt"));
-        }
-        return to;
     }
 }

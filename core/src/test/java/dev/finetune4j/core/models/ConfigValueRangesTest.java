@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.bert.BertConfig;
+import dev.finetune4j.core.models.bert.DistilBertConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.gpt2.Gpt2Config;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -68,7 +69,8 @@ class ConfigValueRangesTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | layer_norm_epsilon", "/hf-tiny/bert_cls/config.json | layer_norm_eps"})
+    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | layer_norm_epsilon", "/hf-tiny/bert_cls/config.json | layer_norm_eps",
+            "/references/roberta_cls/config.json | layer_norm_eps"})
     void gpt2AndBertNormEpsilonsAreRangeChecked(String config, String field) throws IOException {
         for (String value : new String[]{"-1.0", "1e300", "0"}) {
             ObjectNode c = fixture(config);
@@ -78,13 +80,16 @@ class ConfigValueRangesTest {
         }
     }
 
-    /** GPT-2's and BERT's dropouts are probabilities in [0, 1); 1 would zero every activation. */
+    /** GPT-2's, BERT's, RoBERTa's and DistilBERT's dropouts are probabilities in [0, 1); 1 would zero every activation. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | attn_pdrop",
             "/hf-tiny/gpt2/config.json | resid_pdrop", "/hf-tiny/gpt2/config.json | embd_pdrop",
             "/hf-tiny/bert_cls/config.json | hidden_dropout_prob",
             "/hf-tiny/bert_cls/config.json | attention_probs_dropout_prob",
-            "/hf-tiny/bert_cls/config.json | classifier_dropout"})
+            "/hf-tiny/bert_cls/config.json | classifier_dropout",
+            "/references/xlm_roberta_cls/config.json | classifier_dropout",
+            "/references/distilbert_cls/config.json | dropout", "/references/distilbert_cls/config.json | attention_dropout",
+            "/references/distilbert_cls/config.json | seq_classif_dropout"})
     void gpt2AndBertDropoutsAreProbabilities(String config, String field) throws IOException {
         for (String value : new String[]{"1.0", "-0.1", "\"0.1\""}) {
             ObjectNode c = fixture(config);
@@ -103,10 +108,23 @@ class ConfigValueRangesTest {
         assertDoesNotThrow(() -> DecoderConfig.fromJson(c));
     }
 
-    /** Reads {@code c} as the config of the fixture it came from: GPT-2's or BERT's. */
+    /** DistilBERT's switch is a boolean, as transformers' strict config reads it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"\"yes\"", "1", "[true]"})
+    void distilBertsSinusoidalSwitchIsABoolean(String value) throws IOException {
+        ObjectNode c = fixture("/references/distilbert_cls/config.json");
+        c.set("sinusoidal_pos_embds", JSON.readTree(value));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DistilBertConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("'sinusoidal_pos_embds' = " + c.get("sinusoidal_pos_embds")
+                + " must be true or false"), e.getMessage());
+    }
+
+    /** Reads {@code c} as the config of the fixture it came from: GPT-2's, DistilBERT's or BERT's (RoBERTa's). */
     private static void gpt2OrBert(String fixture, ObjectNode c) {
         if (fixture.contains("gpt2")) {
             Gpt2Config.fromJson(c);
+        } else if (fixture.contains("distilbert")) {
+            DistilBertConfig.fromJson(c);
         } else {
             BertConfig.fromJson(c);
         }

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,11 +117,17 @@ class DecoderClassifierTest {
         }
     }
 
+    /** Other labels than config.json's give BERT a new classifier over the checkpoint's pooler, as decoders a new score. */
     @Test
-    void newLabelsForBertAreRefusedWithTheFix() {
-        var e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadSequenceClassifier(
-                ReferenceData.resource("hf-tiny/bert_cls"), Device.cpu(),
-                twoLabels(ReferenceData.resource("hf-tiny/bert_cls"))));
-        assertTrue(e.getMessage().contains("id2label"), e.getMessage());
+    void newLabelsForBertGetANewClassifierOverTheStoredPooler() {
+        Path dir = ReferenceData.resource("hf-tiny/bert_cls");
+        try (var stored = AutoModel.loadSequenceClassifier(dir);
+             var relabelled = AutoModel.loadSequenceClassifier(dir, Device.cpu(), twoLabels(dir))) {
+            assertEquals(List.of("spam", "ham"), relabelled.classifierConfig().id2label());
+            assertEquals(2, relabelled.stateDict().get("classifier.weight").dim(0));
+            assertArrayEquals(stored.stateDict().get("bert.pooler.dense.weight").toFloatArray(),
+                    relabelled.stateDict().get("bert.pooler.dense.weight").toFloatArray(), "the pooler is the checkpoint's");
+            assertEquals(2, relabelled.logits(new long[][]{{2, 9, 3}}, null)[0].length);
+        }
     }
 }

@@ -11,11 +11,16 @@ import java.util.stream.Stream;
 /**
  * {@link HfReferenceModelsTest}'s checks on each CUDA device of {@link CudaTestDevices}, float32 weights: every
  * family's logits, masked logits and loss equal transformers' (as on the CPU, within 1e-4), greedy generation with
- * and without the KV cache gives transformers' tokens (so the CPU's), and the BERT classifier its logits.
+ * and without the KV cache gives transformers' tokens (so the CPU's), the BERT classifier its logits, and the RoBERTa,
+ * XLM-RoBERTa and DistilBERT classifiers their logits, loss and gradients ({@link EncoderClassifierTest}).
  */
 class HfReferenceModelsOnCudaTest {
     static Stream<Arguments> causalLmsOnDevices() {
         return onDevices(HfReferenceModelsTest::causalLms);
+    }
+
+    static Stream<Arguments> encoderClassifiersOnDevices() {
+        return onDevices(EncoderClassifierTest::references);
     }
 
     static Stream<Arguments> greedyReferencesOnDevices() {
@@ -38,6 +43,12 @@ class HfReferenceModelsOnCudaTest {
     @MethodSource(CudaTestDevices.NAMES)
     void bertClassifierMatchesTransformers(String device) throws Exception {
         HfReferenceModelsTest.assertBertClassifierMatchesTransformers(CudaTestDevices.require(device));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("encoderClassifiersOnDevices")
+    void encoderClassifierMatchesTransformers(String name, String device) throws Exception {
+        EncoderClassifierTest.assertMatchesTransformers(name, CudaTestDevices.require(device));
     }
 
     private static Stream<Arguments> onDevices(Supplier<Stream<String>> dirs) {

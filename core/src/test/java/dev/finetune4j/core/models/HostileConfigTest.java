@@ -101,6 +101,30 @@ class HostileConfigTest {
         assertTrue(e.getMessage().contains("empty 'weight_map'"), e.getMessage());
     }
 
+    /**
+     * The encoder classifiers' sizes and pad ids, read before anything is allocated: DistilBERT's own keys, and the pad
+     * id that RoBERTa's position ids start after (null, or leaving no position after it, would index outside the table).
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "distilbert_cls | dim          | 1000000000 | 'dim' = 1000000000 must be an integer",
+            "distilbert_cls | n_layers     | 2.5        | 'n_layers' = 2.5 must be an integer",
+            "distilbert_cls | n_heads      | -4         | 'n_heads' = -4 must be an integer",
+            "distilbert_cls | hidden_dim   | 1e30       | 'hidden_dim' = 1.0E30 must be an integer",
+            "distilbert_cls | n_heads      | 5          | dim 32 is not a multiple of n_heads 5",
+            "distilbert_cls | pad_token_id | 272        | 'pad_token_id' = 272 must be an integer in [0, 271]",
+            "roberta_cls    | pad_token_id | null       | position ids start after pad_token_id (null here)",
+            "roberta_cls    | pad_token_id | 39         | pad_token_id 39, so it must be an integer below max_position_embeddings - 1 = 39",
+            "xlm_roberta_cls | type_vocab_size | 1e9    | 'type_vocab_size' = 1.0E9 must be an integer",
+            "distilbert_cls | n_layers     | 1000       | safetensors files hold"})
+    void encoderSizesAndPadIdsAreCheckedBeforeAllocating(String reference, String field, String value, String expected,
+                                                         @TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/" + reference, tmp);
+        editConfig(dir, field, value);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadSequenceClassifier(dir));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
     private static void editConfig(Path dir, String field, String value) throws IOException {
         ObjectNode c = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
         c.set(field, JSON.readTree(value));
@@ -108,8 +132,12 @@ class HostileConfigTest {
     }
 
     private static Path copyOfLlama(Path tmp) throws IOException, URISyntaxException {
-        Path src = Path.of(HostileConfigTest.class.getResource("/hf-tiny/llama").toURI());
-        Path dir = Files.createDirectories(tmp.resolve("llama"));
+        return copyOf("/hf-tiny/llama", tmp);
+    }
+
+    private static Path copyOf(String resource, Path tmp) throws IOException, URISyntaxException {
+        Path src = Path.of(HostileConfigTest.class.getResource(resource).toURI());
+        Path dir = Files.createDirectories(tmp.resolve("model"));
         try (Stream<Path> files = Files.list(src)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
                 Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);

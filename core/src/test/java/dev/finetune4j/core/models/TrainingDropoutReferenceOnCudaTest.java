@@ -12,7 +12,8 @@ import java.util.stream.Stream;
 /**
  * {@link TrainingDropoutReferenceTest}'s cases on each CUDA device of {@link CudaTestDevices}: the attention kernels'
  * dropout twins and the dropout kernel draw the CPU's masks. On a GPU every case; on the emulated device GPT-2 (its
- * three dropouts, with gradient checkpointing too) and the BERT classifier (dropout before its head).
+ * three dropouts, with gradient checkpointing too), the BERT classifier (dropout before its head) and the DistilBERT
+ * classifier (no dropout on the attention's output, its padding rows cut from the word table's gradient).
  */
 class TrainingDropoutReferenceOnCudaTest {
     @TempDir
@@ -20,8 +21,9 @@ class TrainingDropoutReferenceOnCudaTest {
 
     static Stream<Arguments> casesOnDevices() {
         return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
-                ? Stream.of("gpt2", "bert_cls")
-                : Stream.of("gpt2", "llama", "phi3", "starcoder2", "seed_oss", "ernie4_5", "bert_cls", "qwen2_cls"))
+                ? Stream.of("gpt2", "bert_cls", "distilbert_cls")
+                : Stream.of("gpt2", "llama", "phi3", "starcoder2", "seed_oss", "ernie4_5", "bert_cls", "qwen2_cls",
+                        "roberta_cls", "xlm_roberta_cls", "distilbert_cls"))
                 .map(name -> Arguments.of(name, device)));
     }
 

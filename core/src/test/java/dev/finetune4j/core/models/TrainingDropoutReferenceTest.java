@@ -25,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * (tools/reference/training_dropout.py, references/training_dropout): GPT-2's three dropouts, LLaMA's attention
  * dropout, Phi-3's, StarCoder2's and Seed-OSS's residual dropouts (StarCoder2's on the embeddings too; Phi-3's
  * embd_pdrop, which its class ignores, set and ignored), ERNIE 4.5's attention_dropout ignored as its class does,
- * BERT's hidden, attention and classifier dropouts, and a decoder classifier's attention dropout. Each case's loss,
+ * BERT's hidden, attention and classifier dropouts, RoBERTa's (its head's two dropouts; XLM-RoBERTa's falling back to
+ * hidden_dropout_prob), DistilBERT's (none on the attention's output, seq_classif_dropout after pre_classifier), and a
+ * decoder classifier's attention dropout. Each case's loss,
  * logits and gradients with dropout on equal the reference's (which moved the loss away from eval mode's); StarCoder2
  * runs again with gradient checkpointing, whose recompute must redraw the same masks.
  */
@@ -36,7 +38,8 @@ class TrainingDropoutReferenceTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2", "llama", "phi3", "starcoder2", "seed_oss", "ernie4_5", "bert_cls", "qwen2_cls"})
+    @ValueSource(strings = {"gpt2", "llama", "phi3", "starcoder2", "seed_oss", "ernie4_5", "bert_cls", "qwen2_cls", "roberta_cls",
+            "xlm_roberta_cls", "distilbert_cls"})
     void trainingModeMatchesTransformersWithTheSameMasks(String name) throws Exception {
         check(name, false, Device.cpu(), tmp);
     }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -55,7 +56,7 @@ class UnusedWeightsTest {
         Path fixture = Path.of(UnusedWeightsTest.class.getResource("/hf-tiny/bert_cls").toURI());
         BertConfig config = BertConfig.fromJson(AutoModel.readConfig(fixture));
         try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
-            assertEquals(List.of(), AutoModel.loadWeights(model, fixture, false));
+            assertEquals(List.of(), AutoModel.loadWeights(model, fixture, Set.of(), null));
         }
         Path dir = Files.createDirectories(tmp.resolve("bert"));
         Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
@@ -69,7 +70,7 @@ class UnusedWeightsTest {
             SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of());
         }
         try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
-            assertEquals(List.of("cls.predictions.bias"), AutoModel.loadWeights(model, dir, false));
+            assertEquals(List.of("cls.predictions.bias"), AutoModel.loadWeights(model, dir, Set.of(), null));
         }
     }
 

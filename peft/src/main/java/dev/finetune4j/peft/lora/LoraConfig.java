@@ -164,8 +164,9 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
     }
 
     /**
-     * Whether {@code path} is a module to save or inside one. The names are literal, as PEFT's and
-     * {@link dev.finetune4j.peft.ModulesToSave}'s: each matches whole path segments.
+     * Whether {@code path} is a module to save or inside one. The names are literal and match whole path segments, as
+     * PEFT's check of the targets against the modules to save (its wrapping of those modules, as
+     * {@link dev.finetune4j.peft.ModulesToSave}'s, takes any suffix).
      */
     private boolean insideModuleToSave(String path) {
         if (modulesToSave == null || modulesToSave.isEmpty()) {

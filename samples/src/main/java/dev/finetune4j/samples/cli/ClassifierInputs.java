@@ -28,8 +28,9 @@ final class ClassifierInputs {
     }
 
     /**
-     * The folder's sequence classifier on {@code device}. With {@code labels} (the config's labels, or
-     * {@code eval --labels}) other than config.json's {@code id2label}, a decoder gets a new head for them; with
+     * The folder's sequence classifier on {@code device} (BERT, RoBERTa, XLM-RoBERTa, DistilBERT or a decoder; a folder
+     * without the head, such as a base model or a causal LM, gets one drawn). With {@code labels} (the config's labels,
+     * or {@code eval --labels}) other than config.json's {@code id2label}, the head gets a new projection onto them; with
      * {@code problemType} (the config's {@code problem_type}, or {@code eval --problem-type}) the loss and predictions
      * are that type's, else config.json's; a config without {@code pad_token_id} takes the tokenizer's pad (else
      * end-of-sequence) id, by which a decoder finds each row's last token.
@@ -42,7 +43,6 @@ final class ClassifierInputs {
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot read " + dir.resolve("config.json").toAbsolutePath() + ": " + e.getMessage(), e);
         }
-        boolean bert = AutoModel.readConfig(dir).path("model_type").asText("").equals("bert");
         ClassifierConfig wanted = labels == null ? stored : stored.withLabels(labels);
         if (problemType != null) {
             try {
@@ -53,11 +53,6 @@ final class ClassifierInputs {
         }
         if (wanted.padTokenId().isEmpty() && (tok.padTokenId().isPresent() || tok.eosTokenId().isPresent())) {
             wanted = wanted.withPadTokenId(tok.padTokenId().orElse(tok.eosTokenId().orElse(0)));
-        }
-        if (bert && !wanted.id2label().equals(stored.id2label())) {
-            throw new BadInputException("labels " + wanted.id2label() + " differ from the BERT model's id2label "
-                    + stored.id2label() + " in " + dir.resolve("config.json").toAbsolutePath() + "; a new head is offered "
-                    + "for decoder models only: use the model's labels, or write them into its config.json");
         }
         try {
             return AutoModel.loadSequenceClassifier(dir, device, wanted);

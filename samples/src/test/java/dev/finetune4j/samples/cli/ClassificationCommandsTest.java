@@ -28,8 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tell the class.
  */
 class ClassificationCommandsTest {
-    private static final List<String> LABELS = List.of("billing", "refund", "other");
-    private static final List<String> WORDS = List.of("invoice charge", "money back", "hello there");
+    static final List<String> LABELS = List.of("billing", "refund", "other");
+    static final List<String> WORDS = List.of("invoice charge", "money back", "hello there");
 
     @TempDir
     Path dir;
@@ -43,7 +43,7 @@ class ClassificationCommandsTest {
     }
 
     /** Row i: class i mod 3, its words and a number that varies. */
-    private static List<String> tickets(int n, int from) {
+    static List<String> tickets(int n, int from) {
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             rows.add("{\"text\": \"" + WORDS.get(i % 3) + " " + (from + i) + "\", \"label\": \"" + LABELS.get(i % 3) + "\"}");
