@@ -75,7 +75,7 @@ tar cf - -C "$runtime" jdk classes test-classes lib | xz -9e -T2 > "$OUTDIR/runt
 rm -rf "$runtime"
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benchmarks/results' || echo '-dirty')" > "$OUTDIR/commit.txt"
 
-tree_mib=$(( $(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1) / 1048576 ))
+tree_mib=$(( $(git ls-files -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1) / 1048576 ))
 size_mib=$(( $(du -sb "$OUTDIR" | cut -f1) / 1048576 ))
 echo "$OUTDIR: ${size_mib} MiB, with the working tree's ${tree_mib} MiB $((size_mib + tree_mib)) of ${LIMIT_MIB} MiB"
 if [ $((size_mib + tree_mib + HEADROOM_MIB)) -gt "$LIMIT_MIB" ]; then

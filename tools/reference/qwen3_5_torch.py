@@ -685,13 +685,16 @@ def write_text_folder(name, config, weights, seed, folder):
 
 
 def write_conditional_generation_twin(name, config, weights, seed, folder_of):
-    """NAME_vl: NAME's model saved as ...ForConditionalGeneration; checks that its language model is NAME's tensor
-    for tensor and gives NAME's logits exactly."""
+    """NAME_vl: NAME's model as ...ForConditionalGeneration. Only its config.json is written: its weights are NAME's
+    renamed (conditional_generation_weights), which the tests and verify_with_transformers.py derive from NAME's
+    model.safetensors rather than store twice. Checks that the language model of those weights is NAME's tensor for
+    tensor and gives NAME's logits exactly."""
     twin = name + "_vl"
     folder = folder_of(twin)
-    ft.write_model_folder(folder, conditional_generation_config(config),
-                          conditional_generation_weights(config, weights, seed))
-    loaded = language_model_of(ft.read_safetensors(os.path.join(folder, "model.safetensors")))
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(json.dumps(conditional_generation_config(config), indent=2, sort_keys=True) + "\n")
+    loaded = language_model_of(conditional_generation_weights(config, weights, seed))
     text = ft.read_safetensors(os.path.join(folder_of(name), "model.safetensors"))
     if loaded.keys() != text.keys() or any(not torch.equal(loaded[n], text[n]) for n in text):
         sys.exit(f"{twin}: its language model's tensors are not {name}'s")

@@ -39,7 +39,8 @@ model.layers.4 and model.layers.2, where DeepSeek-V3's pattern names layer 61 on
 A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
 loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
 reference it must reproduce (its language model is that folder's model); its text-only outputs are recomputed, not
-gradients nor aux_loss (the parameter names differ).
+gradients nor aux_loss (the parameter names differ). It stores no weights either: they are that folder's, renamed as
+qwen3_5_torch.conditional_generation_weights names them, written into a temporary copy here.
 
 A folder whose reference holds `labels` (references/qwen2_cls from classifier_torch.py) is a sequence classifier:
 it is loaded with AutoModelForSequenceClassification and its pooled logits and loss (input_ids with
@@ -48,7 +49,9 @@ attention_mask, the stored labels) are recomputed.
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import traceback
 
 import torch
@@ -64,6 +67,24 @@ STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared",
                "qwen3_vl_moe")
 # model types whose hub stores the fused experts transposed (1, 2) from transformers' parameters
 TRANSPOSED_EXPERTS = {"qwen3_vl_moe": (".mlp.experts.gate_up_proj", ".mlp.experts.down_proj")}
+
+
+def twin_folder(folder, text_folder):
+    """A temporary copy of a vision-language twin: its config.json beside its text folder's weights renamed as the
+    ...ForConditionalGeneration checkpoint holds them, with the vision tower's and mtp tensors (zeros) it carries."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import qwen3_5_torch as q
+    from safetensors.torch import save_file
+    out = tempfile.mkdtemp()
+    shutil.copy(os.path.join(folder, "config.json"), out)
+    config = json.load(open(os.path.join(folder, "config.json")))["text_config"]
+    weights = {(q.LANGUAGE_MODEL + n[len("model."):] if n.startswith("model.") else n): t
+               for n, t in load_file(os.path.join(text_folder, "model.safetensors")).items()}
+    moe = "moe" in config["model_type"]
+    extra = dict(q.VISUAL_AND_MTP_SHAPES, **(q.MOE_MTP_SHAPES if moe else {}))
+    weights.update({n: torch.zeros(*shape) for n, shape in extra.items()})
+    save_file(weights, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    return out
 
 
 def after_the_last_layer(key, layers):
@@ -165,6 +186,8 @@ def verify(folder):
         twin = TWINS.get(name)
         ref = load_file(os.path.join(folder, "..", twin, "reference.safetensors") if twin else
                         os.path.join(folder, "reference.safetensors"))
+        if twin:
+            folder = twin_folder(folder, os.path.join(folder, "..", twin))
         classifier = "labels" in ref
         with open(os.path.join(folder, "config.json")) as f:
             conditional = json.load(f)["architectures"][0].endswith("ForConditionalGeneration")

@@ -2,6 +2,9 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -9,8 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -81,7 +86,7 @@ class Qwen35ReferenceTest {
             throws Exception {
         ReferenceData ref = ReferenceData.load("references/" + family + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/" + family + "_vl"))) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(visionLanguageTwin(family, out.resolve("twin")))) {
             assertEquals(textType, lm.spec().modelType());
             HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(lm.logits(ids, null)), null, family + "_vl logits");
             HfModelFolder.save(lm, out.resolve("saved"));
@@ -90,6 +95,42 @@ class Qwen35ReferenceTest {
         try (LanguageModel saved = AutoModel.loadCausalLM(out.resolve("saved"))) {
             HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(saved.logits(ids, null)), null, "saved logits");
         }
+    }
+
+    /** The small tensors of the vision tower and the mtp layers a loader of the language model must leave out. */
+    private static final Map<String, long[]> VISION_AND_MTP = Map.of(
+            "model.visual.patch_embed.proj.weight", new long[]{16, 3, 2, 2, 2},
+            "model.visual.blocks.0.attn.qkv.weight", new long[]{48, 16},
+            "model.visual.merger.linear_fc1.weight", new long[]{64, 64},
+            "mtp.fc.weight", new long[]{64, 128},
+            "mtp.norm.weight", new long[]{64});
+
+    /**
+     * references/FAMILY_vl as tools/reference/qwen3_5_torch.py describes it: its committed config.json (the
+     * ...ForConditionalGeneration config with FAMILY's as text_config) beside FAMILY's tensors renamed model.* ->
+     * model.language_model.* (lm_head as it is), plus the vision tower's and mtp tensors the checkpoints carry (the
+     * mixture's mtp layer with an expert of its own). Derived here rather than stored: the weights are FAMILY's.
+     */
+    private static Path visionLanguageTwin(String family, Path into) throws Exception {
+        Files.createDirectories(into);
+        Files.copy(ReferenceData.resource("references/" + family + "_vl/config.json"), into.resolve("config.json"));
+        try (var scope = TensorScope.open();
+             SafetensorsFile text = SafetensorsFile.open(ReferenceData.resource("references/" + family
+                     + "/model.safetensors"))) {
+            Map<String, Tensor> tensors = new TreeMap<>();
+            for (String name : text.names()) {
+                String renamed = name.startsWith("model.") ? "model.language_model." + name.substring("model.".length())
+                        : name;
+                tensors.put(renamed, text.tensor(name));
+            }
+            Map<String, long[]> extra = new TreeMap<>(VISION_AND_MTP);
+            if (family.endsWith("_moe")) {
+                extra.put("mtp.layers.0.mlp.experts.0.down_proj.weight", new long[]{64, 32});
+            }
+            extra.forEach((name, dims) -> tensors.put(name, Tensor.zeros(Shape.of(dims))));
+            SafetensorsWriter.write(into.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        }
+        return into;
     }
 
     private static float[] flatten(float[][][] logits) {
