@@ -25,7 +25,7 @@ JUNIT=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml)
 CONSOLE="$M2/org/junit/platform/junit-platform-console-standalone/$JUNIT/junit-platform-console-standalone-$JUNIT.jar"
 OUTDIR=.device/gpu
 LIMIT_MIB=64
-HEADROOM_MIB=2
+HEADROOM_MIB=1
 MODULES="core peft data eval gguf samples benchmarks"
 TESTED="core peft samples"
 # The libraries the GPU suite, the quickstart and the benchmark load. Not carried: the Hugging Face tokenizers'
@@ -75,10 +75,13 @@ tar cf - -C "$runtime" jdk classes test-classes lib | xz -9e -T2 > "$OUTDIR/runt
 rm -rf "$runtime"
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benchmarks/results' || echo '-dirty')" > "$OUTDIR/commit.txt"
 
-tree_mib=$(( $(git ls-files -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1) / 1048576 ))
-size_mib=$(( $(du -sb "$OUTDIR" | cut -f1) / 1048576 ))
-echo "$OUTDIR: ${size_mib} MiB, with the working tree's ${tree_mib} MiB $((size_mib + tree_mib)) of ${LIMIT_MIB} MiB"
-if [ $((size_mib + tree_mib + HEADROOM_MIB)) -gt "$LIMIT_MIB" ]; then
+# in bytes: whole MiB rounded down would hide up to 2 MiB of the limit
+tree_bytes=$(git ls-files -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+size_bytes=$(du -sb "$OUTDIR" | cut -f1)
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+echo "$OUTDIR: $(mib "$size_bytes") MiB, with the working tree's $(mib "$tree_bytes") MiB" \
+    "$(mib $((size_bytes + tree_bytes))) of ${LIMIT_MIB} MiB"
+if [ $((size_bytes + tree_bytes + HEADROOM_MIB * 1048576)) -gt $((LIMIT_MIB * 1048576)) ]; then
     echo "too large to travel with the working tree; drop what the GPU run does not load" >&2
     exit 1
 fi
