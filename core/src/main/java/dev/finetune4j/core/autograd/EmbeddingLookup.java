@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
 /** Row lookup in an embedding table; backward scatters (adds) the gradient rows back into the table. */
@@ -16,6 +17,20 @@ public final class EmbeddingLookup {
      * @return the embeddings, (B, T, C)
      */
     public static Tensor lookup(Tensor weight, long[][] ids) {
+        return lookup(weight, ids, -1);
+    }
+
+    /**
+     * {@link #lookup(Tensor, long[][])} whose backward leaves row {@code paddingIdx} of the table untrained, as torch's
+     * {@code nn.Embedding(padding_idx=...)}: a padding token among the real ones (attended, so its output reaches the
+     * loss) does not move its row.
+     *
+     * @param weight the embedding table, (V, C)
+     * @param ids token ids in [0, V), B rows of T
+     * @param paddingIdx the row that takes no gradient, or -1 for none
+     * @return the embeddings, (B, T, C)
+     */
+    public static Tensor lookup(Tensor weight, long[][] ids, long paddingIdx) {
         int vocab = weight.dim(0);
         int c = weight.dim(1);
         int bs = ids.length;
@@ -33,6 +48,7 @@ public final class EmbeddingLookup {
                 flat[b * t + p] = id;
             }
         }
-        return IndexSelect.rows(weight, flat).reshape(bs, t, c);
+        return IndexSelect.rows(weight, Tensor.ofLongs(weight.device(), flat, Shape.of(flat.length)), paddingIdx)
+                .reshape(bs, t, c);
     }
 }

@@ -21,12 +21,29 @@ public final class IndexSelect {
      * @return the picked rows, (N, C)
      */
     public static Tensor rows(Tensor x, Tensor ids) {
+        return rows(x, ids, -1);
+    }
+
+    /**
+     * {@link #rows(Tensor, Tensor)} whose backward leaves row {@code frozenRow} of {@code x}'s gradient at zero
+     * (torch's {@code nn.Embedding(padding_idx=...)}: a padding id among the picked ones does not train its row).
+     *
+     * @param x the matrix to pick from, (V, C)
+     * @param ids row indices, (N) I64 on x's device
+     * @param frozenRow the row that takes no gradient, or -1 for none
+     * @return the picked rows, (N, C)
+     */
+    public static Tensor rows(Tensor x, Tensor ids, long frozenRow) {
         Ops.sameDevice(x, ids);
         Tensor picked = Tensor.empty(x.device(), Shape.of(ids.dim(0), x.dim(1)));
         x.backend().embedding().gather(x.detach(), ids, picked);
         return Autograd.record("indexSelect", Bf16Boundaries.output(picked), dOut -> {
             Tensor dX = Tensor.zeros(dOut.device(), x.shape());
             dOut.backend().embedding().scatterAdd(Ops.matrix(dOut), ids, dX);
+            if (frozenRow >= 0) {
+                Tensor row = dX.slice(0, Math.toIntExact(frozenRow), Math.toIntExact(frozenRow) + 1);
+                row.backend().copy().fill(row, 0f);
+            }
             return new Tensor[]{dX};
         }, x);
     }

@@ -1,14 +1,10 @@
 package dev.finetune4j.core.nn;
 
-import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-
-import java.util.Arrays;
 
 /** A lookup table of {@code weight} (num, dim). */
 public final class Embedding extends Module {
@@ -43,28 +39,7 @@ public final class Embedding extends Module {
      * @return the embeddings, (B, T, dim)
      */
     public Tensor forward(long[][] ids, long paddingIdx) {
-        Tensor x = forward(ids);
-        if (!Autograd.needsGrad(weight())) {
-            return x;
-        }
-        int b = ids.length;
-        int t = ids[0].length;
-        if (Arrays.stream(ids).flatMapToLong(Arrays::stream).noneMatch(id -> id == paddingIdx)) {
-            return x;
-        }
-        float[] keep = new float[b * t];
-        float[] drop = new float[b * t];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                boolean pad = ids[i][j] == paddingIdx;
-                keep[i * t + j] = pad ? 0f : 1f;
-                drop[i * t + j] = pad ? 1f : 0f;
-            }
-        }
-        // x * keep + detach(x) * drop: the same values, with the padding positions cut from the graph
-        Tensor kept = Tensor.of(x.device(), TensorScope.current(), keep, Shape.of(b, t, 1));
-        Tensor cut = Elementwise.mul(x.detach(), Tensor.of(x.device(), TensorScope.current(), drop, Shape.of(b, t, 1)));
-        return Elementwise.add(Elementwise.mul(x, kept), cut);
+        return EmbeddingLookup.lookup(parameter("weight"), ids, paddingIdx);
     }
 
     /**
