@@ -4,8 +4,8 @@
 # node-llama-cpp@3.22.1 ships, CPU build), reads it a second time with gguf-py's GGUFReader, and writes
 # gguf/src/test/resources/llamacpp/<case>.json.gz (gzipped: the logits are most of the repository's weight on the GPU
 # machine, where the working tree travels): the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
-# the texts, its logits for every position of the ids (for a case that asks for it, an LFM2 one, decoded in ubatches
-# of that many tokens, recorded as n_ubatch), and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
+# the texts, its logits for every position of the ids (float32 in base64; for a case that asks for it, an LFM2
+# one, decoded in ubatches of that many tokens, recorded as n_ubatch), and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
 # Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
 # (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
 # case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport), and
@@ -75,7 +75,7 @@ print(GGUFReader(sys.argv[1]).fields["general.file_type"].contents())' "$model")
   fi
   QUANTIZED="$quantized" IMATRIX_FILE="${imatrix_read:+$WORK/models/$name.imatrix.gguf}" IMATRIX_READ="$imatrix_read" \
     PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json.gz" $lora <<'PY'
-import gzip, hashlib, json, os, sys
+import base64, gzip, hashlib, json, os, sys
 import numpy as np
 from gguf import GGUFReader
 
@@ -114,6 +114,11 @@ def check_types(reader, matrix):
 def value(field):
     return field.contents()
 
+def float32_block(rows):
+    """The (T, V) logits as little-endian float32 in base64: a third smaller than their decimals, as exact."""
+    a = np.asarray(rows, dtype=np.float32)
+    return {"shape": list(a.shape), "float32le": base64.b64encode(a.astype("<f4").tobytes()).decode("ascii")}
+
 meta = {k: value(f) for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.") or k.endswith("_id")
         or k.endswith("model") or k.endswith("pre") or k.startswith("tokenizer.ggml.add")}
 n_tokens = len(reader.fields["tokenizer.ggml.tokens"].contents())
@@ -126,7 +131,7 @@ fixture = {
     "gguf_py": {"metadata": meta, "tensors": tensors, "token_count": n_tokens},
     "texts": [{"text": t, **r} for t, r in zip(text_list, reference["texts"])],
     "ids": reference["ids"],
-    "logits": reference["logits"],
+    "logits": float32_block(reference["logits"]),
 }
 if reference["n_ubatch"] < len(reference["ids"]):
     fixture["n_ubatch"] = reference["n_ubatch"]  # decoded in several ubatches (a case that asked for it)

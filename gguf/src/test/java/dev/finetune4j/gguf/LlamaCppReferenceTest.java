@@ -14,10 +14,12 @@ import org.junit.jupiter.params.provider.FieldSource;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -172,7 +174,7 @@ class LlamaCppReferenceTest {
             assertArrayEquals(c.logitsIds(tokenizer), ids, c + ": logits ids");
             assertEquals(c.ubatch(), fixture.path("n_ubatch").asInt(0), c + ": the ubatch llama.cpp decoded the ids in "
                     + "(0: all at once)");
-            JsonNode theirs = fixture.path("logits");
+            float[][] theirs = logits(fixture);
             if (c.lora()) {
                 assertLoraMatches(c, fixture, ids, tmp);
                 return;
@@ -257,12 +259,13 @@ class LlamaCppReferenceTest {
             assertEquals(fixture.path("lora").path("sha256").asText(), sha256(adapter), c + ": the adapter GGUF");
             assertRoutingIsClear(c, adapted.base(), ids, "base + LoRA");
             float[][] ours = adapted.logits(new long[][] {ids}, null)[0];
-            double d = largestDifference(c + ", base + LoRA", ours, fixture.path("logits"));
+            float[][] theirs = logits(fixture);
+            double d = largestDifference(c + ", base + LoRA", ours, theirs);
             double tolerance = tolerance(TOLERANCE, c);
             assertTrue(d <= tolerance, c + ": logits with the adapter differ from llama.cpp's by " + d);
             try (var disabled = adapted.disableAdapter()) {
                 double base = largestDifference(c + ", base alone", adapted.logits(new long[][] {ids}, null)[0],
-                        fixture.path("logits"));
+                        theirs);
                 assertTrue(base > 100 * tolerance, c + ": the adapter must change the logits, by " + base);
             }
         }
@@ -357,23 +360,38 @@ class LlamaCppReferenceTest {
     }
 
     /** The largest difference of two (T, V) logits, printed with where it is. */
-    private static double largestDifference(String what, float[][] ours, JsonNode theirs) {
-        assertEquals(ours.length, theirs.size(), what + ": positions");
+    private static double largestDifference(String what, float[][] ours, float[][] theirs) {
+        assertEquals(theirs.length, ours.length, what + ": positions");
         double worst = 0;
         String where = "";
         for (int p = 0; p < ours.length; p++) {
-            assertEquals(ours[p].length, theirs.get(p).size(), what + ": vocabulary of position " + p);
+            assertEquals(theirs[p].length, ours[p].length, what + ": vocabulary of position " + p);
             for (int v = 0; v < ours[p].length; v++) {
-                double d = Math.abs(ours[p][v] - theirs.get(p).get(v).asDouble());
+                double d = Math.abs(ours[p][v] - theirs[p][v]);
                 if (d > worst) {
                     worst = d;
                     where = "position " + p + ", token " + v + ": finetune4j " + ours[p][v] + ", llama.cpp "
-                            + theirs.get(p).get(v).asDouble();
+                            + theirs[p][v];
                 }
             }
         }
         System.out.printf("%s: largest logit difference to llama.cpp %.3g (%s)%n", what, worst, where);
         return worst;
+    }
+
+    /** llama.cpp's (T, V) logits of a fixture, stored as little-endian float32 in base64 under {@code shape}. */
+    static float[][] logits(JsonNode fixture) {
+        JsonNode block = fixture.path("logits");
+        int rows = block.path("shape").get(0).asInt();
+        int cols = block.path("shape").get(1).asInt();
+        FloatBuffer values = ByteBuffer.wrap(Base64.getDecoder().decode(block.path("float32le").asText()))
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        assertEquals((long) rows * cols, values.remaining(), "logits of shape " + block.path("shape"));
+        float[][] out = new float[rows][cols];
+        for (float[] row : out) {
+            values.get(row);
+        }
+        return out;
     }
 
     static JsonNode fixture(String name) throws Exception {
