@@ -128,8 +128,7 @@ final class DecoderHyperparameters {
 
     /**
      * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
-     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce, and for qwen35moe, whose
-     * choices for the DeltaNet beside stacked experts were not compared with llama-quantize's.
+     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce.
      */
     void refuseUncheckedType(GgufType type) {
         if (!graph.kQuantMixesChecked() && type.isKQuantMix()) {

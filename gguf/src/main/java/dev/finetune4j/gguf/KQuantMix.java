@@ -16,7 +16,10 @@ import java.util.regex.Pattern;
  * the layer read from the name; a model of exactly 8 experts (llama.cpp's Mixtral rules) stores its key and value
  * projections in Q8_0 and, in Q3_K_S, Q3_K_M and Q4_K_M, its attention outputs in Q5_K. The value projections are
  * counted as llama-quantize meets them, so that in Granite 4.0 H only its attention layers count; its Mamba-2
- * projections ({@code ssm_in}, {@code ssm_out}) take the base type.
+ * projections ({@code ssm_in}, {@code ssm_out}) take the base type. In Qwen3.5 and Qwen3-Next the DeltaNet layers'
+ * {@code attn_qkv} counts as a value projection beside the attention layers' {@code attn_v}. DeepSeek's latent attention
+ * has none: its {@code attn_k_b}, {@code attn_v_b} and query and latent projections take the base type (rows of one
+ * head's key dimensions falling back to a 32-value type), and its down projections choose by their layer.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");

@@ -63,10 +63,10 @@ final class LlamaCppArchitectures {
             // the partial rotary embedding is interleaved M-RoPE, its sections written for text
             graph("qwen35").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
             graph("qwen35moe").partialRotary().ropeSections().requiresPerHeadQkNorms().mlpNormAsPostAttention()
-                    .expertWidthKey().sharedExperts(SharedExperts.GATED).withoutDenseWidth().kQuantMixesUnchecked(),
+                    .expertWidthKey().sharedExperts(SharedExperts.GATED).withoutDenseWidth(),
             // Qwen3-Next: Qwen3.5-MoE's layers with a partial rotary embedding of halves, and a dense width
             graph("qwen3next").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention().expertWidthKey()
-                    .sharedExperts(SharedExperts.GATED).kQuantMixesUnchecked(),
+                    .sharedExperts(SharedExperts.GATED),
             // GLM and GLM-4 rotate the first half of each head
             graph("chatglm").adjacentPairs().partialRotary().biases(Biases.QKV).headSize(HeadSize.FILLS_HIDDEN)
                     .fusedGateUp(),
@@ -80,7 +80,7 @@ final class LlamaCppArchitectures {
             // latent's projections multiplied without adapters (src/models/deepseek2.cpp)
             graph("deepseek2").adjacentPairs().partialRotary().ropeTypes(YARN_ROPES).router(Router.KEYED)
                     .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
-                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE).writesVocabSize().kQuantMixesUnchecked()
+                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE).writesVocabSize()
                     .ownChecks(OwnChecks.LATENT_ATTENTION)
                     .adapterlessMatrices("attn_q_a", "attn_q_b", "attn_q", "attn_kv_a_mqa", "attn_k_b", "attn_v_b"),
             graph("ernie4_5-moe").adjacentPairs().biases(Biases.QKV_UNDER_USE_BIAS)

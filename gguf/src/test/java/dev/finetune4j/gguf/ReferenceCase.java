@@ -74,9 +74,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long DEEPSEEK_V3_SEED = 156;
     static final long DEEPSEEK_V3_LITE_SEED = 6;
     static final long DEEPSEEK_V2_SEED = 500;
+    static final long DEEPSEEK_V3_WIDE_SEED = 170;
     /** The seeds of the Qwen3-Next cases' weights (the lossy one's norms differ), whose routers separate clearly. */
     static final long QWEN3_NEXT_SEED = 1009;
     static final long QWEN3_NEXT_LOSSY_SEED = 698;
+    static final long QWEN3_NEXT_WIDE_SEED = 531;
+    /** The seed of the wide Qwen3.5-MoE case's weights, whose routers separate clearly as trained and as stored. */
+    static final long QWEN35_MOE_WIDE_SEED = 1316;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -202,6 +206,15 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** Qwen3.5-MoE for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
     private static final String QWEN35_MOE_LOSSY = QWEN35_MOE.replace("\"rms_norm_eps\": 1e-6",
             "\"rms_norm_eps\": 1e-2");
+    /** Qwen3.5-MoE wide enough for K-quants, as {@link #QWEN3_NEXT_WIDE}. */
+    private static final String QWEN35_MOE_WIDE = QWEN35_MOE_LOSSY.replace(
+            "\"hidden_size\": 64, \"moe_intermediate_size\": 32, \"shared_expert_intermediate_size\": 48",
+            "\"hidden_size\": 256, \"moe_intermediate_size\": 256, \"shared_expert_intermediate_size\": 256")
+            .replace("\"head_dim\": 32", "\"head_dim\": 64")
+            .replace("\"linear_key_head_dim\": 16, \"linear_value_head_dim\": 16",
+                    "\"linear_key_head_dim\": 64, \"linear_value_head_dim\": 64")
+            .replace("\"num_hidden_layers\": 4", "\"num_hidden_layers\": 2")
+            .replaceAll("\"layer_types\": \\[[^]]*]", "\"layer_types\": [\"linear_attention\", \"full_attention\"]");
     /**
      * Qwen3-Next (qwen3_next; GGUF architecture qwen3next), shaped as core's references/qwen3_next but 64 wide, with key
      * and value heads of one size (llama.cpp sizes both from ssm.state_size) and every layer sparse (its graph routes
@@ -222,6 +235,20 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25}}""";
     /** Qwen3-Next for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
     private static final String QWEN3_NEXT_LOSSY = QWEN3_NEXT.replace("\"rms_norm_eps\": 1e-6", "\"rms_norm_eps\": 1e-2");
+    /**
+     * Qwen3-Next wide enough for K-quants: rows of 256 in every matrix (heads of 64, experts and the shared expert of
+     * 256), the lossy epsilon; attn_qkv of the DeltaNet layers counted with the attention layers' attn_v as value
+     * projections, as llama-quantize counts them.
+     */
+    private static final String QWEN3_NEXT_WIDE = QWEN3_NEXT_LOSSY.replace(
+            "\"hidden_size\": 64, \"intermediate_size\": 96", "\"hidden_size\": 256, \"intermediate_size\": 512")
+            .replace("\"moe_intermediate_size\": 32, \"shared_expert_intermediate_size\": 48",
+                    "\"moe_intermediate_size\": 256, \"shared_expert_intermediate_size\": 256")
+            .replace("\"head_dim\": 32", "\"head_dim\": 64")
+            .replace("\"linear_key_head_dim\": 16, \"linear_value_head_dim\": 16",
+                    "\"linear_key_head_dim\": 64, \"linear_value_head_dim\": 64")
+            .replace("\"num_hidden_layers\": 4", "\"num_hidden_layers\": 2")
+            .replaceAll("\"layer_types\": \\[[^]]*]", "\"layer_types\": [\"linear_attention\", \"full_attention\"]");
     /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
     private static final String GEMMA3 = """
             {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -467,6 +494,20 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                                  "mscale_all_dim": 1.0, "original_max_position_embeddings": 16, "beta_fast": 32,
                                  "beta_slow": 1}}""";
     /**
+     * DeepSeek-V3 wide enough for K-quants: rows of 256 in every matrix but attn_k_b's, whose rows are a head's 64 key
+     * dimensions without position (Q4_K falls back to Q5_0 there, as llama-quantize does); 8 experts, so that
+     * llama.cpp's rules for 8 experts (attn_output in Q5_K) apply; layer 0 dense and layer 1 sparse (with a second
+     * sparse layer no seed below 3000 kept every token's experts 0.04 apart with the weights as stored, and the seeds of
+     * 0.02 and 0.036 each had one token routed otherwise under llama.cpp's rounding of the activations).
+     */
+    private static final String DEEPSEEK_V3_WIDE = DEEPSEEK_V3
+            .replace("\"hidden_size\": 64, \"intermediate_size\": 96", "\"hidden_size\": 256, \"intermediate_size\": 512")
+            .replace("\"moe_intermediate_size\": 32", "\"moe_intermediate_size\": 256")
+            .replace("\"q_lora_rank\": 32, \"kv_lora_rank\": 32, \"qk_nope_head_dim\": 32",
+                    "\"q_lora_rank\": 256, \"kv_lora_rank\": 256, \"qk_nope_head_dim\": 64")
+            .replace("\"v_head_dim\": 32", "\"v_head_dim\": 64")
+            .replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 2");
+    /**
      * DeepSeek-V3 shaped as core's references/deepseek_v3_lite (Moonlight's form) without its attention biases (llama.cpp's
      * deepseek2 adds none): plain q_proj queries, no YaRN, and rope_interleave false, so that the rotated rows of q_proj
      * and kv_a_proj_with_mqa are reordered from halves into llama.cpp's pairs; layer 0 dense and layer 1 sparse.
@@ -709,6 +750,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen35moe-bytebpe-f32", QWEN35_MOE, "bytebpe", GgufType.F32, false, false, 59),
             new ReferenceCase("qwen35moe-bytebpe-q8_0", QWEN35_MOE_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
                     2442),
+            new ReferenceCase("qwen35moe-wide-bytebpe-q4_k_m", QWEN35_MOE_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    false, QWEN35_MOE_WIDE_SEED),
             new ReferenceCase("granite4h-bytebpe-f32", GRANITE4_H, "bytebpe", GgufType.F32, false),
             new ReferenceCase("granite4h-bytebpe-q8_0", GRANITE4_H, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("granite4h-bytebpe-lora-f32", GRANITE4_H, "bytebpe", GgufType.F32, true),
@@ -774,6 +817,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     DEEPSEEK_V3_SEED),
             new ReferenceCase("deepseekv3-bytebpe-lora-f32", DEEPSEEK_V3, "bytebpe", GgufType.F32, true, false,
                     DEEPSEEK_V3_SEED),
+            new ReferenceCase("deepseekv3-wide-bytebpe-q4_k_m", DEEPSEEK_V3_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    false, DEEPSEEK_V3_WIDE_SEED),
             new ReferenceCase("deepseekv3lite-bytebpe-f32", DEEPSEEK_V3_LITE, "bytebpe", GgufType.F32, false, false,
                     DEEPSEEK_V3_LITE_SEED),
             new ReferenceCase("deepseekv2-bytebpe-f32", DEEPSEEK_V2, "bytebpe", GgufType.F32, false, false,
@@ -785,7 +830,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3next-bytebpe-q8_0", QWEN3_NEXT_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
                     QWEN3_NEXT_LOSSY_SEED),
             new ReferenceCase("qwen3next-bytebpe-lora-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, true, false,
-                    QWEN3_NEXT_SEED));
+                    QWEN3_NEXT_SEED),
+            new ReferenceCase("qwen3next-wide-bytebpe-q4_k_m", QWEN3_NEXT_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    false, QWEN3_NEXT_WIDE_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
