@@ -39,21 +39,19 @@ final class ClassifierFiles {
 
     /**
      * Writes {@value #CONFIG_FILE} into {@code dir} and copies into it those of {@link #TOKENIZER_FILES} that
-     * {@code tokenizerFolder} holds (none when it is null); returns the names of the copied files.
+     * {@code tokenizerFolder} holds (none when it is null).
      */
-    static List<String> write(EncoderClassifier classifier, Path tokenizerFolder, Path dir) throws IOException {
+    static void write(EncoderClassifier classifier, Path tokenizerFolder, Path dir) throws IOException {
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(CONFIG_FILE).toFile(),
                 config(classifier));
         if (tokenizerFolder == null) {
-            return List.of();
+            return;
         }
-        List<String> copied = TOKENIZER_FILES.stream()
-                .filter(name -> Files.isRegularFile(tokenizerFolder.resolve(name)))
-                .toList();
-        for (String name : copied) {
-            Files.copy(tokenizerFolder.resolve(name), dir.resolve(name));
+        for (String name : TOKENIZER_FILES) {
+            if (Files.isRegularFile(tokenizerFolder.resolve(name))) {
+                Files.copy(tokenizerFolder.resolve(name), dir.resolve(name));
+            }
         }
-        return copied;
     }
 
     /** Refuses a tokenizer folder that is not a folder (null passes: no tokenizer files). */

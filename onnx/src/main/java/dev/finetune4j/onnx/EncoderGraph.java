@@ -76,13 +76,8 @@ final class EncoderGraph {
         new EncoderGraph(classifier, g).build();
     }
 
-    /** Whether a classifier of {@code c} takes {@code token_type_ids}: BERT with a token-type table. */
-    static boolean takesTokenTypes(EncoderConfig c) {
-        return c.modelType().equals("bert") && c.typeVocabSize() > 0;
-    }
-
     private void build() throws IOException {
-        boolean tokenTypes = takesTokenTypes(c);
+        boolean tokenTypes = c.modelType().equals("bert"); // as Optimum: the other families' configs leave it out
         g.input(INPUT_IDS, INT64, BATCH, SEQUENCE);
         g.input(ATTENTION_MASK, INT64, BATCH, SEQUENCE);
         if (tokenTypes) {
