@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -21,8 +22,14 @@ import java.util.stream.Stream;
  * the user works in or reads from. Stateless and thread-safe.
  */
 public final class ExportFolder {
-    /** Everything {@link OnnxExporter} writes into its folder; a folder holding only these is a previous export. */
-    private static final Set<String> EXPORT_FILES = Set.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE);
+    /** The graph and its weights, which every export writes; a folder holding only these is a previous export. */
+    private static final Set<String> GRAPH_FILES = Set.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE);
+    /**
+     * What a classifier's export writes beside the graph: these count as a previous export's only beside its
+     * {@value OnnxExporter#MODEL_FILE}, so that a folder of a model's config and tokenizer alone is never replaced.
+     */
+    private static final Set<String> CLASSIFIER_FILES = Stream.concat(Stream.of(ClassifierFiles.CONFIG_FILE),
+            ClassifierFiles.TOKENIZER_FILES.stream()).collect(Collectors.toUnmodifiableSet());
     /** How many foreign entries a refusal names before it stops counting them one by one. */
     private static final int NAMED_ENTRIES = 5;
 
@@ -46,7 +53,8 @@ public final class ExportFolder {
 
     /**
      * Refuses a folder that exists and holds anything besides a previous export's {@value OnnxExporter#MODEL_FILE}
-     * and {@value OnnxExporter#DATA_FILE}, or that is not a folder; a missing or empty folder passes.
+     * and {@value OnnxExporter#DATA_FILE} (and, beside them, a classifier export's config.json and tokenizer files),
+     * or that is not a folder; a missing or empty folder passes.
      *
      * @param folder the export folder, existing or not
      * @throws IllegalArgumentException naming the folder and the entries that would be lost
@@ -75,19 +83,23 @@ public final class ExportFolder {
      * that was told to replace the folder anyway (the CLI's {@code --overwrite}) removes these itself first.
      *
      * @param folder an existing folder
-     * @return its entries other than {@value OnnxExporter#MODEL_FILE} and {@value OnnxExporter#DATA_FILE}
+     * @return its entries other than {@value OnnxExporter#MODEL_FILE} and {@value OnnxExporter#DATA_FILE} and,
+     *         where {@value OnnxExporter#MODEL_FILE} is there, a classifier export's config.json and tokenizer files
      * @throws UncheckedIOException when the folder cannot be listed
      */
     public static List<Path> foreignEntries(Path folder) {
+        boolean exported = Files.isRegularFile(folder.resolve(OnnxExporter.MODEL_FILE), LinkOption.NOFOLLOW_LINKS);
         try (Stream<Path> entries = Files.list(folder)) {
-            return entries.filter(p -> !isExportFile(p)).toList();
+            return entries.filter(p -> !isExportFile(p, exported)).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the ONNX export folder " + folder.toAbsolutePath() + ": "
                     + e.getMessage(), e);
         }
     }
 
-    private static boolean isExportFile(Path entry) {
-        return EXPORT_FILES.contains(entry.getFileName().toString()) && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+    private static boolean isExportFile(Path entry, boolean besideGraph) {
+        String name = entry.getFileName().toString();
+        return (GRAPH_FILES.contains(name) || besideGraph && CLASSIFIER_FILES.contains(name))
+                && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
     }
 }

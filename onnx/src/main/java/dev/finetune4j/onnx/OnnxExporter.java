@@ -3,6 +3,10 @@ package dev.finetune4j.onnx;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
+import dev.finetune4j.core.models.bert.EncoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.gpt2.Gpt2Model;
@@ -16,9 +20,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
- * Exports a causal language model to ONNX: a folder with {@value #MODEL_FILE} (the graph, opset {@value #OPSET},
+ * Exports a causal language model, or an encoder classifier ({@link #export(SequenceClassifier, Path, Path)}), to
+ * ONNX: a folder with {@value #MODEL_FILE} (the graph, opset {@value #OPSET},
  * standard operators only) and {@value #DATA_FILE} (the weights as float32, in ONNX's external data layout), which
  * ONNX Runtime loads as it is.
  *
@@ -102,7 +108,90 @@ public final class OnnxExporter {
                     + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "'), whose layers "
                     + "its graph does not compute: export it with a tool made for that architecture");
         };
-        ExportFolder.requireNotProtected(folder, model.source().stream().toList());
+        String modelType = model.spec().modelType();
+        return writeFolder(folder, model.source().stream().toList(), dir -> writeModel(modelType, family, dir));
+    }
+
+    /**
+     * Exports an encoder classifier into {@code folder}: {@value #MODEL_FILE}, {@value #DATA_FILE} and
+     * {@code config.json} (see {@link #export(SequenceClassifier, Path, Path)}), without tokenizer files.
+     *
+     * @param classifier a BERT, RoBERTa, XLM-RoBERTa or DistilBERT classifier, adapters merged
+     * @param folder     the folder to create, or a previous export's folder to replace
+     * @return {@code folder}'s {@value #MODEL_FILE}
+     * @throws IllegalArgumentException as {@link #export(SequenceClassifier, Path, Path)} says
+     * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
+     */
+    public static Path export(SequenceClassifier classifier, Path folder) {
+        return export(classifier, folder, null);
+    }
+
+    /**
+     * Exports an encoder classifier ({@link EncoderClassifier}: BERT, RoBERTa, XLM-RoBERTa, DistilBERT) into
+     * {@code folder}, in the layout of Optimum's text-classification export: {@value #MODEL_FILE} and
+     * {@value #DATA_FILE} as for causal LMs, {@code config.json} written from the classifier (its architecture, sizes,
+     * {@code id2label} and {@code label2id}, problem type), and the tokenizer files that {@code tokenizerFolder}
+     * holds ({@code tokenizer.json}, {@code tokenizer_config.json}, {@code special_tokens_map.json},
+     * {@code vocab.txt}, ...), so that Optimum's {@code ORTModelForSequenceClassification} loads the folder as it is.
+     *
+     * <pre>{@code
+     * try (SequenceClassifier clf = AutoModel.loadSequenceClassifier(Path.of("classifier-dir"))) {
+     *     OnnxExporter.export(clf, Path.of("classifier-onnx"), Path.of("classifier-dir"));
+     * }
+     * }</pre>
+     *
+     * <p>The graph, in eval mode (no dropout): inputs {@code input_ids} and {@code attention_mask} int64
+     * (batch_size, sequence_length), 0 in the mask for padding, and for BERT {@code token_type_ids} int64 of the same
+     * shape (0 for the first segment, 1 for the second); output {@code logits} float32 (batch_size, num_labels), from
+     * the first token's final state. RoBERTa and XLM-RoBERTa compute their position ids from {@code input_ids} and
+     * the pad id in the graph, as transformers does; every activation a config may name is written out in standard
+     * ops. A {@code PeftClassifier} is exported after merging its adapter ({@code mergeAndUnload()}); bf16 or f16
+     * weights are written as float32. The folder is written and replaced as {@link #export(LanguageModel, Path)}
+     * says.
+     *
+     * @param classifier      an encoder classifier, adapters merged
+     * @param folder          the folder to create, or a previous export's folder to replace
+     * @param tokenizerFolder the folder whose tokenizer files go beside the graph (usually the classifier's model
+     *                        folder; those it lacks are left out), or null for none
+     * @return {@code folder}'s {@value #MODEL_FILE}
+     * @throws IllegalArgumentException when the classifier is not an encoder classifier (a decoder's, or one whose
+     *                                  adapter was not merged), holds tensors its graph would not use, when
+     *                                  {@code tokenizerFolder} is not a folder, or {@code folder} holds other files,
+     *                                  is or contains {@code tokenizerFolder}, or is the current directory or above it
+     * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
+     */
+    public static Path export(SequenceClassifier classifier, Path folder, Path tokenizerFolder) {
+        EncoderClassifier encoder = switch (classifier) {
+            case EncoderClassifier e -> e;
+            case DecoderForSequenceClassification d -> throw new IllegalArgumentException("ONNX export of classifiers "
+                    + "supports the encoders (" + String.join(", ", EncoderConfig.MODEL_TYPES) + "), not a decoder's "
+                    + "classifier (model_type '" + d.spec().modelType() + "'): serve it with finetune4j, or export its "
+                    + "causal LM");
+            default -> throw new IllegalArgumentException("ONNX export takes an encoder classifier ("
+                    + String.join(", ", EncoderConfig.MODEL_TYPES) + ") itself, not a " + classifier.getClass().getName()
+                    + ": merge an adapter first with PeftClassifier.mergeAndUnload(), which returns the classifier with "
+                    + "the adapter folded into its weights");
+        };
+        ClassifierFiles.requireTokenizerFolder(tokenizerFolder);
+        String modelType = encoder.encoderConfig().modelType();
+        List<Path> kept = tokenizerFolder == null ? List.of() : List.of(tokenizerFolder);
+        return writeFolder(folder, kept, dir -> {
+            writeModel(modelType, graph -> EncoderGraph.build(encoder, graph), dir);
+            ClassifierFiles.write(encoder, tokenizerFolder, dir);
+        });
+    }
+
+    /** Writes an export's files into a staged folder. */
+    private interface FolderWriter {
+        void write(Path dir) throws IOException;
+    }
+
+    /**
+     * Checks {@code folder}, has {@code writer} fill a staged folder beside it, and moves that into place; the staged
+     * folder is deleted when anything fails.
+     */
+    private static Path writeFolder(Path folder, List<Path> protectedFolders, FolderWriter writer) {
+        ExportFolder.requireNotProtected(folder, protectedFolders);
         ExportFolder.requireOnlyPreviousExport(folder);
         Path target = folder.toAbsolutePath().normalize();
         Path parent = target.getParent();
@@ -113,7 +202,7 @@ public final class OnnxExporter {
             AtomicDirectory.deleteTree(staged); // left over from a crash
             Files.createDirectories(staged);
             try {
-                writeModel(model, family, staged);
+                writer.write(staged);
                 AtomicDirectory.replace(staged, target, parent.resolve("." + name + ".onnx-old"));
             } catch (IOException | RuntimeException e) {
                 deleteQuietly(staged, e);
@@ -131,17 +220,17 @@ public final class OnnxExporter {
         void build(GraphBuilder graph) throws IOException;
     }
 
-    private static void writeModel(LanguageModel model, GraphWriter family, Path dir) throws IOException {
+    private static void writeModel(String modelType, GraphWriter family, Path dir) throws IOException {
         GraphBuilder graph;
         try (ExternalWeights weights = new ExternalWeights(dir.resolve(DATA_FILE)); var noGrad = Autograd.noGrad()) {
-            graph = new GraphBuilder(model.spec().modelType(), weights);
+            graph = new GraphBuilder(modelType, weights);
             family.build(graph);
         }
         ModelProto.Builder proto = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setProducerName("finetune4j")
-                .addMetadataProps(StringStringEntryProto.newBuilder().setKey("model_type").setValue(model.spec().modelType()))
+                .addMetadataProps(StringStringEntryProto.newBuilder().setKey("model_type").setValue(modelType))
                 .setGraph(graph.build());
         String version = OnnxExporter.class.getPackage().getImplementationVersion();
         if (version != null) {

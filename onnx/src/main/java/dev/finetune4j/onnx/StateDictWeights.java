@@ -13,7 +13,8 @@ import java.util.Map;
  */
 final class StateDictWeights {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
-            + "PeftModel.mergeAndUnload(), which returns the base model with the adapter folded into its weights";
+            + "PeftModel.mergeAndUnload() (a classifier's: PeftClassifier.mergeAndUnload()), which returns the base "
+            + "model with the adapter folded into its weights";
 
     private final Map<String, Tensor> remaining;
     private final GraphBuilder graph;

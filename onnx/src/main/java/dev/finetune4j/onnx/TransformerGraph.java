@@ -1,7 +1,5 @@
 package dev.finetune4j.onnx;
 
-import dev.finetune4j.core.autograd.Activations;
-
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,31 +7,29 @@ import java.util.Map;
 import static dev.finetune4j.onnx.GraphBuilder.BOOL;
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
 import static dev.finetune4j.onnx.GraphBuilder.INT64;
-import static dev.finetune4j.onnx.GraphBuilder.floatAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
- * The pieces every decoder-only transformer graph shares, in standard ONNX ops (opset 17): the inputs and outputs
- * in the layout of ONNX Runtime GenAI and Optimum, the causal, padding and sliding-window masks, the key/value
- * cache, attention with grouped key/value heads and soft-capped scores, norms, activations and linear layers.
+ * The pieces every decoder-only transformer graph shares, in standard ONNX ops (opset 17), beside the layers of
+ * {@link LayerOps}: the inputs and outputs in the layout of ONNX Runtime GenAI and Optimum, the causal, padding and
+ * sliding-window masks, the key/value cache, and attention with grouped key/value heads and soft-capped scores.
  *
  * <p>Symbolic sizes: B {@code batch_size}, S {@code sequence_length} (new tokens), P
  * {@code past_sequence_length}, T {@code total_sequence_length} = P + S.
  */
-final class TransformerGraph {
+final class TransformerGraph extends LayerOps {
     static final String INPUT_IDS = "input_ids";
     static final String ATTENTION_MASK = "attention_mask";
     static final String POSITION_IDS = "position_ids";
     static final String LOGITS = "logits";
-    private static final String BATCH = "batch_size";
-    private static final String SEQUENCE = "sequence_length";
+    static final String BATCH = "batch_size";
+    static final String SEQUENCE = "sequence_length";
     private static final String PAST = "past_sequence_length";
     private static final String TOTAL = "total_sequence_length";
     /** What a masked score becomes: the lowest float, as Hugging Face uses, so a fully masked row stays finite. */
-    private static final float MASKED = -Float.MAX_VALUE;
+    static final float MASKED = -Float.MAX_VALUE;
 
-    final GraphBuilder g;
     private final int kvHeads;
     private final int headDim;
     /** int64 (1, T) and (S, 1): the keys' and the new tokens' indexes among the T keys. */
@@ -62,7 +58,7 @@ final class TransformerGraph {
      * the first output (before the presents, as Optimum orders them), and builds the mask.
      */
     TransformerGraph(GraphBuilder g, int kvHeads, int headDim, int vocab) {
-        this.g = g;
+        super(g);
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         g.input(INPUT_IDS, INT64, BATCH, SEQUENCE);
@@ -101,77 +97,9 @@ final class TransformerGraph {
         return allowed;
     }
 
-    /** Gather: ids (B, S) from a table (V, C) -> (B, S, C). */
-    String embedding(String table, String ids) {
-        return g.op("Gather", List.of(table, ids));
-    }
-
-    /** x (..., in) times a weight stored (in, out), plus an optional bias (out). */
-    String linear(String x, String weight, String bias) {
-        String y = g.op("MatMul", List.of(x, weight));
-        return bias == null ? y : g.op("Add", List.of(y, bias));
-    }
-
-    /**
-     * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * w, or Gemma's * (1 + w) when the weight is stored as
-     * its {@code offsetFromOne}; decomposed (no standard op before opset 23).
-     */
-    String rmsNorm(String x, String weight, float eps, boolean offsetFromOne) {
-        String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
-        String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalar(eps)))));
-        String scale = offsetFromOne ? g.op("Add", List.of(weight, g.scalar(1f))) : weight;
-        return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), scale));
-    }
-
-    /** Gemma 2's soft cap, cap * tanh(x / cap), on attention scores and logits; x itself when cap is 0. */
-    String softCap(String x, float cap) {
-        if (cap == 0) {
-            return x;
-        }
-        return g.op("Mul", List.of(g.op("Tanh", List.of(g.op("Mul", List.of(x, g.scalar(1 / cap))))), g.scalar(cap)));
-    }
-
-    /** LayerNormalization (opset 17) over the last axis, without a bias where {@code bias} is null. */
-    String layerNorm(String x, String weight, String bias, float eps) {
-        return g.op("LayerNormalization", bias == null ? List.of(x, weight) : List.of(x, weight, bias),
-                intAttr("axis", -1), floatAttr("epsilon", eps));
-    }
-
-    /** The activation {@code kind} in standard ops; the GELUs written out as their formulas. */
-    String activation(Activations.Kind kind, String x) {
-        return switch (kind) {
-            case SILU -> g.op("Mul", List.of(x, g.op("Sigmoid", List.of(x))));
-            case RELU -> g.op("Relu", List.of(x));
-            case TANH -> g.op("Tanh", List.of(x));
-            case SIGMOID -> g.op("Sigmoid", List.of(x));
-            case SOFTPLUS -> g.op("Softplus", List.of(x));
-            case RELU2 -> {
-                String relu = g.op("Relu", List.of(x));
-                yield g.op("Mul", List.of(relu, relu));
-            }
-            // 0.5 x (1 + erf(x / sqrt 2))
-            case GELU_EXACT -> halfXTimesOnePlus(x, g.op("Erf", List.of(g.op("Mul", List.of(x, g.scalar((float) (1 / Math.sqrt(2))))))));
-            // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
-            case GELU_TANH -> {
-                String cube = g.op("Mul", List.of(g.op("Mul", List.of(x, x)), x));
-                String inner = g.op("Add", List.of(x, g.op("Mul", List.of(cube, g.scalar(0.044715f)))));
-                yield halfXTimesOnePlus(x, g.op("Tanh", List.of(g.op("Mul", List.of(inner, g.scalar((float) Math.sqrt(2 / Math.PI)))))));
-            }
-        };
-    }
-
-    private String halfXTimesOnePlus(String x, String u) {
-        return g.op("Mul", List.of(g.op("Mul", List.of(x, g.scalar(0.5f))), g.op("Add", List.of(u, g.scalar(1f)))));
-    }
-
     /** (B, S, H*D) -> (B, H, S, D). */
     String splitHeads(String x, int heads) {
         return transposeHeads(g.op("Reshape", List.of(x, g.ints(0, 0, heads, headDim))));
-    }
-
-    /** (B, S, H, D) -> (B, H, S, D). */
-    String transposeHeads(String x) {
-        return g.op("Transpose", List.of(x), intsAttr("perm", 0, 2, 1, 3));
     }
 
     /**
@@ -222,10 +150,5 @@ final class TransformerGraph {
             String capped = softCap(g.op("MatMul", List.of(hidden, head)), softCap);
             g.opInto(LOGITS, "Identity", List.of(capped));
         }
-    }
-
-    /** A weight stored (out, in) viewed as (in, out) by a Transpose node (tied embeddings serve as the head). */
-    String transpose(String weight) {
-        return g.op("Transpose", List.of(weight), intsAttr("perm", 1, 0));
     }
 }

@@ -53,6 +53,17 @@ record CoreFixture(Path folder, Map<String, Object> tensors, Map<String, int[]> 
         return out;
     }
 
+    /** A 2-D float tensor (a classifier's logits) as [rows][columns]. */
+    float[][] matrix(String name) {
+        float[] flat = (float[]) require(name);
+        int[] s = shapes.get(name);
+        float[][] out = new float[s[0]][s[1]];
+        for (int i = 0; i < s[0]; i++) {
+            System.arraycopy(flat, i * s[1], out[i], 0, s[1]);
+        }
+        return out;
+    }
+
     /** A (B, T, V) float tensor as [B][T][V]. */
     float[][][] logits(String name) {
         float[] flat = (float[]) require(name);

@@ -107,7 +107,7 @@ class OnnxGraphLayoutTest {
     }
 
     /** A copy of model folder {@code from} with every weight in bf16. */
-    private static Path toBf16(Path from, Path to) throws Exception {
+    static Path toBf16(Path from, Path to) throws Exception {
         Files.createDirectories(to);
         Files.copy(from.resolve("config.json"), to.resolve("config.json"));
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(from)) {

@@ -36,6 +36,23 @@ final class ClassifierInputs {
      * end-of-sequence) id, by which a decoder finds each row's last token.
      */
     static SequenceClassifierModule load(Path dir, Device device, List<String> labels, String problemType, Tokenizer tok) {
+        ClassifierConfig wanted = wanted(dir, labels, problemType);
+        if (wanted.padTokenId().isEmpty() && (tok.padTokenId().isPresent() || tok.eosTokenId().isPresent())) {
+            wanted = wanted.withPadTokenId(tok.padTokenId().orElse(tok.eosTokenId().orElse(0)));
+        }
+        return load(dir, device, wanted);
+    }
+
+    /**
+     * The folder's encoder classifier (BERT, RoBERTa, XLM-RoBERTa, DistilBERT), which finds its pad id in config.json,
+     * with {@code labels} and {@code problemType} as {@link #load(Path, Device, List, String, Tokenizer)} takes them.
+     */
+    static SequenceClassifierModule loadEncoder(Path dir, Device device, List<String> labels, String problemType) {
+        return load(dir, device, wanted(dir, labels, problemType));
+    }
+
+    /** config.json's labels and problem type, or those given in their place. */
+    private static ClassifierConfig wanted(Path dir, List<String> labels, String problemType) {
         ModelInputs.requireModelFolder(dir);
         ClassifierConfig stored;
         try {
@@ -51,9 +68,10 @@ final class ClassifierInputs {
                 throw new BadInputException("problem_type '" + problemType + "': " + e.getMessage(), e);
             }
         }
-        if (wanted.padTokenId().isEmpty() && (tok.padTokenId().isPresent() || tok.eosTokenId().isPresent())) {
-            wanted = wanted.withPadTokenId(tok.padTokenId().orElse(tok.eosTokenId().orElse(0)));
-        }
+        return wanted;
+    }
+
+    private static SequenceClassifierModule load(Path dir, Device device, ClassifierConfig wanted) {
         try {
             return AutoModel.loadSequenceClassifier(dir, device, wanted);
         } catch (IllegalArgumentException | UncheckedIOException e) {

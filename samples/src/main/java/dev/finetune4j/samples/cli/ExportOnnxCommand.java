@@ -2,9 +2,16 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.onnx.ExportFolder;
 import dev.finetune4j.onnx.OnnxExporter;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
+import dev.finetune4j.peft.PeftException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -15,16 +22,26 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
-/** {@code finetune4j export-onnx}: writes a model, an adapter merged into it if given, as ONNX for ONNX Runtime. */
+/**
+ * {@code finetune4j export-onnx}: writes a causal LM or an encoder classifier, an adapter merged into it if given, as
+ * ONNX for ONNX Runtime.
+ */
 @Command(name = "export-onnx", mixinStandardHelpOptions = true,
         description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2) to ONNX: model.onnx (opset 17) and its "
                 + "float32 weights in model.onnx.data, with input_ids, attention_mask, position_ids and "
                 + "past_key_values.N.key/value in, logits and present.N.key/value out (the layout of ONNX Runtime "
                 + "GenAI and Optimum).",
+                "A classifier folder (bert, roberta, xlm-roberta, distilbert) exports as Optimum's text-classification "
+                + "model: input_ids, attention_mask (and for bert token_type_ids) in, logits (batch, labels) out, with "
+                + "config.json (its labels) and the folder's tokenizer files beside model.onnx.",
                 "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first."},
         footer = {"", "Example: finetune4j export-onnx --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa-onnx",
+                "         finetune4j export-onnx -m models/roberta-base --adapter runs/intent/adapter "
+                + "--labels billing,refund,other -o intent-onnx",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model, "
                 + "adapter not mergeable, output folder not empty)."})
 final class ExportOnnxCommand implements Callable<Integer> {
@@ -42,6 +59,17 @@ final class ExportOnnxCommand implements Callable<Integer> {
             description = "Folder for model.onnx and model.onnx.data (--output, as in the other commands, works too).")
     Path out;
 
+    @Option(names = "--labels", split = ",", paramLabel = "L1,L2,...",
+            description = "For a classifier folder: the classes the adapter was trained with, when config.json does not "
+                    + "name them (a head trained on a base model); default: its id2label. They go into the export's "
+                    + "config.json.")
+    List<String> labels;
+
+    @Option(names = "--problem-type", paramLabel = "TYPE",
+            description = "For a classifier folder: multi_label_classification (or single_label_classification, "
+                    + "regression) when config.json does not say how the adapter was trained.")
+    String problemType;
+
     @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already "
             + "(never the current directory, a folder above it, or one holding the model or adapter).")
     boolean overwrite;
@@ -49,17 +77,83 @@ final class ExportOnnxCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         OutputFolder.requireFresh(out, overwrite);
+        ModelInputs.requireModelFolder(model);
         Path written;
-        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
-            if (overwrite) {
-                clearOutput();
-            }
-            written = OnnxExporter.export(lm, out);
+        try {
+            written = isEncoderClassifier() ? exportClassifier() : exportCausalLM();
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to ONNX: " + e.getMessage(), e);
         }
         spec.commandLine().getOut().println("ONNX model written to " + written);
         return ExitCodes.OK;
+    }
+
+    /** Whether the model folder holds an encoder classifier; --labels and --problem-type are refused for any other. */
+    private boolean isEncoderClassifier() {
+        String type;
+        try {
+            type = AutoModel.readConfig(model).path("model_type").asText("");
+        } catch (UncheckedIOException e) {
+            throw new BadInputException(e.getMessage() + "; fix or replace the model folder's config.json", e);
+        }
+        boolean classifier = EncoderConfig.MODEL_TYPES.contains(type);
+        if (!classifier && (labels != null || problemType != null)) {
+            throw new BadInputException("--labels and --problem-type are for classifier folders ("
+                    + String.join(", ", EncoderConfig.MODEL_TYPES) + "); " + model.toAbsolutePath() + " holds a causal LM: "
+                    + "remove them");
+        }
+        return classifier;
+    }
+
+    private Path exportCausalLM() {
+        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
+            if (overwrite) {
+                clearOutput();
+            }
+            return OnnxExporter.export(lm, out);
+        }
+    }
+
+    /** The classifier, its adapter merged, with config.json and the model folder's tokenizer files beside the graph. */
+    private Path exportClassifier() {
+        if (adapter != null) {
+            ModelInputs.readAdapter(adapter).close(); // a folder that is not an adapter is bad input, named as such
+        }
+        try (SequenceClassifierModule base = ClassifierInputs.loadEncoder(model, Device.auto(), labels, problemType)) {
+            SequenceClassifier classifier = adapter == null ? base : merged(base);
+            if (overwrite) {
+                clearOutput();
+            }
+            Path written = OnnxExporter.export(classifier, out, model);
+            List<String> files = entries(out);
+            spec.commandLine().getOut().println("labels " + classifier.classifierConfig().id2label() + "; files " + files
+                    + (files.contains("tokenizer.json") ? "" : " (no tokenizer.json in " + model.toAbsolutePath()
+                    + ": copy the tokenizer's files beside model.onnx)"));
+            return written;
+        }
+    }
+
+    private SequenceClassifier merged(SequenceClassifierModule base) {
+        PeftClassifier adapted;
+        try {
+            adapted = Peft.load(base, adapter);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot load the adapter " + adapter.toAbsolutePath() + " onto the classifier: "
+                    + e.getMessage() + " (--labels must list the classes it was trained with)", e);
+        }
+        try {
+            return adapted.mergeAndUnload();
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<String> entries(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
     }
 
     /**

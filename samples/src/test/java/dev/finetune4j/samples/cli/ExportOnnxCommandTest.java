@@ -3,11 +3,16 @@ package dev.finetune4j.samples.cli;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.core.models.ReferenceFolders;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +94,67 @@ class ExportOnnxCommandTest {
             assertTrue(r.err().contains("the model's folder"), r.err());
         }
         assertEquals(before, entries(base));
+    }
+
+    /**
+     * A RoBERTa classifier folder (core's references/roberta_cls with a tokenizer) and a LoRA adapter: the export
+     * computes the adapted classifier's logits, and its folder holds config.json with the labels and the tokenizer.
+     */
+    @Test
+    void aClassifierFolderExportsWithItsMergedAdapterLabelsAndTokenizer() throws Exception {
+        Path model = ReferenceFolders.copy("references/roberta_cls", List.of("config.json", "model.safetensors"),
+                dir.resolve("model"));
+        ReferenceFolders.copy("tokenizer/bytebpe", List.of("tokenizer.json", "tokenizer_config.json"), model);
+        long[][] ids = {{0, 17, 45, 9, 100, 2, 1, 1}, {0, 88, 5, 6, 7, 8, 9, 2}};
+        long[][] mask = {{1, 1, 1, 1, 1, 1, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}};
+        float[][] expected;
+        float[][] baseLogits;
+        try (SequenceClassifierModule base = AutoModel.loadSequenceClassifier(model)) {
+            baseLogits = base.logits(ids, mask);
+            PeftClassifier adapted = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
+                    .targetModules("query", "value").initLoraWeights(LoraInit.RANDOM).build());
+            expected = adapted.logits(ids, mask);
+            adapted.save(dir.resolve("adapter"));
+        }
+        Path out = dir.resolve("onnx");
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", model.toString(), "--adapter",
+                dir.resolve("adapter").toString(), "-o", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("labels [billing, refund, other]"), r.out());
+
+        float[][] actual;
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = env.createSession(out.resolve("model.onnx").toString());
+             OnnxTensor inputIds = OnnxTensor.createTensor(env, ids);
+             OnnxTensor attentionMask = OnnxTensor.createTensor(env, mask);
+             OrtSession.Result result = session.run(Map.of("input_ids", inputIds, "attention_mask", attentionMask))) {
+            actual = (float[][]) result.get("logits").orElseThrow().getValue();
+        }
+        assertTrue(CliTestSupport.largestDifference(new float[][][]{baseLogits}, new float[][][]{expected}) > 1e-2,
+                "the adapter must change the logits");
+        double worst = CliTestSupport.largestDifference(new float[][][]{actual}, new float[][][]{expected});
+        assertTrue(worst < 1e-4, "largest logit difference " + worst);
+        JsonNode config = new ObjectMapper().readTree(out.resolve("config.json").toFile());
+        assertEquals("refund", config.path("id2label").path("1").asText());
+        assertEquals(Files.readString(model.resolve("tokenizer.json")), Files.readString(out.resolve("tokenizer.json")));
+    }
+
+    @Test
+    void labelsGoIntoTheClassifiersConfigAndAreRefusedForACausalLM() throws Exception {
+        Path model = ReferenceFolders.copy("references/distilbert_cls", List.of("config.json", "model.safetensors"),
+                dir.resolve("model"));
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", model.toString(), "--labels", "spam,ham",
+                "-o", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("no tokenizer.json in"), r.out());
+        JsonNode config = new ObjectMapper().readTree(dir.resolve("onnx/config.json").toFile());
+        assertEquals(List.of("spam", "ham"), List.of(config.path("id2label").path("0").asText(),
+                config.path("id2label").path("1").asText()));
+
+        Path lm = CliTestSupport.tinyModel(dir.resolve("lm"));
+        r = CliTestSupport.run("export-onnx", "-m", lm.toString(), "--labels", "spam,ham", "-o", dir.resolve("lm-onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--labels and --problem-type are for classifier folders"), r.err());
     }
 
     private static List<String> entries(Path dir) throws IOException {

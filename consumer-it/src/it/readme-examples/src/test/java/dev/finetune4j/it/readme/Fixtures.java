@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
+import dev.finetune4j.core.models.bert.EncoderConfig;
+import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.data.preference.Feedback;
 import dev.finetune4j.peft.train.PreferenceExample;
@@ -20,6 +24,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
@@ -70,6 +75,30 @@ final class Fixtures {
             Files.writeString(dir.resolve("config.json"), config.toPrettyString());
             SafetensorsWriter.write(dir.resolve("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
         }
+        return dir;
+    }
+
+    /**
+     * A tiny RoBERTa classifier (2 layers, hidden size 32, the byte-level BPE tokenizer's 270 ids, labels billing,
+     * refund and other) with weights drawn from N(0, 0.2), saved as a Hugging Face folder with that tokenizer.
+     */
+    static Path tinyClassifier() throws IOException {
+        Path dir = Path.of("my-classifier");
+        delete(dir);
+        ObjectNode config = new ObjectMapper().createObjectNode().put("model_type", "roberta").put("vocab_size", 270)
+                .put("hidden_size", 32).put("num_hidden_layers", 2).put("num_attention_heads", 4)
+                .put("intermediate_size", 64).put("max_position_embeddings", 40).put("type_vocab_size", 1)
+                .put("layer_norm_eps", 1e-5).put("pad_token_id", 1);
+        config.putArray("architectures").add("RobertaForSequenceClassification");
+        config.putObject("id2label").put("0", "billing").put("1", "refund").put("2", "other");
+        try (EncoderClassifier model = EncoderClassifier.of(TensorScope.detached(), EncoderConfig.fromJson(config),
+                ClassifierConfig.fromJson(config))) {
+            StateDicts.initNormal(model, 0.2, new SplittableRandom(3));
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("config.json"), config.toPrettyString());
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+        }
+        copyFolder(SOURCE.resolve("bytebpe-tokenizer"), dir);
         return dir;
     }
 

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.onnx.OnnxExporter;
 import dev.finetune4j.peft.Peft;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,7 +21,10 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Java examples of onnx/README.md: export the fixture with its LoRA merged, then run it in ONNX Runtime. */
+/**
+ * The Java examples of onnx/README.md: export the fixture with its LoRA merged, then run it in ONNX Runtime; export a
+ * classifier and score a padded batch with it.
+ */
 class OnnxGuideExamplesTest {
     @BeforeAll
     static void fixtures() throws Exception {
@@ -66,6 +70,35 @@ class OnnxGuideExamplesTest {
         for (int t = 0; t < 4; t++) {
             for (int v = 0; v < ours[0][t].length; v++) {
                 assertEquals(ours[0][t][v], logits[0][t][v], 1e-4, "logit of token " + v + " at position " + t);
+            }
+        }
+    }
+
+    @Test
+    void exportAClassifierAndRunItInOnnxRuntime() throws Exception {
+        Fixtures.delete(Path.of("my-classifier-onnx"));
+        Fixtures.tinyClassifier();
+        // example onnx/README.md#3
+        try (SequenceClassifier classifier = AutoModel.loadSequenceClassifier(Path.of("my-classifier"))) {
+            OnnxExporter.export(classifier, Path.of("my-classifier-onnx"), Path.of("my-classifier"));   // + config.json, tokenizer
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        float[][] scores;
+        try (OrtSession session = env.createSession("my-classifier-onnx/model.onnx");
+             OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {{0, 72, 105, 2}, {0, 89, 2, 1}});
+             OnnxTensor mask = OnnxTensor.createTensor(env, new long[][] {{1, 1, 1, 1}, {1, 1, 1, 0}});   // row 1 padded
+             OrtSession.Result result = session.run(Map.of("input_ids", ids, "attention_mask", mask))) {  // BERT: + token_type_ids
+            scores = (float[][]) result.get("logits").orElseThrow().getValue();   // (batch, num_labels): id2label in config.json
+        }
+        // end example
+        assertTrue(Files.isRegularFile(Path.of("my-classifier-onnx/tokenizer.json")), "the tokenizer is copied");
+        float[][] ours;
+        try (SequenceClassifier classifier = AutoModel.loadSequenceClassifier(Path.of("my-classifier"))) {
+            ours = classifier.logits(new long[][] {{0, 72, 105, 2}, {0, 89, 2, 1}}, new long[][] {{1, 1, 1, 1}, {1, 1, 1, 0}});
+        }
+        for (int row = 0; row < 2; row++) {
+            for (int label = 0; label < 3; label++) {
+                assertEquals(ours[row][label], scores[row][label], 1e-4, "logit of label " + label + " in row " + row);
             }
         }
     }
