@@ -78,6 +78,7 @@ from transformers.models.deepseek_v3 import modeling_deepseek_v3
 from transformers.models.ernie4_5 import modeling_ernie4_5
 from transformers.models.ernie4_5_moe import modeling_ernie4_5_moe
 from transformers.models.exaone4 import modeling_exaone4
+from transformers.models.falcon_h1 import modeling_falcon_h1
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
 from transformers.models.glm4_moe import modeling_glm4_moe
@@ -2146,6 +2147,160 @@ def deepseek_v2_family(lite, seed, expert):
                   left_padding=True, routing=routing)
 
 
+# ---- Falcon-H1 (falcon_h1): attention and a Mamba-2 mixer side by side in every layer, muP multipliers ----
+
+# hidden 16 and a vocabulary of 64 (not HIDDEN and VOCAB): two small folders for the GPU package's 64 MiB
+FALCON_H1_VOCAB, FALCON_H1_HIDDEN = 64, 16
+# every multiplier away from 1 and from the others, so that one read in another's place shows
+FALCON_H1_MULTIPLIERS = dict(embedding_multiplier=1.7, lm_head_multiplier=0.6, attention_in_multiplier=1.3,
+                             attention_out_multiplier=0.8, key_multiplier=0.45, ssm_in_multiplier=1.25,
+                             ssm_out_multiplier=0.7, mlp_multipliers=[1.4, 0.55],
+                             ssm_multipliers=[0.9, 1.35, 0.6, 1.9, 2.5])
+FALCON_H1_ROPE = {"rope_type": "default", "rope_theta": 1000.0}
+# the tied folder's embedding_multiplier (Falcon-H1-Tiny publishes 0.11): with 1.7 the tied head predicts the last
+# token again and again on every seed tried
+FALCON_H1_TIED_EMBEDDING_MULTIPLIER = 0.15
+FALCON_H1_UNNORMED_OUT_SCALE = 5
+
+
+def falcon_h1_config(rms_norm):
+    """rms_norm (Falcon-H1R-7B's kind): the gated RMSNorm after the gate (mamba_norm_before_gate false, as
+    published), normalising each of 2 groups, mamba_d_ssm 24 (not mamba_expand * hidden_size = 32, so mamba_d_head
+    "auto" is 6), a tied head (with FALCON_H1_TIED_EMBEDDING_MULTIPLIER), no biases but the convolution's. Else
+    (Falcon-H1-0.5B's kind): no norm (y * silu(z)), mamba_d_ssm unset (mamba_expand * hidden_size = 32 wide, heads
+    of 8), one group, an untied head, every bias but the convolution's. Both: head_dim 8, not hidden_size / heads = 4
+    (as the published head_dim 64 of hidden 1024 and 8 heads)."""
+    settings = {**tiny(FALCON_H1_ROPE), "vocab_size": FALCON_H1_VOCAB, "hidden_size": FALCON_H1_HIDDEN,
+                "intermediate_size": 24, "num_hidden_layers": 2, "head_dim": HEAD_DIM,
+                "tie_word_embeddings": rms_norm}
+    mamba = (dict(mamba_d_ssm=24, mamba_n_groups=2, mamba_rms_norm=True, mamba_norm_before_gate=False,
+                  mamba_conv_bias=True, mamba_proj_bias=False, projectors_bias=False) if rms_norm else
+             dict(mamba_d_ssm=None, mamba_n_groups=1, mamba_rms_norm=False, mamba_conv_bias=False,
+                  mamba_proj_bias=True, projectors_bias=True, attention_bias=True, mlp_bias=True))
+    multipliers = FALCON_H1_MULTIPLIERS if not rms_norm else {
+        **FALCON_H1_MULTIPLIERS, "embedding_multiplier": FALCON_H1_TIED_EMBEDDING_MULTIPLIER}
+    return transformers.FalconH1Config(mamba_n_heads=4, mamba_d_head="auto", mamba_d_state=4, mamba_d_conv=4,
+                                       mamba_expand=2, mamba_chunk_size=4, **mamba, **multipliers, **settings,
+                                       **NO_SPECIAL_TOKENS)
+
+
+def falcon_h1_gradients(rms_norm):
+    layer0 = "model.layers.0."
+    names = [layer0 + "mamba." + n for n in ("in_proj.weight", "conv1d.weight", "A_log", "dt_bias", "D",
+                                             "out_proj.weight")]
+    names += [layer0 + "mamba.norm.weight", layer0 + "mamba.conv1d.bias"] if rms_norm else [
+        layer0 + "mamba.in_proj.bias", layer0 + "mamba.out_proj.bias", layer0 + "self_attn.k_proj.bias"]
+    return names + [layer0 + n for n in ("self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                         "feed_forward.gate_proj.weight", "feed_forward.down_proj.weight",
+                                         "input_layernorm.weight", "pre_ff_layernorm.weight")] + [
+        "model.final_layernorm.weight", "model.embed_tokens.weight"]
+
+
+def mixers(model):
+    return [layer.mamba for layer in model.model.layers]
+
+
+def falcon_h1_weights(model):
+    """Decays that differ per head: A_log = log(0.3, 0.8, 1.5, 3) + noise, dt_bias around -1 (dt = softplus about
+    0.3), so exp(dt A) runs from about 0.9 down to about 0.4; D around 0.5; in_proj, q_proj and k_proj 3x wider
+    (0.24 N(0,1)), so that the time steps, B and C (and the rotation) move the logits; without the gated norm,
+    out_proj FALCON_H1_UNNORMED_OUT_SCALE times wider."""
+    with torch.no_grad():
+        for layer in model.model.layers:
+            mixer = layer.mamba
+            mixer.A_log.add_(torch.log(torch.tensor([0.3, 0.8, 1.5, 3.0])))
+            mixer.dt_bias.sub_(1)
+            mixer.D.add_(0.5)
+            for projection in (mixer.in_proj, layer.self_attn.q_proj, layer.self_attn.k_proj):
+                projection.weight.mul_(3)
+            if not model.config.mamba_rms_norm:  # no norm brings y * silu(z) to unit scale
+                mixer.out_proj.weight.mul_(FALCON_H1_UNNORMED_OUT_SCALE)
+
+
+def check_falcon_h1(model):
+    """The mixer's widths as the README states them (mamba_d_ssm or mamba_expand * hidden_size; in_proj holds z, x,
+    B, C and dt), and that the layers are all hybrid (no layer_types key is written)."""
+    config = model.config
+    inner = config.mamba_d_ssm or config.mamba_expand * config.hidden_size
+    groups_state = config.mamba_n_groups * config.mamba_d_state
+    mixer = mixers(model)[0]
+    rows = mixer.in_proj.weight.shape[0]
+    if rows != 2 * inner + 2 * groups_state + config.mamba_n_heads or mixer.head_dim * config.mamba_n_heads != inner:
+        sys.exit(f"falcon_h1: in_proj has {rows} rows, heads of {mixer.head_dim}, not the README's widths")
+    if mixer.mup_vector.shape[-1] != rows or "layer_types" in config.to_dict():
+        sys.exit("falcon_h1: mup_vector's width or the saved layer_types are not as the README says")
+
+
+def set_each(path, value):
+    """An edit setting attribute `path` (e.g. "mamba.ssm_in_multiplier") of every decoder layer to value."""
+    *owners, attribute = path.split(".")
+
+    def edit(model):
+        for layer in model.model.layers:
+            owner = layer
+            for name in owners:
+                owner = getattr(owner, name)
+            setattr(owner, attribute, value)
+    return edit
+
+
+def mup_segment_one(segment):
+    """An edit setting segment `segment` (0 z, 1 x, 2 B, 3 C, 4 dt) of every mixer's mup_vector to 1."""
+    def edit(model):
+        config = model.config
+        inner = config.mamba_d_ssm or config.mamba_expand * config.hidden_size
+        groups_state = config.mamba_n_groups * config.mamba_d_state
+        bounds = [0, inner, 2 * inner, 2 * inner + groups_state, 2 * inner + 2 * groups_state, None]
+        for mixer in mixers(model):
+            mixer.mup_vector[..., bounds[segment]:bounds[segment + 1]] = 1
+    return edit
+
+
+def falcon_h1_norm(model):
+    return mixers(model)[0].norm
+
+
+def padding_left_in(model, ids, mask):
+    """(left-padded logits with apply_mask_to_padding_states a no-op, transformers' own) at the kept positions."""
+    own = masked_logits(model, ids, mask)
+    with mock.patch.object(modeling_falcon_h1, "apply_mask_to_padding_states", lambda states, mask: states):
+        unzeroed = masked_logits(model, ids, mask)
+    return unzeroed[mask == 1], own[mask == 1]
+
+
+def falcon_h1_bites(model, ids):
+    moved = {f"{name} 1": changed_copy(model, ids, edit) for name, edit in (
+        ("attention_in_multiplier", set_each("attention_in_multiplier", 1.0)),
+        ("attention_out_multiplier", set_each("attn_out_multiplier", 1.0)),
+        ("ssm_out_multiplier", set_each("ssm_out_multiplier", 1.0)),
+        ("ssm_in_multiplier", set_each("mamba.ssm_in_multiplier", 1.0)),
+        ("key_multiplier", set_each("self_attn.key_multiplier", 1.0)),
+        ("mlp_multipliers[0] (gate)", set_each("feed_forward.gate_multiplier", 1.0)),
+        ("mlp_multipliers[1] (down)", set_each("feed_forward.down_multiplier", 1.0)),
+        ("embedding_multiplier", lambda m: setattr(m.model, "embedding_multiplier", 1.0)),
+        ("lm_head_multiplier", lambda m: setattr(m.model, "lm_head_multiplier", 1.0)))}
+    moved.update({f"ssm_multipliers[{i}] ({part}) 1": changed_copy(model, ids, mup_segment_one(i))
+                  for i, part in enumerate(("z", "x", "B", "C", "dt"))})
+    moved["the mixer's output left out (attention alone)"] = changed_copy(model, ids, set_each("ssm_out_multiplier",
+                                                                                                0.0))
+    moved["the attention's output left out (mixer alone)"] = changed_copy(model, ids, set_each("attn_out_multiplier",
+                                                                                                0.0))
+    moved["rope_theta 10000 instead of 1000"] = rotary_with(model, ids, DEFAULT_ROPE)
+    if model.config.mamba_rms_norm:
+        moved["gated norm over the whole width instead of per group"] = changed_copy(
+            model, ids, set_each("mamba.norm.n_groups", 1))
+        moved["gated norm before the gate (mamba_norm_before_gate true)"] = changed_copy(
+            model, ids, set_each("mamba.norm.norm_before_gate", True))
+        moved["gated norm dropped (mamba_rms_norm false)"] = changed_copy(
+            model, ids, lambda m: [setattr(mixer, "mamba_rms_norm", False) for mixer in mixers(m)])
+    else:
+        moved["in_proj's and out_proj's biases zeroed"] = changed_copy(model, ids, lambda m: [
+            (mixer.in_proj.bias.zero_(), mixer.out_proj.bias.zero_()) for mixer in mixers(m)])
+    moved["padding not zeroed (logits_left_padded, kept positions)"] = padding_left_in(model, ids,
+                                                                                      left_padding_mask(ids))
+    return moved
+
+
 # ---- one family ----
 
 class Family:
@@ -2163,12 +2318,12 @@ class Family:
     def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
                  gradients=None, adjust_weights=None, check=None, left_padding=False, routing=None,
                  extra_tensors=None, auto=transformers.AutoModelForCausalLM, aux_gradients=None,
-                 hub_orientation=None):
+                 hub_orientation=None, vocab=VOCAB):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
         self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
         self.left_padding, self.routing, self.extra_tensors, self.auto = left_padding, routing, extra_tensors, auto
-        self.aux_gradients, self.hub_orientation = aux_gradients, hub_orientation
+        self.aux_gradients, self.hub_orientation, self.vocab = aux_gradients, hub_orientation, vocab
 
     def as_stored(self, name, tensor):
         return self.hub_orientation(name, tensor) if self.hub_orientation else tensor
@@ -2357,6 +2512,18 @@ FAMILIES = {
     "deepseek_v2_lite": deepseek_v2_family(lite=True, seed=33, expert=5),
     # seed 4734: 34 to 4634 (by 100) fail the routing gaps (8 softmax probabilities sit close together)
     "deepseek_v2": deepseek_v2_family(lite=False, seed=4734, expert=5),
+    "falcon_h1": Family(lambda: falcon_h1_config(rms_norm=True),
+                        rotation=halves(modeling_falcon_h1, plain_inv_freq(1000.0, HEAD_DIM),
+                                        rule="Llama's halves rule with theta 1000"),
+                        seed=43, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(True),
+                        adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True,
+                        vocab=FALCON_H1_VOCAB),
+    "falcon_h1_no_rms_norm": Family(lambda: falcon_h1_config(rms_norm=False),
+                             rotation=halves(modeling_falcon_h1, plain_inv_freq(1000.0, HEAD_DIM),
+                                             rule="Llama's halves rule with theta 1000"),
+                             seed=40, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(False),
+                             adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True,
+                             vocab=FALCON_H1_VOCAB),
 }
 
 
@@ -2387,7 +2554,7 @@ def greedy(model, prompt):
 
 def reference(family, model, seed):
     g = torch.Generator().manual_seed(seed + 1000)
-    ids = torch.randint(0, VOCAB, (2, SEQ), generator=g)
+    ids = torch.randint(0, family.vocab, (2, SEQ), generator=g)
     mask = right_padding_mask(ids)
     ref = {"input_ids": ids, "attention_mask": mask}
     with torch.no_grad():
@@ -2397,7 +2564,7 @@ def reference(family, model, seed):
             ref["left_attention_mask"] = left_padding_mask(ids)
             ref["logits_left_padded"] = model(input_ids=ids, attention_mask=ref["left_attention_mask"]).logits
     output = model(input_ids=ids, labels=ids)
-    shifted = F.cross_entropy(output.logits[:, :-1].reshape(-1, VOCAB), ids[:, 1:].reshape(-1))
+    shifted = F.cross_entropy(output.logits[:, :-1].reshape(-1, family.vocab), ids[:, 1:].reshape(-1))
     if abs(shifted.item() - output.loss.item()) > 1e-6:
         sys.exit(f"loss {output.loss.item()} is not the next-token cross-entropy {shifted.item()}")
     ref["loss"] = output.loss.detach().reshape(1)

@@ -96,8 +96,9 @@ final class DecoderHyperparameters {
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
-        String architecture = config.mamba() != null ? LlamaCppArchitectures.GRANITE_HYBRID
-                : ARCHITECTURES.get(config.modelType());
+        // Falcon-H1 (its Mamba-2 mixers beside the attention) is llama.cpp's falcon-h1, which this exporter lacks
+        String architecture = config.mamba() != null && config.parallelHybrid() == null
+                ? LlamaCppArchitectures.GRANITE_HYBRID : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
                     + config.modelType() + "'; save the model (merged) as a Hugging Face folder and convert it with "

@@ -83,6 +83,10 @@ public final class PeftFamilies {
         // the recurrent layers' input projections, so that every layer has an adapter
         row("granitemoehybrid", "GraniteMoeHybridForCausalLM", names("q_proj", "v_proj", "in_proj"), null,
                 new AdapterSites(names("self_attn", "mamba"), names("shared_mlp")));
+        // PEFT 0.21 has no default for Falcon-H1 (it asks for target_modules): q/v and the Mamba-2 mixers' input
+        // projection, beside the attention in every layer
+        row("falcon_h1", "FalconH1ForCausalLM", names("q_proj", "v_proj", "in_proj"), null,
+                new AdapterSites(names("self_attn", "mamba"), names("feed_forward")));
         row("olmo2", "Olmo2ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("olmo3", "Olmo3ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("smollm3", "SmolLM3ForCausalLM", Q_V, null, ATTENTION_MLP);

@@ -20,7 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
  * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
  * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE,
- * GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's projections), Qwen3-Next (its fused DeltaNet projections) and Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration), each
+ * GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's projections), Qwen3-Next (its fused DeltaNet
+ * projections), Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration) and Falcon-H1
+ * (its Mamba-2 mixers' in_proj beside the attention, biased ones with DoRA), each
  * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
  * hold the merged model, saved as the whole checkpoint ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
@@ -94,7 +96,13 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("qwen3_vl_moe-lora", "qwen3_vl_moe", lora().targetModules(ATTENTION)),
                 Arguments.of("qwen3_vl-lora-all", "qwen3_vl", lora().targetModules(all())),
                 Arguments.of("qwen3_vl-dora", "qwen3_vl", lora().targetModules("q_proj", "k_proj", "down_proj")
-                        .useDora(true)));
+                        .useDora(true)),
+                Arguments.of("falcon_h1-lora-default", "falcon_h1", lora()),
+                // every projection PEFT adapts in a Falcon-H1 (not the mixers' out_proj: LoraInjector says why)
+                Arguments.of("falcon_h1-lora-all", "falcon_h1", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj", "gate_proj", "up_proj", "down_proj")),
+                Arguments.of("falcon_h1_no_rms_norm-dora", "falcon_h1_no_rms_norm", lora().targetModules("q_proj",
+                        "o_proj", "in_proj", "down_proj").useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {

@@ -11,6 +11,7 @@ import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
+import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -59,7 +60,8 @@ public final class AutoModel {
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
-            MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
+            MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE,
+            ParallelHybridConfig.MODEL_TYPE, "gpt2");
     /**
      * Sequence-classification families: the encoders BERT, RoBERTa, XLM-RoBERTa and DistilBERT, and the decoders that
      * transformers has a {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2,

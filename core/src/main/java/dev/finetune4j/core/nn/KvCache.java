@@ -107,15 +107,16 @@ public final class KvCache {
     /**
      * {@link #preallocated(Tensor[], Tensor[], int)} for a model with recurrent layers: such a layer has no keys
      * and values (null) but a recurrent state ({@link #recurrentState}: its convolution's past inputs and its delta
-     * rule's state, B rows each), which its passes update in place; the other layers have no state (null).
+     * rule's state, B rows each), which its passes update in place; the attention layers have no state (null), and a
+     * hybrid layer (Falcon-H1's attention beside a Mamba-2 mixer) has both.
      *
      * @param keys      one key buffer per layer, null for a recurrent layer
      * @param values    one value buffer per layer, shaped like the keys, null where they are
      * @param recurrent per layer its recurrent state, null for an attention layer
      * @param length    the positions already filled, at most the capacity
      * @return a cache that appends into the buffers and updates the states
-     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has both or neither kind,
-     *                                  or {@code length} exceeds the capacity
+     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has neither kind, or
+     *                                  {@code length} exceeds the capacity
      */
     public static KvCache preallocated(Tensor[] keys, Tensor[] values, Tensor[][] recurrent, int length) {
         if (keys.length == 0 || keys.length != values.length || keys.length != recurrent.length) {
@@ -124,9 +125,9 @@ public final class KvCache {
         }
         Tensor like = null;
         for (int i = 0; i < keys.length; i++) {
-            if ((keys[i] == null) != (recurrent[i] != null) || (keys[i] == null) != (values[i] == null)) {
-                throw new IllegalArgumentException("layer " + i + " needs either keys and values (attention) or a "
-                        + "recurrent state (linear attention or Mamba-2), not both or neither");
+            if (keys[i] == null && recurrent[i] == null || (keys[i] == null) != (values[i] == null)) {
+                throw new IllegalArgumentException("layer " + i + " needs keys and values (attention), a recurrent "
+                        + "state (linear attention or Mamba-2) or both (a hybrid layer), keys never without values");
             }
             if (keys[i] == null) {
                 continue;
@@ -196,7 +197,8 @@ public final class KvCache {
     /**
      * Records a recurrent layer's pass over {@code tokens} new positions, and its state the first time (the
      * layer updates the same tensors in place afterwards). A prefix cache holds keys and values only; a preallocated
-     * one must have been given the layer's state.
+     * one must have been given the layer's state. In a hybrid layer the attention has counted the positions already,
+     * when it appended its keys: its mixer must run after the attention.
      *
      * @param layer the decoder layer
      * @param state {convolution's past inputs, recurrence state}, as {@link #recurrentState} returns them
@@ -214,7 +216,9 @@ public final class KvCache {
                     + "holds no recurrent state for it: lay out its buffers with preallocated(keys, values, recurrent, length)");
         }
         recurrent[layer] = state;
-        lengths[layer] += tokens;
+        if (keys[layer] == null) {
+            lengths[layer] += tokens;
+        }
     }
 
     /**

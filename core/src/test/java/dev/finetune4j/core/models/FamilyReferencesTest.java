@@ -10,7 +10,8 @@ import java.util.stream.Stream;
 
 /**
  * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
- * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3-VL's language model, Qwen3.5 (gated DeltaNet and gated attention), and the
+ * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3-VL's language model, Qwen3.5 (gated DeltaNet and gated attention),
+ * Falcon-H1 (attention and Mamba-2 side by side, with and without the gated norm; transformers_families.py), and the
  * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
@@ -36,7 +37,8 @@ class FamilyReferencesTest {
                 "references/deepseek_v3", "references/deepseek_v3_lite", "references/qwen3_next", "references/deepseek_v2",
                 "references/deepseek_v2_lite", "references/qwen3_vl_moe", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
-                "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
+                "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe",
+                "references/falcon_h1", "references/falcon_h1_no_rms_norm");
     }
 
     /**
@@ -66,19 +68,19 @@ class FamilyReferencesTest {
             "hunyuan_v1_dense",
             "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
-            "qwen3_vl_moe"})
+            "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
 
     /**
-     * Row 1 padded on the left: LFM2's and Qwen3-Next's recurrent layers (transformers zeroes the padding before each
-     * convolution layer's in_proj, whose biases, where there are some, still reach the convolution's later real
-     * tokens), and the newer mixtures' routing of padded rows.
+     * Row 1 padded on the left: LFM2's, Qwen3-Next's and Falcon-H1's recurrent layers (transformers zeroes the padding
+     * before each convolution layer's in_proj, whose biases, where there are some, still reach the convolution's later
+     * real tokens), and the newer mixtures' routing of padded rows.
      */
     @ParameterizedTest
     @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
-            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe"})
+            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -30,6 +31,8 @@ import java.util.SplittableRandom;
  * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
  */
 public final class LoraInjector extends PeftMethod<LoraConfig> {
+    /** The model types whose Mamba-2 {@code out_proj} and {@code conv1d} PEFT will not adapt, of those finetune4j loads. */
+    private static final Set<String> MAMBA_MODEL_TYPES = Set.of("falcon_h1");
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public LoraInjector() {
@@ -71,6 +74,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 && !(tree.get(p) instanceof StackedMatrices) && !SparseMoeBlock.isGraniteRouter(p),
                 "target_modules " + describe(cfg)) : List.of();
         requireSensibleRanks(root, targets, cfg);
+        requireLoadableByPeft(ctx.modelType(), targets);
         List<ExpertParameters.Target> parameters = ExpertParameters.select(root, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
         List<LayerTuner.Swap> swaps = new ArrayList<>();
@@ -102,6 +106,26 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 throw new PeftException("r = " + cfg.rankFor(path) + " for '" + path + "' exceeds the layer's larger "
                         + "dimension " + limit + " (in " + linear.inFeatures() + ", out " + linear.outFeatures()
                         + "); a LoRA rank is at most that, typically 8 to 64");
+            }
+        }
+    }
+
+    /**
+     * Refuses what PEFT 0.21 refuses to load: LoRA on a Mamba-2 mixer's {@code out_proj} or {@code conv1d} in the
+     * model types it calls Mamba-based ({@code _check_lora_target_modules_mamba}; of those, finetune4j loads
+     * Falcon-H1), whose fused kernels read those weights directly and so would skip the adapter.
+     */
+    private static void requireLoadableByPeft(String modelType, List<String> targets) {
+        if (!MAMBA_MODEL_TYPES.contains(modelType)) {
+            return;
+        }
+        for (String path : targets) {
+            String name = path.substring(path.lastIndexOf('.') + 1);
+            if (name.equals("out_proj") || name.equals("conv1d")) {
+                throw new PeftException("LoRA on '" + path + "' of a " + modelType + " model would not load in PEFT, "
+                        + "which refuses out_proj and conv1d in Mamba-based models (its fused kernels read their "
+                        + "weights directly): leave them out of target_modules, e.g. in_proj and the attention's q_proj, "
+                        + "v_proj");
             }
         }
     }

@@ -10,8 +10,9 @@ import dev.finetune4j.core.tensor.TensorScope;
  * The running batch's keys and values: per attention layer one buffer (rows, Hkv, capacity, D) in a scope of its own,
  * whose first {@link #length()} columns are filled. All rows advance one column per decoding step, so each row's
  * positions end at the shared right end: a row holding n positions occupies columns {@code [length - n, length)}
- * and the columns before them are masked out. A linear-attention layer (Qwen3.5) holds instead each row's recurrent
- * state, whatever its length: its convolution's last inputs and its delta rule's state.
+ * and the columns before them are masked out. A recurrent layer (Qwen3.5's linear attention, a Mamba-2 layer) holds
+ * instead each row's recurrent state, whatever its length: its convolution's last inputs and its recurrence's state;
+ * a hybrid layer (Falcon-H1's) holds both.
  *
  * <p>Thread safety: confined to the decode thread.
  */
@@ -48,8 +49,9 @@ final class BatchCache implements AutoCloseable {
                 Shape shape = Shape.of(rows, k.dim(1), capacity, k.dim(3));
                 keys[l] = Tensor.zeros(scope, device, k.dtype(), shape);
                 values[l] = Tensor.zeros(scope, device, k.dtype(), shape);
-            } else {
-                Tensor[] state = like.recurrentState(l);
+            }
+            Tensor[] state = like.recurrentState(l);
+            if (state != null) {
                 recurrent[l] = new Tensor[state.length];
                 for (int i = 0; i < state.length; i++) {
                     recurrent[l][i] = Tensor.zeros(scope, device, state[i].dtype(), state[i].shape().with(0, rows));
@@ -86,7 +88,8 @@ final class BatchCache implements AutoCloseable {
             if (keys[l] != null) {
                 copy(from.keys(l), fromRow, fromEnd - count, keys[l], row, length - count, count);
                 copy(from.values(l), fromRow, fromEnd - count, values[l], row, length - count, count);
-            } else {
+            }
+            if (recurrent[l] != null) {
                 Tensor[] state = from.recurrentState(l);
                 for (int i = 0; i < state.length; i++) {
                     Tensor dst = recurrent[l][i].slice(0, row, row + 1);

@@ -62,7 +62,7 @@ class NewFamiliesTrainTest {
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
-            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -73,6 +73,8 @@ class NewFamiliesTrainTest {
                 case "qwen3_next" -> List.of("in_proj_qkvz", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
+                // every layer runs a Mamba-2 mixer beside its attention
+                case "falcon_h1" -> List.of("q_proj", "v_proj", "in_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
                 case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
@@ -145,13 +147,32 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
             "olmo2,PREFIX", "olmo2,PFEIFFER", "qwen3_5_text,DORA", "qwen3_5_text,QLORA", "qwen3_5_text,HOULSBY",
-            "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY", "granite4_h_moe,QLORA"})
+            "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY", "granite4_h_moe,QLORA", "falcon_h1,IA3",
+            "falcon_h1,DORA", "falcon_h1,HOULSBY"})
     void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = method.wrap.apply(base);
             boolean virtual = method == EveryMethodTrainsTest.Method.PROMPT || method == EveryMethodTrainsTest.Method.PREFIX;
-            double lr = virtual ? 0.1 : type.startsWith("granite4_h") ? 2e-2 : 1e-2;
+            // IA3 only rescales k, v and down_proj's activations: it trains at 0.1, as the virtual tokens
+            double lr = virtual || method == EveryMethodTrainsTest.Method.IA3 ? 0.1
+                    : type.startsWith("granite4_h") ? 2e-2 : 1e-2;
             assertTrainsAndMatchesFiniteDifferences(type + " " + method, model, lr, method == EveryMethodTrainsTest.Method.DORA);
+        }
+    }
+
+    /**
+     * PEFT 0.21 refuses LoRA on a Falcon-H1 mixer's {@code out_proj} (and {@code conv1d}), so finetune4j does too, before
+     * swapping anything; the attention's {@code o_proj} stays a target.
+     */
+    @Test
+    void loraOnFalconH1sMixerOutputIsRefusedAsPeftRefusesIt() {
+        try (LanguageModel base = tiny("falcon_h1")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, LoraConfig.builder().r(4)
+                    .targetModules("o_proj", "out_proj").build()));
+            assertTrue(e.getMessage().contains("model.layers.0.mamba.out_proj") && e.getMessage().contains("PEFT"),
+                    e.getMessage());
+            PeftModel attention = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("o_proj").build());
+            assertEquals(List.of("o_proj"), targetedModules(attention));
         }
     }
 
@@ -425,6 +446,17 @@ class NewFamiliesTrainTest {
                 if (hybrid) {
                     c.put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8);
                 }
+            }
+            // attention and a Mamba-2 mixer side by side (two groups of two heads, the gated norm per group after the
+            // gate), every muP multiplier far from 1 and from the others
+            case "falcon_h1" -> {
+                c.put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8).put("mamba_d_ssm", 48)
+                        .put("mamba_rms_norm", true).put("mamba_norm_before_gate", false)
+                        .put("embedding_multiplier", 1.5).put("lm_head_multiplier", 0.5).put("key_multiplier", 0.7)
+                        .put("attention_in_multiplier", 1.2).put("attention_out_multiplier", 0.8)
+                        .put("ssm_in_multiplier", 1.3).put("ssm_out_multiplier", 0.6);
+                c.putArray("mlp_multipliers").add(1.4).add(0.6);
+                c.putArray("ssm_multipliers").add(0.9).add(1.2).add(0.7).add(1.1).add(0.8);
             }
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")

@@ -21,14 +21,16 @@ import dev.finetune4j.core.tensor.TensorScope;
  * RMSNorm (per head: Qwen3, Gemma 3; across heads: OLMo; per head after the rotary: Hunyuan), rotary (whole or
  * partial, in halves or adjacent pairs; none in SmolLM3's NoPE layers),
  * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), gpt-oss's per-head
- * sink logits ({@code sinks}, (H)), and Qwen3.5's output gate (each head's {@code q_proj} rows hold its queries, then
- * a gate whose sigmoid scales the head's output before {@code o_proj}).
+ * sink logits ({@code sinks}, (H)), Qwen3.5's output gate (each head's {@code q_proj} rows hold its queries, then
+ * a gate whose sigmoid scales the head's output before {@code o_proj}), and Falcon-H1's factor on the keys.
  */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
     private final RotaryFrequencies rotary;
     private final int layerIndex;
     private final boolean rotated;
+    /** The factor on the keys (Falcon-H1's {@code key_multiplier}), 1 for the other families. */
+    private final float keyMultiplier;
 
     /**
      * The projections of layer {@code layerIndex}, zero until loaded.
@@ -43,6 +45,7 @@ public final class DecoderAttention extends Module implements Block {
         this.rotary = rotary;
         this.layerIndex = layerIndex;
         this.rotated = c.ropeLayers()[layerIndex];
+        this.keyMultiplier = c.parallelHybrid() == null ? 1f : c.parallelHybrid().key();
         int q = c.numAttentionHeads() * c.headDim();
         int kv = c.numKeyValueHeads() * c.headDim();
         boolean qkvBias = c.attentionBias();
@@ -83,6 +86,9 @@ public final class DecoderAttention extends Module implements Block {
             Tensor perHead = qkv[0].reshape(b, t, config.numAttentionHeads(), 2 * d);
             gate = perHead.slice(3, d, 2 * d).reshape(b, t, config.numAttentionHeads() * d);
             qkv[0] = perHead.slice(3, 0, d);
+        }
+        if (keyMultiplier != 1f) { // Falcon-H1: keys scaled before the rotation (a linear map) and the cache
+            qkv[1] = Elementwise.scale(qkv[1], keyMultiplier);
         }
         Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), config.attentionNames().queryNorm(), ctx);
         Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), config.attentionNames().keyNorm(), ctx);

@@ -8,6 +8,7 @@ import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.Dropouts;
 import dev.finetune4j.core.models.ModelSpec;
 
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -19,8 +20,8 @@ import java.util.Set;
  * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's and GLM-4's four per layer, OLMo's two after
  * each sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
  * projections and partial rotary, the interleaved rotary pairs of GLM, ERNIE 4.5 and Cohere, Cohere's LayerNorms and
- * parallel sub-blocks, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs, and
- * Qwen3.5's linear-attention layers and gated attention.
+ * parallel sub-blocks, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs,
+ * Qwen3.5's linear-attention layers and gated attention, and Falcon-H1's attention and Mamba-2 side by side.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
  *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoe}, {@code granitemoeshared},
@@ -76,12 +77,15 @@ import java.util.Set;
  * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE and Granite 4.0 H;
  *            null for a dense model
  * @param linearAttention Qwen3.5's gated DeltaNet layers; null when no layer is one
- * @param mamba Granite 4.0 H's Mamba-2 layers; null when no layer is one
+ * @param mamba the Mamba-2 mixers of Granite 4.0 H (in place of attention) and Falcon-H1 (beside it); null when no
+ *              layer has one
  * @param shortConv LFM2's short-convolution layers; null when no layer is one
  * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
  *                            output before {@code o_proj} (Qwen3.5)
  * @param latentAttention DeepSeek-V3's multi-head latent attention in every layer ({@link LatentAttention}), whose
  *                        padded heads {@code headDim} then describes; null for the other families' attention
+ * @param parallelHybrid Falcon-H1's layers, attention and a Mamba-2 mixer side by side, with their multipliers; null
+ *                       for the other families
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -93,7 +97,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
-                            boolean attentionOutputGate, LatentAttentionConfig latentAttention) {
+                            boolean attentionOutputGate, LatentAttentionConfig latentAttention,
+                            ParallelHybridConfig parallelHybrid) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -204,7 +209,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
             "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
-            LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT);
+            LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT,
+            ParallelHybridConfig.MODEL_TYPE);
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -256,7 +262,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
             long mixer = isLinearAttention(i) ? linearAttention.parameterCount(h)
-                    : isMamba(i) ? mamba.parameterCount(h) : isShortConv(i) ? shortConv.parameterCount(h) : attention;
+                    : isMamba(i) ? mamba.parameterCount(h) : isShortConv(i) ? shortConv.parameterCount(h)
+                    : parallelHybrid != null ? attention + mamba.parameterCount(h) : attention;
             count += mixer + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
@@ -271,6 +278,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         return switch (norms) {
             case PRE -> ShortConvConfig.appliesTo(modelType)
                     ? new LayerNormNames("operator_norm", null, "ffn_norm", null)
+                    : parallelHybrid != null ? new LayerNormNames("input_layernorm", null, "pre_ff_layernorm", null)
                     : new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
             // GLM-4's post_attention_layernorm is the MLP's input norm, as in the PRE families
             case SANDWICH -> modelType.equals("glm4")
@@ -314,13 +322,14 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     }
 
     /**
-     * Whether layer {@code layer} mixes tokens by a Mamba-2 state space ({@code mamba}) instead of self-attention.
+     * Whether layer {@code layer} mixes tokens by a Mamba-2 state space ({@code mamba}) instead of self-attention
+     * (Falcon-H1's layers run one beside it: {@link #parallelHybrid}).
      *
      * @param layer the layer's index
      * @return true for a Mamba-2 layer of Granite 4.0 H
      */
     public boolean isMamba(int layer) {
-        return mamba != null && mamba.layers()[layer];
+        return mamba != null && parallelHybrid == null && mamba.layers()[layer];
     }
 
     /**
@@ -337,7 +346,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      * Whether some layers keep a recurrent state instead of keys and values (gated DeltaNet, Mamba-2 or short
      * convolution layers): their generations carry that state, and packed examples restart it.
      *
-     * @return true for Qwen3.5, Granite 4.0 H and LFM2
+     * @return true for Qwen3.5, Granite 4.0 H, Falcon-H1 and LFM2
      */
     public boolean hasRecurrentLayers() {
         return linearAttention != null || mamba != null || shortConv != null;
@@ -360,10 +369,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /**
      * The name of the norm after the last layer.
      *
-     * @return {@code norm}; LFM2's {@code embedding_norm}
+     * @return {@code norm}; LFM2's {@code embedding_norm}, Falcon-H1's {@code final_layernorm}
      */
     public String finalNorm() {
-        return ShortConvConfig.appliesTo(modelType) ? "embedding_norm" : "norm";
+        return ShortConvConfig.appliesTo(modelType) ? "embedding_norm"
+                : parallelHybrid != null ? "final_layernorm" : "norm";
     }
 
     /**
@@ -395,6 +405,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean gemma = type.startsWith("gemma");
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
+        boolean falconH1 = type.equals(ParallelHybridConfig.MODEL_TYPE);
         boolean granite = type.startsWith("granite");
         // Granite's shared MLP (shared_mlp): always in Granite 4, where shared_intermediate_size is set (above 0) in
         // Granite 3's granitemoeshared
@@ -430,7 +441,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         double partialRotary = JsonFields.number(ropeParams.has("partial_rotary_factor") ? ropeParams : c,
                 "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
         refuseUnsupported(c, type, layers);
+        ParallelHybridConfig parallelHybrid = falconH1 ? ParallelHybridConfig.fromJson(c) : null;
         boolean[] mambaLayers = graniteHybrid ? GraniteHybridLayers.mambaLayers(c, layers) : new boolean[layers];
+        if (falconH1) {
+            Arrays.fill(mambaLayers, true); // every Falcon-H1 layer is "hybrid"
+        }
         ShortConvConfig shortConv = ShortConvConfig.appliesTo(type) ? ShortConvConfig.fromJson(c, layers) : null;
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
@@ -464,7 +479,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             default -> "rms_norm_eps";
                         },
                         Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", MoeConfig.GLM_MOE,
-                                MoeConfig.ERNIE_MOE).contains(type)
+                                MoeConfig.ERNIE_MOE, ParallelHybridConfig.MODEL_TYPE).contains(type)
                         || ShortConvConfig.appliesTo(type) ? 1e-5 : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
@@ -505,9 +520,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 gemma || qwen35, // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's
                 cohere ? NormKind.LAYER_WITHOUT_BIAS : starcoder2 ? NormKind.LAYER : NormKind.RMS,
                 gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
-                        : granite ? EmbeddingScale.INPUT : EmbeddingScale.NONE,
+                        : granite ? EmbeddingScale.INPUT
+                        // Falcon-H1 scales embed_tokens' output: inputs_embeds (virtual tokens) stay unscaled
+                        : falconH1 ? EmbeddingScale.TOKENS : EmbeddingScale.NONE,
                 gemma ? new Multipliers((float) Math.sqrt(hidden), 1f, 1f)
-                        : granite ? graniteMultipliers(c) : cohere ? cohereMultipliers(c) : Multipliers.NONE,
+                        : granite ? graniteMultipliers(c) : cohere ? cohereMultipliers(c)
+                        : falconH1 ? falconMultipliers(c) : Multipliers.NONE,
                 laterGemma || type.equals("glm4") ? NormPlacement.SANDWICH
                         : olmo || type.equals("exaone4") ? NormPlacement.POST
                         : cohere ? NormPlacement.PARALLEL : NormPlacement.PRE,
@@ -517,16 +535,18 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     case "starcoder2" -> DenseMlp.STARCODER2;
                     case "arcee" -> DenseMlp.UP_DOWN;
                     case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> DenseMlp.LFM2;
+                    case ParallelHybridConfig.MODEL_TYPE -> DenseMlp.FALCON_H1;
                     default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
                 },
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
                         ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
-                anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden) : null,
+                anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden, falconH1) : null,
                 shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
                 qwen35,
-                latent);
+                latent,
+                parallelHybrid);
     }
 
     /**
@@ -577,6 +597,16 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 (float) JsonFields.number(c, "embedding_multiplier", 1.0, v -> v > 0, "> 0", at),
                 (float) JsonFields.number(c, "residual_multiplier", 1.0, v -> v > 0, "> 0", at),
                 (float) JsonFields.number(c, "logits_scaling", 1.0, v -> v > 0, "> 0", at));
+    }
+
+    /**
+     * Falcon-H1's {@code embedding_multiplier} and {@code lm_head_multiplier}, 1 by default; the logits' factor is
+     * kept as its inverse, the divisor.
+     */
+    private static Multipliers falconMultipliers(JsonNode c) {
+        String at = "config.json";
+        return new Multipliers((float) JsonFields.number(c, "embedding_multiplier", 1.0, v -> v > 0, "> 0", at), 1f,
+                (float) (1 / JsonFields.number(c, "lm_head_multiplier", 1.0, v -> v > 0, "> 0", at)));
     }
 
     /**

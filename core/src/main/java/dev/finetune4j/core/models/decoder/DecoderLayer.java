@@ -24,7 +24,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * output to the block's). Qwen3.5's linear-attention layers mix tokens
  * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
  * ({@code mamba}), LFM2's convolution layers with a {@link ShortConv} ({@code conv}), in place of self-attention
- * ({@code self_attn}).
+ * ({@code self_attn}). Falcon-H1's layers run a {@link Mamba2Mixer} beside the attention on the same normed input
+ * ({@link ParallelHybridConfig}): x + attention_out attn(attention_in norm(x)) + ssm_out mamba(norm(x)).
  */
 public final class DecoderLayer extends Module {
     private final DecoderConfig.LayerNormNames norms;
@@ -44,6 +45,8 @@ public final class DecoderLayer extends Module {
      * {@code conv} (LFM2).
      */
     private final String mixer;
+    /** Falcon-H1's multipliers of the attention and the {@code mamba} mixer beside it; null in other families. */
+    private final ParallelHybridConfig parallelHybrid;
 
     /**
      * Layer {@code index}, zero until loaded.
@@ -70,6 +73,10 @@ public final class DecoderLayer extends Module {
             this.mixer = "self_attn";
             registerChild(mixer, c.latentAttention() != null ? new LatentAttention(scope, c, rotary, index)
                     : new DecoderAttention(scope, c, rotary, index));
+        }
+        this.parallelHybrid = c.parallelHybrid();
+        if (parallelHybrid != null) {
+            registerChild("mamba", new Mamba2Mixer(scope, c, index));
         }
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
@@ -121,7 +128,7 @@ public final class DecoderLayer extends Module {
             return out;
         }
         Tensor normed = normed(norms.input(), x);
-        Tensor attended = normed(norms.attentionOutput(), ((Block) child(mixer)).forward(normed, ctx));
+        Tensor attended = normed(norms.attentionOutput(), mixed(normed, ctx));
         Tensor h = residual(x, attended, ctx);
         SpentActivations.free(attended, x, normed);
         Tensor normedH = normed(norms.mlpInput(), h);
@@ -133,6 +140,22 @@ public final class DecoderLayer extends Module {
         Tensor out = residual(h, transformed, ctx);
         SpentActivations.free(transformed, h, normedH);
         return out;
+    }
+
+    /**
+     * The token mixer's output for the normed input: Falcon-H1's attention and Mamba-2 mixer side by side, scaled and
+     * summed. NOTE: the attention runs first, so that a generation's cache counts the layer's new positions once,
+     * when the attention appends its keys ({@link dev.finetune4j.core.nn.KvCache#advanceRecurrent}).
+     */
+    private Tensor mixed(Tensor normed, ForwardContext ctx) {
+        Block tokenMixer = (Block) child(mixer);
+        if (parallelHybrid == null) {
+            return tokenMixer.forward(normed, ctx);
+        }
+        Tensor attended = Elementwise.scale(tokenMixer.forward(Elementwise.scale(normed, parallelHybrid.attentionIn()),
+                ctx), parallelHybrid.attentionOut());
+        Tensor ssm = Elementwise.scale(((Block) child("mamba")).forward(normed, ctx), parallelHybrid.ssmOut());
+        return Elementwise.add(ssm, attended);
     }
 
     /** {@code x} through the norm called {@code name}, or {@code x} itself where the layer has none there. */

@@ -12,12 +12,16 @@ import dev.finetune4j.core.tensor.TensorScope;
  * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 and Granite 4
  * fuse gate and up into one projection whose output holds the gate first ({@link DenseMlp}); Mixtral's experts name
  * the three projections w1 (gate), w3 (up) and w2 (down). StarCoder2's and Arcee's have no gate: down(act(up(x))).
+ * Falcon-H1's scales the gate projection before the activation and the output ({@code mlp_multipliers}).
  */
 public final class DecoderMlp extends Module implements Layer {
     private final Activations.Kind act;
     private final int intermediate;
     private final boolean fused;
     private final MlpNames names;
+    /** Falcon-H1's factors on the gate projection (before the activation) and on the output; 1 elsewhere. */
+    private final float gateMultiplier;
+    private final float downMultiplier;
 
     /**
      * A dense layer's MLP as {@link DecoderConfig#denseMlp} names it, zero until loaded.
@@ -26,7 +30,8 @@ public final class DecoderMlp extends Module implements Layer {
      * @param c the configuration
      */
     public DecoderMlp(TensorScope scope, DecoderConfig c) {
-        this(scope, c, c.intermediateSize(), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias());
+        this(scope, c, c.intermediateSize(), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias(),
+                c.parallelHybrid() == null ? ParallelHybridConfig.NONE : c.parallelHybrid());
     }
 
     /**
@@ -40,14 +45,17 @@ public final class DecoderMlp extends Module implements Layer {
      * @param bias whether its projections have biases
      */
     DecoderMlp(TensorScope scope, DecoderConfig c, int width, MlpNames names, boolean bias) {
-        this(scope, c, width, false, names, bias);
+        this(scope, c, width, false, names, bias, ParallelHybridConfig.NONE);
     }
 
-    private DecoderMlp(TensorScope scope, DecoderConfig c, int width, boolean fused, MlpNames names, boolean bias) {
+    private DecoderMlp(TensorScope scope, DecoderConfig c, int width, boolean fused, MlpNames names, boolean bias,
+                       ParallelHybridConfig multipliers) {
         this.act = c.hiddenAct();
         this.intermediate = width;
         this.fused = fused;
         this.names = names;
+        this.gateMultiplier = multipliers.mlpGate();
+        this.downMultiplier = multipliers.mlpDown();
         if (fused) {
             registerChild(names.gate(), new Linear(scope, c.hiddenSize(), 2 * width, bias));
         } else if (names.gate() == null) {
@@ -67,8 +75,12 @@ public final class DecoderMlp extends Module implements Layer {
         }
         Tensor gateUp = fused ? layer(names.gate()).forward(x) : null;
         Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer(names.gate()).forward(x);
+        if (gateMultiplier != 1f) {
+            gate = Elementwise.scale(gate, gateMultiplier);
+        }
         Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer(names.up()).forward(x);
         Tensor h = act == Activations.Kind.SILU ? Activations.swiglu(gate, up) : Elementwise.mul(Activations.apply(act, gate), up);
-        return layer(names.down()).forward(h);
+        Tensor out = layer(names.down()).forward(h);
+        return downMultiplier == 1f ? out : Elementwise.scale(out, downMultiplier);
     }
 }

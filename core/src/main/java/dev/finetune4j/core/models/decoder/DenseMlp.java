@@ -3,7 +3,8 @@ package dev.finetune4j.core.models.decoder;
 /**
  * Where a dense layer's MLP sits in the checkpoint's module tree and what its projections are called.
  *
- * @param module the MLP's name in its layer ({@code mlp}; Granite 4's {@code shared_mlp})
+ * @param module the MLP's name in its layer ({@code mlp}; Granite 4's {@code shared_mlp}, LFM2's and Falcon-H1's
+ *               {@code feed_forward})
  * @param names its projections' names; when {@code fusedGateUp}, {@code gate} and {@code up} both name the one
  *              projection whose output holds the gate first, then the up half; a null gate for an MLP without one
  *              ({@link #gated})
@@ -19,6 +20,8 @@ public record DenseMlp(String module, MlpNames names, boolean fusedGateUp) {
     public static final DenseMlp GRANITE_SHARED = new DenseMlp("shared_mlp",
             new MlpNames("input_linear", "input_linear", "output_linear"), true);
 
+    /** Falcon-H1: {@code feed_forward.gate_proj}, {@code feed_forward.up_proj}, {@code feed_forward.down_proj}. */
+    public static final DenseMlp FALCON_H1 = new DenseMlp("feed_forward", MlpNames.STANDARD, false);
     /** LFM2: {@code feed_forward.w1} (gate), {@code w3} (up), {@code w2} (down), as Mixtral's experts. */
     public static final DenseMlp LFM2 = new DenseMlp("feed_forward", MlpNames.MIXTRAL, false);
     /** StarCoder2: {@code mlp.c_fc}, the activation, {@code mlp.c_proj}, no gate. */

@@ -5,26 +5,29 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearAttention;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.models.decoder.MambaConfig.GatedNorm;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.GroupedRmsNorm;
 import dev.finetune4j.core.nn.KvCache;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.core.nn.RmsNorm;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * Granite 4.0 H's Mamba-2 layer ({@code mamba}; Dao and Gu 2024), as transformers' {@code GraniteMoeHybridMambaLayer}
- * computes it: {@code in_proj} gives the gate z, the convolution's channels (x, then each group's B and C) and one
- * time step per head; a short causal convolution with a bias and SiLU over x, B and C; per head h, with
- * {@code dt = softplus(dt + dt_bias)} and {@code A = -exp(A_log)}, the state S (stateSize, headDim) evolves as
- * {@code S = exp(dt A) S + dt B x^T} and reads {@code y = S^T C + D x} (B and C shared by the heads of a group); then
- * {@code norm} of {@code y silu(z)} over the whole inner width, and {@code out_proj}. The recurrence is
- * {@link StateUpdate#ADDITIVE}'s, with B as the keys, C as the queries, x as the values and dt as the write
- * strength. A generation's {@link KvCache} carries the convolution's last inputs and the state.
+ * The Mamba-2 mixer ({@code mamba}; Dao and Gu 2024) of Granite 4.0 H and Falcon-H1, as transformers'
+ * {@code GraniteMoeHybridMambaLayer} and {@code FalconH1Mixer} compute it: {@code in_proj} gives the gate z, the
+ * convolution's channels (x, then each group's B and C) and one time step per head; a short causal convolution with a
+ * bias and SiLU over x, B and C; per head h, with {@code dt = softplus(dt + dt_bias)} and {@code A = -exp(A_log)}, the
+ * state S (stateSize, headDim) evolves as {@code S = exp(dt A) S + dt B x^T} and reads {@code y = S^T C + D x} (B and C
+ * shared by the heads of a group); then y meets the gate as {@link MambaConfig.GatedNorm} says (Granite: {@code norm}
+ * of {@code y silu(z)} over the whole inner width), and {@code out_proj}. Falcon-H1 multiplies the input by
+ * {@code ssm_in_multiplier} and each part of {@code in_proj}'s output by its {@code ssm_multipliers} entry first. The
+ * recurrence is {@link StateUpdate#ADDITIVE}'s, with B as the keys, C as the queries, x as the values and dt as the
+ * write strength. A generation's {@link KvCache} carries the convolution's last inputs and the state.
  */
 final class Mamba2Mixer extends Module implements Block {
     private final MambaConfig config;
@@ -47,8 +50,11 @@ final class Mamba2Mixer extends Module implements Block {
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("D", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
-        registerChild("norm", new RmsNorm(scope, config.innerDim(), c.normEps()));
-        registerChild("out_proj", new Linear(scope, config.innerDim(), hidden, config.projBias()));
+        if (config.gatedNorm() != GatedNorm.NONE) {
+            registerChild("norm", new GroupedRmsNorm(scope, config.innerDim(),
+                    config.gatedNorm().normGroups(config.numGroups()), c.normEps()));
+        }
+        registerChild("out_proj", new Linear(scope, config.innerDim(), hidden, config.outProjBias()));
     }
 
     /** x: (B, T, C) -> (B, T, C). */
@@ -60,7 +66,15 @@ final class Mamba2Mixer extends Module implements Block {
         int inner = config.innerDim();
         int groupWidth = config.numGroups() * config.stateSize();
         Tensor keep = ctx.paddingKeep();
-        Tensor projected = layer("in_proj").forward(keep == null ? x : Elementwise.mul(x, keep));
+        Tensor input = keep == null ? x : Elementwise.mul(x, keep);
+        if (config.inputMultiplier() != 1f) {
+            input = Elementwise.scale(input, config.inputMultiplier());
+        }
+        Tensor projected = layer("in_proj").forward(input);
+        if (config.scalesProjection()) { // Falcon-H1's muP vector, one factor per output of in_proj
+            projected = Elementwise.mul(projected, Tensor.of(x.device(), TensorScope.current(),
+                    config.projectionFactors(), Shape.of(1, 1, config.projectionDim())));
+        }
         Tensor z = projected.slice(2, 0, inner);
         Tensor xbc = projected.slice(2, inner, inner + config.convDim());
         Tensor dtRaw = projected.slice(2, inner + config.convDim(), config.projectionDim());
@@ -89,11 +103,27 @@ final class Mamba2Mixer extends Module implements Block {
             cache.advanceRecurrent(layerIndex, state, t);
         }
         Tensor y = Elementwise.add(o, Elementwise.mul(xs, parameter("D").reshape(1, 1, heads, 1)));
-        Tensor gated;
+        return layer("out_proj").forward(gated(y.reshape(b, t, inner), z));
+    }
+
+    /** y and the gate z, (B, T, inner) each, as {@link MambaConfig#gatedNorm} combines them: in float32, as transformers. */
+    private Tensor gated(Tensor y, Tensor z) {
+        Tensor y32;
+        Tensor gate;
         try (var f32 = Precision.F32.use()) {
-            gated = Elementwise.mul(y.reshape(b, t, inner).to(DType.F32),
-                    Activations.apply(Activations.Kind.SILU, z.to(DType.F32)));
+            y32 = y.to(DType.F32);
+            gate = Activations.apply(Activations.Kind.SILU, z.to(DType.F32));
         }
-        return layer("out_proj").forward(layer("norm").forward(gated));
+        return switch (config.gatedNorm()) {
+            case NONE -> f32Product(y32, gate);
+            case GATE_THEN_NORM, GATE_THEN_GROUP_NORM -> layer("norm").forward(f32Product(y32, gate));
+            case GROUP_NORM_THEN_GATE -> f32Product(layer("norm").forward(y32), gate);
+        };
+    }
+
+    private static Tensor f32Product(Tensor a, Tensor b) {
+        try (var f32 = Precision.F32.use()) {
+            return Elementwise.mul(a, b);
+        }
     }
 }

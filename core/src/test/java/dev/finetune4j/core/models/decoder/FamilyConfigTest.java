@@ -566,6 +566,79 @@ class FamilyConfigTest {
         assertTrue(!unshared.sharedMlpBesideExperts(), "shared_intermediate_size 0 (the class default): no shared MLP");
     }
 
+    /**
+     * Falcon-H1: FalconH1Config's defaults (mamba_d_head "auto" over mamba_d_ssm, the multipliers 1, no gated norm,
+     * projectors_bias for out_proj alone), what the published configs add, and what finetune4j refuses: the original
+     * code's keys for another layer layout, a convolution other than SiLU's, clamped time steps, and multipliers that
+     * are not positive finite numbers.
+     */
+    @Test
+    void falconH1ReadsItsMultipliersAndRefusesWhatItCannotHonour() {
+        ObjectNode json = base("falcon_h1", 2).put("mamba_n_heads", 4).put("mamba_d_state", 8).put("head_dim", 32);
+        DecoderConfig plain = DecoderConfig.fromJson(json);
+        MambaConfig mamba = plain.mamba();
+        assertEquals(32, mamba.headDim(), "mamba_expand 2 x hidden 64 over 4 heads without mamba_d_ssm");
+        assertEquals(MambaConfig.GatedNorm.NONE, mamba.gatedNorm(), "mamba_rms_norm false by default");
+        assertTrue(!plain.isMamba(0) && plain.hasRecurrentLayers(), "every layer attends, its mixer beside");
+        assertEquals(new ParallelHybridConfig(1f, 1f, 1f, 1f, 1f, 1f), plain.parallelHybrid());
+        assertEquals(1e-5f, plain.normEps(), 0f);
+        assertEquals(DenseMlp.FALCON_H1, plain.denseMlp());
+        assertEquals("final_layernorm", plain.finalNorm());
+        assertEquals("pre_ff_layernorm", plain.normNames().mlpInput());
+        assertEquals(DecoderConfig.EmbeddingScale.TOKENS, plain.embeddingScale());
+
+        ObjectNode published = json.deepCopy().put("mamba_d_ssm", 48).put("mamba_d_head", "auto")
+                .put("mamba_rms_norm", true).put("mamba_norm_before_gate", false).put("mamba_n_groups", 2)
+                .put("projectors_bias", true).put("embedding_multiplier", 5.5).put("lm_head_multiplier", 0.0390625)
+                .put("key_multiplier", 0.39).put("attention_in_multiplier", 1.5).put("attention_out_multiplier", 0.9375)
+                .put("ssm_in_multiplier", 1.25).put("ssm_out_multiplier", 0.23).putNull("attn_layer_indices")
+                .put("mamba_use_mlp", true);
+        published.putArray("mlp_multipliers").add(0.88).add(0.59);
+        published.putArray("ssm_multipliers").add(0.35).add(0.25).add(0.35).add(0.5).add(0.35);
+        DecoderConfig c = DecoderConfig.fromJson(published);
+        assertEquals(12, c.mamba().headDim(), "mamba_d_ssm 48 over 4 heads");
+        assertEquals(MambaConfig.GatedNorm.GATE_THEN_GROUP_NORM, c.mamba().gatedNorm());
+        assertTrue(c.mamba().outProjBias() && !c.mamba().projBias(), "projectors_bias is out_proj's alone");
+        assertArrayEquals(new float[]{0.35f, 0.25f, 0.35f, 0.5f, 0.35f}, c.mamba().projectionMultipliers());
+        assertEquals(1.25f, c.mamba().inputMultiplier(), 0f);
+        assertEquals(new ParallelHybridConfig(1.5f, 0.9375f, 0.23f, 0.39f, 0.88f, 0.59f), c.parallelHybrid());
+        assertEquals(new DecoderConfig.Multipliers(5.5f, 1f, 25.6f), c.multipliers(), "the logits divided by 1 / 0.0390625");
+        assertEquals(MambaConfig.GatedNorm.GROUP_NORM_THEN_GATE,
+                DecoderConfig.fromJson(withoutKey(published, "mamba_norm_before_gate")).mamba().gatedNorm(),
+                "the norm before the gate by default");
+
+        assertRefused(published.deepCopy().put("mamba_d_ssm", 50), "mamba_n_heads 4 must divide mamba_d_ssm = 50");
+        assertRefused(published.deepCopy().put("mamba_d_head", 10), "mamba_n_heads 4 x mamba_d_head 10 must be mamba_d_ssm = 48");
+        ObjectNode someAttention = published.deepCopy();
+        someAttention.putArray("attn_layer_indices").add(0);
+        assertRefused(someAttention, "attn_layer_indices");
+        assertRefused(published.deepCopy().put("mamba_use_mlp", false), "mamba_use_mlp = false");
+        assertRefused(published.deepCopy().put("hidden_act", "gelu"), "hidden_act = \"gelu\" is not supported for falcon_h1");
+        ObjectNode clamped = published.deepCopy();
+        clamped.putArray("time_step_limit").add(0.001).add(0.1);
+        assertRefused(clamped, "time_step_limit");
+        assertRefused(published.deepCopy().put("key_multiplier", -0.5), "key_multiplier = -0.5 must be a positive finite");
+        assertRefused(published.deepCopy().put("ssm_out_multiplier", 0.0), "ssm_out_multiplier = 0.0 must be a positive");
+        assertRefused(published.deepCopy().put("ssm_in_multiplier", "NaN"), "'ssm_in_multiplier' = \"NaN\" must be a finite");
+        assertRefused(published.deepCopy().put("lm_head_multiplier", 0), "'lm_head_multiplier' = 0 must be a finite number > 0");
+        ObjectNode infinite = published.deepCopy();
+        infinite.putArray("ssm_multipliers").add(1).add(1).add(1e300).add(1).add(1);
+        assertRefused(infinite, "ssm_multipliers[2] (B) = Infinity must be a positive finite number");
+        ObjectNode shortList = published.deepCopy();
+        shortList.putArray("mlp_multipliers").add(1.0);
+        assertRefused(shortList, "'mlp_multipliers' = [1.0] must be a list of 2 numbers");
+        ObjectNode text = published.deepCopy();
+        text.putArray("ssm_multipliers").add(1).add(1).add("x").add(1).add(1);
+        assertRefused(text, "'ssm_multipliers'[2] = \"x\" must be a finite number");
+        assertRefused(published.deepCopy().put("mamba_n_heads", -4), "'mamba_n_heads' = -4 must be an integer in [1,");
+    }
+
+    private static ObjectNode withoutKey(ObjectNode json, String key) {
+        ObjectNode copy = json.deepCopy();
+        copy.remove(key);
+        return copy;
+    }
+
     private static void assertRefused(ObjectNode json, String expected) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
