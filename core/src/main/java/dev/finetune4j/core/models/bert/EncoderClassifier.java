@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.TokenTypeIds;
 import dev.finetune4j.core.nn.Container;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
@@ -21,7 +22,9 @@ import java.util.SplittableRandom;
  * The one encoder classifier of BERT's family: embeddings, post-norm layers ({@code BertLayer}) and a head on the first
  * token's final state, under the family's Hugging Face names. {@link BertForSequenceClassification},
  * {@link RobertaForSequenceClassification} (RoBERTa and XLM-RoBERTa) and {@link DistilBertForSequenceClassification}
- * differ only by their {@code EncoderFamily}: names, position ids and head. Token type ids are all 0. In training mode
+ * differ only by their {@code EncoderFamily}: names, position ids and head. BERT adds each token's
+ * {@code token_type_embeddings} row (its type: 0 for a pair's first text, 1 for its second); RoBERTa's table has the
+ * one row of type 0, DistilBERT none. In training mode
  * the embeddings, the attention probabilities, the sub-layers' outputs and the head are dropped out as the config
  * says, drawing from the model's one stream.
  */
@@ -82,16 +85,19 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
      *
      * @param ids token ids, B rows of T
      * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
+     * @param types each token's type id, same shape as {@code ids}, below {@link #typeVocabSize()}; null for all 0
      * @return the logits, (B, numLabels)
+     * @throws IllegalArgumentException for a type id out of range, naming its row, column and the limit
      */
     @Override
-    public Tensor forward(long[][] ids, long[][] mask) {
+    public Tensor forward(long[][] ids, long[][] mask, long[][] types) {
+        TokenTypeIds.check(types, ids, config.typeVocabSize(), config.modelType());
         int b = ids.length;
         int t = ids[0].length;
         Module encoder = child(family.prefix);
         ForwardContext pass = new ForwardContext(new AttentionMask(false, keyValid(mask, b, t), null), null, null,
                 isTraining() ? this::dropoutRandom : null, null);
-        Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, pass);
+        Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, types, pass);
         ModuleList<?> layers = (ModuleList<?>) encoder.child(family.stack).child("layer");
         for (int i = 0; i < layers.size(); i++) {
             x = ((BertLayer) layers.get(i)).forward(x, pass);
@@ -159,6 +165,12 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
     @Override
     public int numLabels() {
         return numLabels;
+    }
+
+    /** config.json's {@code type_vocab_size} (DistilBERT: 0, it has no token-type table). */
+    @Override
+    public int typeVocabSize() {
+        return config.typeVocabSize();
     }
 
     /** The labels and problem type of config.json when it was given, else the interface's defaults. */
