@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -88,20 +89,9 @@ class PairClassificationTest {
      */
     @Test
     void aBertLoraClassifierTrainsOnTextPairs(@TempDir Path tmp) throws Exception {
-        List<String> words = List.of("refund", "bill", "help", "wrong", "please", "cafe");
-        List<String> premises = new ArrayList<>();
-        List<String> hypotheses = new ArrayList<>();
-        List<float[]> labels = new ArrayList<>();
-        for (int i = 0; i < 24; i++) {
-            String topic = words.get(i % words.size());
-            premises.add("my " + words.get((i / words.size() + i + 1) % words.size()) + " is " + topic);
-            hypotheses.add(topic);
-            labels.add(new float[]{i % words.size() < 2 ? 1 : 0});
-        }
         try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp));
              var base = AutoModel.loadSequenceClassifier(ServeFixtures.model("references/bert_pair_cls"))) {
-            ClassificationDataset data = ClassificationDataset.fromTextPairs(premises, hypotheses,
-                    labels.toArray(float[][]::new), tok, 16);
+            ClassificationDataset data = topicPairs(tok);
             assertEquals(1L, data.get(0).tokenTypeIds()[data.get(0).length() - 1], "the second text's [SEP] is of type 1");
             PeftClassifier clf = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).build());
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(24).microBatchSize(8).learningRate(2e-2)
@@ -116,6 +106,48 @@ class PairClassificationTest {
             float[][] untyped = clf.logits(batch.padded().inputIds(), batch.padded().attentionMask());
             assertTrue(Math.abs(typed[0][0] - untyped[0][0]) > 1e-3, "the types move the logits");
         }
+    }
+
+    /**
+     * TrainingConfig's gradient checkpointing on the encoder classifier, in training mode with the model's dropouts
+     * (0.1 each) and LoRA's: the recompute redraws each layer's masks, so the trained weights are those of a run without
+     * it, bit for bit.
+     */
+    @Test
+    void gradientCheckpointingTrainsTheEncoderToTheSameWeights(@TempDir Path tmp) throws Exception {
+        Map<String, float[]> plain = null;
+        for (boolean checkpointing : List.of(false, true)) {
+            try (HfTokenizer tok = HfTokenizer.load(tokenizer(tmp.resolve(String.valueOf(checkpointing))));
+                 var base = AutoModel.loadSequenceClassifier(ServeFixtures.model("references/bert_pair_cls"))) {
+                PeftClassifier clf = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.1).build());
+                TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(8).learningRate(1e-2).seed(1)
+                        .gradientCheckpointing(checkpointing).logEverySteps(0).build();
+                ClassificationTrainer.builder().model(clf).config(cfg).trainData(topicPairs(tok)).build().train();
+                Map<String, float[]> trained = new TreeMap<>();
+                clf.trainableParameters().forEach((name, t) -> trained.put(name, t.toFloatArray()));
+                if (plain == null) {
+                    plain = trained;
+                } else {
+                    assertEquals(plain.keySet(), trained.keySet());
+                    plain.forEach((name, v) -> assertArrayEquals(v, trained.get(name), name + " with gradient checkpointing"));
+                }
+            }
+        }
+    }
+
+    /** 24 pairs of a request and its topic, labelled 1 when the topic is "refund" or "bill". */
+    private static ClassificationDataset topicPairs(HfTokenizer tok) {
+        List<String> words = List.of("refund", "bill", "help", "wrong", "please", "cafe");
+        List<String> premises = new ArrayList<>();
+        List<String> hypotheses = new ArrayList<>();
+        float[][] labels = new float[24][];
+        for (int i = 0; i < labels.length; i++) {
+            String topic = words.get(i % words.size());
+            premises.add("my " + words.get((i / words.size() + i + 1) % words.size()) + " is " + topic);
+            hypotheses.add(topic);
+            labels[i] = new float[]{i % words.size() < 2 ? 1 : 0};
+        }
+        return ClassificationDataset.fromTextPairs(premises, hypotheses, labels, tok, 16);
     }
 
     private static long[][] rows(SafetensorsCheckpoint ref, String name) {

@@ -3,6 +3,7 @@ package dev.finetune4j.core.models.bert;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.models.ClassifierConfig;
+import dev.finetune4j.core.models.LayerRunner;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.models.TokenTypeIds;
@@ -26,7 +27,8 @@ import java.util.SplittableRandom;
  * {@code token_type_embeddings} row (its type: 0 for a pair's first text, 1 for its second); RoBERTa's table has the
  * one row of type 0, DistilBERT none. In training mode
  * the embeddings, the attention probabilities, the sub-layers' outputs and the head are dropped out as the config
- * says, drawing from the model's one stream.
+ * says, each layer drawing from a stream of its own that the model's stream seeds ({@link LayerRunner}), so that
+ * gradient checkpointing's recompute draws the same masks.
  */
 public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         permits BertForSequenceClassification, RobertaForSequenceClassification, DistilBertForSequenceClassification {
@@ -36,6 +38,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
     private final ClassifierConfig classifier;
     private final int numLabels;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    private boolean gradientCheckpointing;
 
     /**
      * Builds the module tree with zero weights in {@code scope}; load them afterwards.
@@ -99,8 +102,11 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
                 isTraining() ? this::dropoutRandom : null, null);
         Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, types, pass);
         ModuleList<?> layers = (ModuleList<?>) encoder.child(family.stack).child("layer");
+        LayerRunner runner = new LayerRunner(isTraining(), gradientCheckpointing, () -> dropoutRandom,
+                stream -> dropoutRandom = stream);
         for (int i = 0; i < layers.size(); i++) {
-            x = ((BertLayer) layers.get(i)).forward(x, pass);
+            BertLayer layer = (BertLayer) layers.get(i);
+            x = runner.run(layer, x, in -> layer.forward(in, pass));
         }
         Tensor first = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
         EncoderFamily.Head head = family.head;
@@ -150,6 +156,26 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
      */
     public String labelProjection() {
         return family.head.output();
+    }
+
+    /**
+     * Turns gradient checkpointing of the encoder's layers on or off: with it on, a layer keeps only its input during
+     * the forward and recomputes its activations in the backward (one more forward per layer for the activation memory
+     * of one layer), redrawing the same dropout masks.
+     *
+     * @param on true to recompute layers in the backward
+     */
+    public void gradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
+    }
+
+    /**
+     * Whether gradient checkpointing is on (see {@link #gradientCheckpointing(boolean)}).
+     *
+     * @return true when layers are recomputed in the backward
+     */
+    public boolean isGradientCheckpointing() {
+        return gradientCheckpointing;
     }
 
     @Override
