@@ -1,7 +1,6 @@
 """Golden references made by transformers itself for the encoder sequence classifiers: roberta_cls
 (RobertaForSequenceClassification), xlm_roberta_cls (XLMRobertaForSequenceClassification), distilbert_cls
-(DistilBertForSequenceClassification) and bert_pair_cls (BertForSequenceClassification fed sentence pairs: token
-type 0 for the first segment and 1 for the second, as BERT's tokenizers mark them).
+(DistilBertForSequenceClassification) and bert_pair_cls (BertForSequenceClassification on sentence pairs).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/encoder_classifiers.py --write
 
@@ -13,16 +12,18 @@ other matrices 0.15 N(0,1)), and writes core/src/test/resources/references/NAME/
 - config.json and model.safetensors from save_pretrained (float32; config.json without transformers_version);
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (3, 12)
   (row 0 holds the pad id at position 5 among real tokens, attended; row 1 is right-padded by 4, row 2 left-padded by
-  3, with the pad id), attention_mask (3, 12), for bert_pair_cls token_type_ids (3, 12) (each row's real tokens split
-  into two segments, padding of type 0), labels (3), logits (3, num_labels) in eval mode, loss (1) (the
+  3, with the pad id), attention_mask (3, 12), labels (3), logits (3, num_labels) in eval mode, loss (1) (the
   model's cross-entropy with the labels) and grad.NAME (d loss / d NAME) for the GRADIENTS of each case: both
   embedding tables (the word table's pad row, and RoBERTa's position table's, take no gradient: nn.Embedding's
   padding_idx), a query and an output projection, the embeddings' LayerNorm and every matrix of the head.
 
+bert_pair_cls holds sentence pairs instead: each row [CLS] A [SEP] B [SEP] (ids 2 and 3) with token_type_ids (3, 12),
+0 up to the first [SEP] and 1 after it, row 1 right-padded by 3 (padding of type 0, as the tokenizer pads); its
+gradients include bert.embeddings.token_type_embeddings.weight, and the token types must move the logits.
+
 The script fails unless the rules the references are meant to test move the logits by more than 1e-3: RoBERTa's
 position ids (create_position_ids_from_input_ids: counting real tokens from padding_idx + 1) against positions
-counted from padding_idx + 1 regardless of padding, the attention mask against none, each head's activation, and
-BERT's token types against all 0.
+counted from padding_idx + 1 regardless of padding, the attention mask against none, and each head's activation.
 A rerun in the same environment writes the same bytes.
 """
 import argparse
@@ -59,7 +60,7 @@ CASES = {
                        transformers.DistilBertForSequenceClassification, "distilbert"),
     "bert_pair_cls": (transformers.BertConfig(**SIZES, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                               intermediate_size=64, type_vocab_size=2, pad_token_id=0,
-                                              **labels("billing", "refund", "other")),
+                                              **labels("contradiction", "entailment", "neutral")),
                       transformers.BertForSequenceClassification, "bert"),
 }
 GRADIENTS = {
@@ -69,10 +70,14 @@ GRADIENTS = {
     "distilbert": ["distilbert.embeddings.word_embeddings.weight", "distilbert.embeddings.position_embeddings.weight",
                    "distilbert.embeddings.LayerNorm.weight", "distilbert.transformer.layer.0.attention.q_lin.weight",
                    "distilbert.transformer.layer.1.ffn.lin2.weight", "pre_classifier.weight", "classifier.weight"],
-    "bert": ["bert.embeddings.word_embeddings.weight", "bert.embeddings.token_type_embeddings.weight",
-             "bert.embeddings.LayerNorm.weight", "bert.encoder.layer.0.attention.self.query.weight",
-             "bert.encoder.layer.1.output.dense.weight", "bert.pooler.dense.weight", "classifier.weight"],
+    "bert": ["bert.embeddings.word_embeddings.weight", "bert.embeddings.position_embeddings.weight",
+             "bert.embeddings.token_type_embeddings.weight", "bert.embeddings.LayerNorm.weight",
+             "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.1.output.dense.weight",
+             "bert.pooler.dense.weight", "classifier.weight"],
 }
+CLS, SEP = 2, 3
+# where each row's first text ends ([SEP]) and its padding starts
+PAIR_SPLITS = [(4, LENGTH), (6, LENGTH - 3), (2, LENGTH)]
 SEED = 4242
 
 
@@ -103,14 +108,16 @@ def inputs(config, seed):
     return ids, mask, torch.tensor([2, 0, 1]) % config.num_labels
 
 
-def pair_token_types(mask):
-    """BERT's segments: each row's real tokens are a first segment (type 0) and a second (type 1) from the middle of
-    the row's real tokens on; padding is type 0, as the tokenizers pad it."""
-    types = torch.zeros_like(mask)
-    for row in range(mask.shape[0]):
-        real = mask[row].nonzero().flatten()
-        types[row, real[len(real) // 2:]] = 1
-    return types
+def pair_inputs(config, seed):
+    """Rows [CLS] A [SEP] B [SEP] of three different splits, row 1 right-padded, with their token types."""
+    ids, mask, targets = inputs(config, seed)
+    types = torch.zeros_like(ids)
+    mask[:] = 1
+    for row, (sep, end) in enumerate(PAIR_SPLITS):
+        ids[row, 0], ids[row, sep], ids[row, end - 1] = CLS, SEP, SEP
+        types[row, sep + 1:end] = 1
+        ids[row, end:], mask[row, end:] = config.pad_token_id, 0
+    return ids, mask, types, targets
 
 
 def logits(model, ids, mask, **kwargs):
@@ -118,30 +125,20 @@ def logits(model, ids, mask, **kwargs):
         return model(input_ids=ids, attention_mask=mask, **kwargs).logits
 
 
-def bites(name, model, family, ids, mask, expected, extra):
+def bites(name, model, family, ids, mask, expected, types):
     """The logits each rule moves: a rule that does not move them would pass untested."""
-    moved = {"attention mask": (logits(model, ids, None, **extra) - expected).abs().max().item()}
+    kwargs = {} if types is None else {"token_type_ids": types}
+    moved = {"attention mask": (logits(model, ids, None, **kwargs) - expected).abs().max().item()}
     config = model.config
     if family == "bert":
-        moved["token types all 0"] = (logits(model, ids, mask) - expected).abs().max().item()
-        original = model.bert.pooler.activation
-        model.bert.pooler.activation = torch.nn.ReLU()
-        moved["ReLU for tanh in the pooler"] = (logits(model, ids, mask, **extra) - expected).abs().max().item()
-        model.bert.pooler.activation = original
-        swapped = None
+        moved["token types"] = (logits(model, ids, mask) - expected).abs().max().item()
     elif family == "roberta":
         plain = torch.arange(LENGTH).expand(BATCH, -1) + config.pad_token_id + 1
         moved["position ids counted over padding too"] = (
             logits(model, ids, mask, position_ids=plain) - expected).abs().max().item()
         head = model.classifier
-        swapped = lambda x: head.out_proj(torch.relu(head.dense(x[:, 0])))
-    else:
-        swapped = None
-    if family == "bert":
-        pass
-    elif swapped is not None:
         original = head.forward
-        head.forward = swapped
+        head.forward = lambda x: head.out_proj(torch.relu(head.dense(x[:, 0])))
         moved["ReLU for tanh in the head"] = (logits(model, ids, mask) - expected).abs().max().item()
         head.forward = original
     else:
@@ -171,16 +168,21 @@ def case(name, config, model_class, family, folder):
                                                                             dtype=torch.float32)
     if type(model) is not model_class:
         sys.exit(f"{name}: the saved folder loads as {type(model).__name__}")
-    ids, mask, targets = inputs(model.config, SEED + 1)
-    extra = {"token_type_ids": pair_token_types(mask)} if family == "bert" else {}
+    if family == "bert":
+        ids, mask, types, targets = pair_inputs(model.config, SEED + 1)
+    else:
+        (ids, mask, targets), types = inputs(model.config, SEED + 1), None
+    kwargs = {} if types is None else {"token_type_ids": types}
     model.eval()
-    expected = logits(model, ids, mask, **extra)
-    moved = bites(name, model, family, ids, mask, expected, extra)
-    out = model(input_ids=ids, attention_mask=mask, labels=targets, **extra)
+    expected = logits(model, ids, mask, **kwargs)
+    moved = bites(name, model, family, ids, mask, expected, types)
+    out = model(input_ids=ids, attention_mask=mask, labels=targets, **kwargs)
     out.loss.backward()
     params = dict(model.named_parameters())
     tensors = {"input_ids": ids, "attention_mask": mask, "labels": targets, "logits": out.logits.detach(),
-               "loss": out.loss.detach().reshape(1), **extra}
+               "loss": out.loss.detach().reshape(1)}
+    if types is not None:
+        tensors["token_type_ids"] = types
     for g in GRADIENTS[family]:
         tensors["grad." + g] = params[g].grad.detach().clone()
     if not torch.equal(tensors["logits"], expected):

@@ -43,15 +43,23 @@ public final class PeftClassifier extends AdapterModel<Module> implements Sequen
     }
 
     /**
-     * Class scores (B, labels) with autograd through the adapter. ids: [B][T]; mask: [B][T] or null.
+     * Class scores (B, labels) with autograd through the adapter. ids, mask, types: [B][T]; mask and types may be null.
      *
      * @param ids token ids, B rows of T
      * @param mask 1 for real tokens and 0 for padding, or null for all real
+     * @param types each token's type id (a pair's second text: 1 for BERT), or null for all 0
      * @return the logits, (B, labels)
+     * @throws IllegalArgumentException for a type id at or above the base classifier's {@link #typeVocabSize()}
      */
     @Override
-    public Tensor forward(long[][] ids, long[][] mask) {
-        return classifier.forward(ids, mask);
+    public Tensor forward(long[][] ids, long[][] mask, long[][] types) {
+        return classifier.forward(ids, mask, types);
+    }
+
+    /** The base classifier's token-type table size. */
+    @Override
+    public int typeVocabSize() {
+        return classifier.typeVocabSize();
     }
 
     /**

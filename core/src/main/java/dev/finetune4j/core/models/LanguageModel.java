@@ -2,7 +2,6 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.AttentionMask;
-import dev.finetune4j.core.autograd.Checkpoint;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearCrossEntropy;
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
-import java.util.function.UnaryOperator;
 
 /**
  * The tensor-level face of a causal language model, shared by every family: {@link #forward} returns logits
@@ -284,7 +282,8 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     }
 
     /**
-     * Runs the stack's layers in order, each through {@link #forwardLayer}; families call it from
+     * Runs the stack's layers in order, each through a {@link LayerRunner} (its own dropout stream in training, gradient
+     * checkpointing when on); families call it from
      * {@link #hiddenStates(Tensor, ForwardContext)}. In inference (gradient recording off) a layer's intermediate
      * tensors are freed as soon as it returns, and its input once the next layer has returned: no backward will read
      * them, and a forward pass otherwise holds every layer's activations until its scope closes (a prompt of 4,096
@@ -300,13 +299,15 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     protected final <L extends Module> Tensor forwardLayers(ModuleList<L> layers, Tensor x, ForwardContext ctx,
                                                             BiFunction<L, Tensor, Tensor> forward) {
         boolean inference = !Autograd.isEnabled();
+        LayerRunner runner = new LayerRunner(isTraining(), gradientCheckpointing && ctx.cache() == null,
+                () -> dropoutRandom, stream -> dropoutRandom = stream);
         TensorScope scope = TensorScope.current();
         Tensor h = x;
         for (int i = 0; i < layers.size(); i++) {
             L layer = layers.get(i);
             Tensor in = h;
             long mark = scope.mark();
-            h = forwardLayer(layer, in, ctx, t -> forward.apply(layer, t));
+            h = runner.run(layer, in, t -> forward.apply(layer, t));
             if (inference) {
                 Tensor[] cache = ctx.cache() == null ? new Tensor[0] : ctx.cache().buffers();
                 Tensor[] keep = Arrays.copyOf(cache, cache.length + 1);
@@ -318,31 +319,6 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             }
         }
         return h;
-    }
-
-    /**
-     * Runs one layer of the stack: in training mode with a dropout stream of its own (seeded by the next draw of
-     * the model's stream, so that a recompute draws the same masks) and, with gradient checkpointing on, through
-     * {@link Checkpoint}.
-     */
-    private Tensor forwardLayer(Module layer, Tensor x, ForwardContext ctx, UnaryOperator<Tensor> forward) {
-        UnaryOperator<Tensor> block = forward;
-        if (isTraining()) {
-            long seed = dropoutRandom.nextLong();
-            block = in -> {
-                SplittableRandom modelStream = dropoutRandom;
-                dropoutRandom = new SplittableRandom(seed);
-                try {
-                    return forward.apply(in);
-                } finally {
-                    dropoutRandom = modelStream;
-                }
-            };
-        }
-        if (!gradientCheckpointing || ctx.cache() != null) {
-            return block.apply(x);
-        }
-        return Checkpoint.apply(x, layer.trainableParameters().values(), block);
     }
 
     @Override

@@ -14,21 +14,37 @@ import java.util.OptionalLong;
  * <pre>{@code
  * try (SequenceClassifier clf = AutoModel.loadSequenceClassifier(dir)) {
  *     float[][] scores = clf.logits(inputIds, attentionMask); // [batch][labels]
+ *     float[][] pairs = clf.logits(pairIds, pairMask, tokenTypeIds); // sentence pairs (BERT: types 0 and 1)
  * }
  * }</pre>
  */
 public interface SequenceClassifier extends AutoCloseable {
 
     /**
-     * Class scores of a batch, without autograd.
+     * Class scores of a batch, without autograd; every token of type 0.
      *
      * @param inputIds      token ids, {@code [batch][seq]}
      * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
      * @return {@code [batch][numLabels]}
      */
     default float[][] logits(long[][] inputIds, long[][] attentionMask) {
+        return logits(inputIds, attentionMask, null);
+    }
+
+    /**
+     * Class scores of a batch of sentence pairs (or single texts), without autograd.
+     *
+     * @param inputIds      token ids, {@code [batch][seq]}
+     * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
+     * @param tokenTypeIds  each token's type, {@code [batch][seq]} (BERT's 0 for the first text, 1 for the second:
+     *                      {@link dev.finetune4j.core.tokenizer.PairEncoding}); null means all 0
+     * @return {@code [batch][numLabels]}
+     * @throws IllegalArgumentException for a type id at or above {@link #typeVocabSize()} (any but 0 for a model
+     *                                  without token types)
+     */
+    default float[][] logits(long[][] inputIds, long[][] attentionMask, long[][] tokenTypeIds) {
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] flat = forward(inputIds, attentionMask).toFloatArray();
+            float[] flat = forward(inputIds, attentionMask, tokenTypeIds).toFloatArray();
             int n = numLabels();
             float[][] out = new float[inputIds.length][n];
             for (int i = 0; i < out.length; i++) {
@@ -36,6 +52,18 @@ public interface SequenceClassifier extends AutoCloseable {
             }
             return out;
         }
+    }
+
+    /**
+     * The rows of the model's token-type table, transformers' {@code type_vocab_size}: 2 for BERT (the two texts of
+     * a pair), 1 for RoBERTa and XLM-RoBERTa, 0 for a model without one (DistilBERT, the decoders). Type ids are
+     * below it, or all 0; a model below 2 reads a pair from its template's separators alone, and its tokenizer's
+     * type ids are not passed (transformers' tokenizers of those models return none).
+     *
+     * @return the count; this default 0
+     */
+    default int typeVocabSize() {
+        return 0;
     }
 
     /**
@@ -60,13 +88,27 @@ public interface SequenceClassifier extends AutoCloseable {
     }
 
     /**
-     * Class scores with autograd, the tensor-level face of {@link #logits} (what training and adapters use).
+     * Class scores with autograd, the tensor-level face of {@link #logits} (what training and adapters use); every
+     * token of type 0.
      *
      * @param inputIds      token ids, {@code [batch][seq]}
      * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
      * @return scores (B, numLabels)
      */
-    Tensor forward(long[][] inputIds, long[][] attentionMask);
+    default Tensor forward(long[][] inputIds, long[][] attentionMask) {
+        return forward(inputIds, attentionMask, null);
+    }
+
+    /**
+     * Class scores with autograd of a batch of sentence pairs (or single texts).
+     *
+     * @param inputIds      token ids, {@code [batch][seq]}
+     * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
+     * @param tokenTypeIds  each token's type, {@code [batch][seq]}, below {@link #typeVocabSize()}; null means all 0
+     * @return scores (B, numLabels)
+     * @throws IllegalArgumentException for a type id out of range, naming its row, column and the limit
+     */
+    Tensor forward(long[][] inputIds, long[][] attentionMask, long[][] tokenTypeIds);
 
     /**
      * Shape facts of the encoder (model type, hidden size, layers), for adapters.

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +39,9 @@ import java.util.OptionalLong;
  *
  * <p>Encoding never truncates or pads (DJL's default would cut every text at 512 tokens) and adds no special
  * tokens; {@link #encodeWithSpecialTokens} adds those of the post-processor and cuts the text to a given
- * length, as transformers' {@code tokenizer(text, truncation=True, max_length=n)}. Decoding skips special tokens.
+ * length, as transformers' {@code tokenizer(text, truncation=True, max_length=n)}, and
+ * {@link #encodePairWithSpecialTokens} does the same for a sentence pair with its token type ids. Decoding skips
+ * special tokens.
  *
  * <p>Thread safety: encode and decode may run concurrently. Close it, once no thread uses it any more, to free
  * the native tokenizer; use after close throws {@link IllegalStateException}.
@@ -249,27 +252,63 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public long[] encodeWithSpecialTokens(String text, int maxLength) {
         Encoding enc = tokenizer.encode(withoutLoneSurrogates(text), true, false);
+        return truncated(enc, maxLength, "text").inputIds();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The template is {@code tokenizer.json}'s {@code post_processor} for pairs (TemplateProcessing's {@code pair},
+     * BertProcessing, RobertaProcessing), its type ids included; a tokenizer without one (ByteLevel or none, as
+     * GPT-2's and Qwen2's) joins the texts as this interface's default does. The texts' own tokens are cut before the
+     * template's are counted, as the Rust tokenizers truncate before post-processing.
+     */
+    @Override
+    public PairEncoding encodePairWithSpecialTokens(String text, String pair, int maxLength) {
+        Encoding enc = tokenizer.encode(withoutLoneSurrogates(text), withoutLoneSurrogates(pair), true, false);
+        return truncated(enc, maxLength, "pair of texts");
+    }
+
+    /**
+     * The ids and type ids of {@code enc} with its texts cut to fit {@code maxLength} by {@link PairTruncation}; the
+     * special tokens the post-processor added all stay.
+     */
+    private PairEncoding truncated(Encoding enc, int maxLength, String what) {
         long[] ids = enc.getIds();
-        long[] sequence = enc.getSequenceIds(); // -1 at the special tokens the post-processor added, 0 at the text's
+        long[] types = enc.getTypeIds();
+        long[] sequence = enc.getSequenceIds(); // -1 at the special tokens the post-processor added, else 0 or 1
+        long[] words = enc.getWordIds();
+        long[][] wordIds = {new long[ids.length], new long[ids.length]};
+        int[] lengths = new int[2];
         int added = 0;
-        for (long s : sequence) {
-            added += s < 0 ? 1 : 0;
+        for (int i = 0; i < ids.length; i++) {
+            int s = (int) sequence[i];
+            if (s < 0) {
+                added++;
+            } else {
+                wordIds[s][lengths[s]++] = words[i];
+            }
         }
         if (maxLength <= added) {
             throw new IllegalArgumentException("maxLength " + maxLength + " is too small: " + file + " adds " + added
-                    + " special tokens to every text, and the text needs room after them; give a maxLength of at least "
-                    + (added + 1));
+                    + " special tokens to every " + what + ", and the text needs room after them; give a maxLength of "
+                    + "at least " + (added + 1));
         }
-        int textBudget = maxLength - added;
-        long[] out = new long[Math.min(ids.length, maxLength)];
+        int[] keep = PairTruncation.longestFirst(
+                PairTruncation.seenLength(Arrays.copyOf(wordIds[0], lengths[0]), maxLength),
+                PairTruncation.seenLength(Arrays.copyOf(wordIds[1], lengths[1]), maxLength), maxLength - added);
+        int[] seen = new int[2];
         int n = 0;
-        int textTokens = 0;
+        long[] keptIds = new long[Math.min(ids.length, maxLength)];
+        long[] keptTypes = new long[keptIds.length];
         for (int i = 0; i < ids.length; i++) {
-            if (sequence[i] < 0 || textTokens++ < textBudget) {
-                out[n++] = ids[i];
+            int s = (int) sequence[i];
+            if (s < 0 || seen[s]++ < keep[s]) {
+                keptIds[n] = ids[i];
+                keptTypes[n++] = types[i];
             }
         }
-        return out;
+        return new PairEncoding(keptIds, keptTypes);
     }
 
     /**

@@ -59,6 +59,36 @@ public interface Tokenizer {
     }
 
     /**
+     * A sentence pair (NLI's premise and hypothesis, a question and a passage) as transformers'
+     * {@code tokenizer(text, text_pair, truncation=True, max_length=maxLength, return_token_type_ids=True)} encodes it:
+     * the special tokens of the tokenizer's pair template around both texts (BERT's {@code [CLS] A [SEP] B [SEP]},
+     * RoBERTa's {@code <s> A </s></s> B </s>}) with each token's type id, the longer text cut one token at a time
+     * until the whole row fits in {@code maxLength} ({@code longest_first}).
+     *
+     * <p>This default adds no special tokens: the texts are joined as the Rust tokenizers join a pair without a
+     * template (a {@code tokenizer.json} without post-processor, GPT-2's or Qwen2's), the second text's tokens of type 1.
+     *
+     * @param text      the first text
+     * @param pair      the second text
+     * @param maxLength the most ids returned, more than the number of special tokens added
+     * @return the ids and their type ids
+     * @throws IllegalArgumentException when {@code maxLength} leaves no room for the texts after the special tokens
+     */
+    default PairEncoding encodePairWithSpecialTokens(String text, String pair, int maxLength) {
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("maxLength must be at least 1, got " + maxLength);
+        }
+        long[] first = encode(text);
+        long[] second = encode(pair);
+        int[] keep = PairTruncation.longestFirst(first.length, second.length, maxLength);
+        long[] ids = Arrays.copyOf(first, keep[0] + keep[1]);
+        System.arraycopy(second, 0, ids, keep[0], keep[1]);
+        long[] types = new long[ids.length];
+        Arrays.fill(types, keep[0], types.length, 1L);
+        return new PairEncoding(ids, types);
+    }
+
+    /**
      * Text of {@code ids}; special tokens are skipped.
      *
      * @param ids token ids, each in [0, vocabSize)

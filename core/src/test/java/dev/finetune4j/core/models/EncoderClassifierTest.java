@@ -6,6 +6,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.models.bert.DistilBertForSequenceClassification;
 import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.models.bert.RobertaForSequenceClassification;
@@ -37,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * transformers 5.17 itself (tools/reference/encoder_classifiers.py): eval logits of a batch with a pad id among real
  * tokens, a right-padded and a left-padded row (RoBERTa's position ids count real tokens from pad_token_id + 1), the
  * cross-entropy and the gradients of both embedding tables (their pad rows take none), a query, an MLP output, a
- * LayerNorm and the head. Then what a user meets beside the reference: a folder without the head (a base model or a
+ * LayerNorm and the head; bert_pair_cls the same for BERT on sentence pairs with token types 0 and 1 (and the gradient of
+ * token_type_embeddings). Then what a user meets beside the reference: a folder without the head (a base model or a
  * masked LM), new labels, a bf16 folder, and a sequence longer than the position table.
  */
 class EncoderClassifierTest {
@@ -47,7 +49,7 @@ class EncoderClassifierTest {
     Path tmp;
 
     static Stream<String> references() {
-        return Stream.of("roberta_cls", "xlm_roberta_cls", "distilbert_cls");
+        return Stream.of("roberta_cls", "xlm_roberta_cls", "distilbert_cls", "bert_pair_cls");
     }
 
     @ParameterizedTest
@@ -61,19 +63,22 @@ class EncoderClassifierTest {
         ReferenceData ref = ReferenceData.load("references/" + name + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
         long[][] mask = ref.ids("attention_mask");
+        // bert_pair_cls: sentence pairs, types 0 then 1
+        long[][] types = ref.longs.containsKey("token_type_ids") ? ref.ids("token_type_ids") : null;
         try (SequenceClassifierModule clf = AutoModel.loadSequenceClassifier(ReferenceData.resource("references/" + name),
                 device); var scope = TensorScope.open()) {
             assertTrue(name.startsWith("distilbert") ? clf instanceof DistilBertForSequenceClassification
+                    : name.startsWith("bert") ? clf instanceof BertForSequenceClassification
                     : clf instanceof RobertaForSequenceClassification, name + " loads as " + clf.getClass().getSimpleName());
             assertEquals(ClassifierConfig.ProblemType.SINGLE_LABEL_CLASSIFICATION, clf.classifierConfig().problemType());
             String what = name + " on " + device;
-            ReferenceGradients.assertClose(ref.floats.get("logits"), flat(clf.logits(ids, mask)), LOGIT_TOLERANCE,
+            ReferenceGradients.assertClose(ref.floats.get("logits"), flat(clf.logits(ids, mask, types)), LOGIT_TOLERANCE,
                     what + " eval logits");
             Map<String, Tensor> weights = clf.stateDict();
             List<String> gradients = ref.floats.keySet().stream().filter(k -> k.startsWith("grad.")).toList();
-            assertEquals(7, gradients.size(), name + ": the reference's gradients");
+            assertEquals(types == null ? 7 : 8, gradients.size(), name + ": the reference's gradients");
             gradients.forEach(k -> weights.get(k.substring("grad.".length())).requiresGrad(true));
-            Tensor loss = CrossEntropy.loss(clf.forward(ids, mask), labels(ref));
+            Tensor loss = CrossEntropy.loss(clf.forward(ids, mask, types), labels(ref));
             assertEquals(ref.floats.get("loss")[0], loss.toFloatArray()[0], LOGIT_TOLERANCE, what + " cross-entropy");
             Autograd.backward(loss);
             for (String k : gradients) {

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
+import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -28,8 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * BERT's hidden, attention and classifier dropouts, RoBERTa's (its head's two dropouts; XLM-RoBERTa's falling back to
  * hidden_dropout_prob), DistilBERT's (none on the attention's output, seq_classif_dropout after pre_classifier), and a
  * decoder classifier's attention dropout. Each case's loss,
- * logits and gradients with dropout on equal the reference's (which moved the loss away from eval mode's); StarCoder2
- * runs again with gradient checkpointing, whose recompute must redraw the same masks.
+ * logits and gradients with dropout on equal the reference's (which moved the loss away from eval mode's); StarCoder2,
+ * GPT-2, the BERT, RoBERTa, DistilBERT and decoder classifiers run again with gradient checkpointing, whose recompute
+ * must redraw the same masks (each layer draws from a stream of its own, which the script's masks follow).
  */
 class TrainingDropoutReferenceTest {
     private static final String DIR = "references/training_dropout/";
@@ -45,7 +48,7 @@ class TrainingDropoutReferenceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"starcoder2", "gpt2"})
+    @ValueSource(strings = {"starcoder2", "gpt2", "bert_cls", "roberta_cls", "distilbert_cls", "qwen2_cls"})
     void gradientCheckpointingRedrawsTheSameMasks(String name) throws Exception {
         check(name, true, Device.cpu(), tmp);
     }
@@ -55,7 +58,7 @@ class TrainingDropoutReferenceTest {
      * reference's masks.
      *
      * @param name the case, a file of references/training_dropout
-     * @param checkpointing whether the causal model recomputes its layers in the backward
+     * @param checkpointing whether the model recomputes its layers in the backward
      * @param device where the model runs
      * @param tmp a folder for the model's copy with the case's dropouts
      */
@@ -83,6 +86,11 @@ class TrainingDropoutReferenceTest {
                 SequenceClassifierModule classifier = AutoModel.loadSequenceClassifier(folder, device);
                 model = classifier;
                 requireGradients(classifier, ref);
+                switch (classifier) {
+                    case EncoderClassifier encoder -> encoder.gradientCheckpointing(checkpointing);
+                    case DecoderForSequenceClassification decoder -> decoder.gradientCheckpointing(checkpointing);
+                    default -> throw new IllegalStateException("no checkpointing for " + classifier.getClass());
+                }
                 classifier.train(true);
                 classifier.seedDropout(seed);
                 logits = classifier.forward(ids, ref.ids("attention_mask"));

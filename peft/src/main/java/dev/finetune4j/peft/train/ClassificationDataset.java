@@ -1,16 +1,19 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.tokenizer.PairEncoding;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
  * Sequences with their class (a regression target, or a label vector for multi-label classification), already
- * turned into token ids; immutable.
+ * turned into token ids (and, for sentence pairs, token type ids); immutable.
  *
  * <pre>{@code
  * ClassificationDataset data = ClassificationDataset.fromTexts(texts, labels, tokenizer, 256);
+ * ClassificationDataset nli = ClassificationDataset.fromTextPairs(premises, hypotheses, labels, tokenizer, 256);
  * }</pre>
  */
 public final class ClassificationDataset {
@@ -46,7 +49,7 @@ public final class ClassificationDataset {
         }
         List<ClassificationExample> rows = new ArrayList<>(inputIds.length);
         for (int i = 0; i < inputIds.length; i++) {
-            rows.add(row(i, inputIds[i].clone(), new float[]{labels[i]}));
+            rows.add(row(i, inputIds[i].clone(), null, new float[]{labels[i]}));
         }
         return new ClassificationDataset(rows);
     }
@@ -90,13 +93,41 @@ public final class ClassificationDataset {
         if (maxLength < 1) {
             throw new IllegalArgumentException("maxLength must be at least 1, got " + maxLength);
         }
+        return fromTextPairs(texts, Collections.nCopies(texts.size(), null), labels, tokenizer, maxLength);
+    }
+
+    /**
+     * Sentence pairs (a premise and its hypothesis, a query and a passage) tokenized as transformers'
+     * {@code tokenizer(text, text_pair, truncation=True, max_length=maxLength)} does
+     * ({@link Tokenizer#encodePairWithSpecialTokens}: the pair template's special tokens, the longer text cut first),
+     * with their token type ids and label vectors (one value for a class index or regression target).
+     *
+     * @param texts     the first texts
+     * @param pairs     the second text of each; a null entry makes that row a single text
+     *                  ({@link Tokenizer#encodeWithSpecialTokens})
+     * @param labels    the label vector of each pair
+     * @param tokenizer the model's tokenizer
+     * @param maxLength the most tokens of a row, special tokens included
+     * @return the data set
+     */
+    public static ClassificationDataset fromTextPairs(List<String> texts, List<String> pairs, float[][] labels,
+                                                      Tokenizer tokenizer, int maxLength) {
+        if (texts.size() != labels.length || pairs.size() != texts.size()) {
+            throw new IllegalArgumentException(texts.size() + " texts, " + pairs.size() + " second texts and "
+                    + labels.length + " labels: give one of each per row");
+        }
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("maxLength must be at least 1, got " + maxLength);
+        }
         List<ClassificationExample> rows = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
-            long[] ids = tokenizer.encodeWithSpecialTokens(texts.get(i), maxLength);
+            String pair = pairs.get(i);
+            PairEncoding enc = pair == null ? null : tokenizer.encodePairWithSpecialTokens(texts.get(i), pair, maxLength);
+            long[] ids = enc == null ? tokenizer.encodeWithSpecialTokens(texts.get(i), maxLength) : enc.inputIds();
             if (ids.length == 0) {
                 throw new IllegalArgumentException("text " + i + " has no token: remove empty texts");
             }
-            rows.add(row(i, ids, labels[i]));
+            rows.add(row(i, ids, enc == null ? null : enc.tokenTypeIds(), labels[i]));
         }
         return new ClassificationDataset(rows);
     }
@@ -114,14 +145,14 @@ public final class ClassificationDataset {
         }
         List<ClassificationExample> rows = new ArrayList<>(inputIds.length);
         for (int i = 0; i < inputIds.length; i++) {
-            rows.add(row(i, inputIds[i].clone(), labels[i]));
+            rows.add(row(i, inputIds[i].clone(), null, labels[i]));
         }
         return new ClassificationDataset(rows);
     }
 
-    private static ClassificationExample row(int i, long[] ids, float[] labels) {
+    private static ClassificationExample row(int i, long[] ids, long[] types, float[] labels) {
         try {
-            return new ClassificationExample(ids, labels.clone());
+            return new ClassificationExample(ids, types, labels.clone());
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new IllegalArgumentException("row " + i + ": " + e.getMessage(), e);
         }

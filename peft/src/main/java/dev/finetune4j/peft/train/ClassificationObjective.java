@@ -25,7 +25,8 @@ import java.util.Map;
  * multi-label classification the binary cross-entropy of every logit against its 0/1 label (torch's
  * {@code BCEWithLogitsLoss}). Summed here and divided by the rows (multi-label: rows times labels) of the whole
  * optimizer step, so gradient accumulation equals one large batch (the mean transformers takes over a batch).
- * Micro-batches are right-padded to their longest row ({@link PaddedBatch}).
+ * Micro-batches are right-padded to their longest row, with the pairs' token types for a model that has them
+ * ({@link ClassificationBatch}).
  */
 final class ClassificationObjective implements Objective {
     private final PeftClassifier model;
@@ -83,6 +84,9 @@ final class ClassificationObjective implements Objective {
                 bits[j] = Float.floatToIntBits(e.labels()[j]);
             }
             f.add(e.inputIds()).add(bits);
+            if (e.tokenTypeIds() != null) {
+                f.add(e.tokenTypeIds());
+            }
         }
         return f.value();
     }
@@ -96,12 +100,13 @@ final class ClassificationObjective implements Objective {
     @Override
     public Loss lossSum(int[] indices) {
         int b = indices.length;
-        List<long[]> rows = new ArrayList<>(b);
+        List<ClassificationExample> rows = new ArrayList<>(b);
         for (int i : indices) {
-            rows.add(data.get(i).inputIds());
+            rows.add(data.get(i));
         }
-        PaddedBatch batch = PaddedBatch.of(rows, padId);
-        Tensor logits = model.forward(batch.inputIds(), batch.attentionMask()); // (B, labels)
+        ClassificationBatch typed = ClassificationBatch.of(rows, padId, model);
+        PaddedBatch batch = typed.padded();
+        Tensor logits = typed.forward(model); // (B, labels)
         if (problem == ProblemType.MULTI_LABEL_CLASSIFICATION) {
             return multiLabelLoss(logits, indices, batch.tokens());
         }

@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftClassifier;
@@ -85,11 +86,16 @@ interface TrainedModel {
 
             @Override
             public void gradientCheckpointing(boolean on) {
-                if (c.base() instanceof DecoderForSequenceClassification decoder) {
-                    decoder.gradientCheckpointing(on);
-                } else if (on) {
-                    throw new IllegalArgumentException("gradient checkpointing is offered for the decoder classifiers, not for "
-                            + c.spec().modelType() + ": train without it (TrainingConfig gradientCheckpointing(false))");
+                switch (c.base()) {
+                    case DecoderForSequenceClassification decoder -> decoder.gradientCheckpointing(on);
+                    case EncoderClassifier encoder -> encoder.gradientCheckpointing(on);
+                    default -> {
+                        if (on) {
+                            throw new IllegalArgumentException("gradient checkpointing is offered for the decoder and "
+                                    + "encoder classifiers, not for " + c.spec().modelType() + ": train without it "
+                                    + "(TrainingConfig gradientCheckpointing(false))");
+                        }
+                    }
                 }
             }
 

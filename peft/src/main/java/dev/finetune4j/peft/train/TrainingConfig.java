@@ -45,7 +45,8 @@ import java.nio.file.Path;
  *                                  reference log-probabilities): {@link Precision#F32} (the default) or
  *                                  {@link Precision#BF16_MIXED}, whose rounding points {@link Precision} lists;
  *                                  gradients, master weights and optimizer state are float32 under both
- * @param gradientCheckpointing     recompute each decoder layer's forward in the backward instead of keeping its
+ * @param gradientCheckpointing     recompute each layer's forward (decoders, encoder classifiers too) in the backward
+ *                                  instead of keeping its
  *                                  activations (less memory, one more forward per step; same gradients)
  */
 public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int gradientAccumulationSteps,
@@ -479,8 +480,8 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
-         * Recomputes each decoder layer's forward in the backward instead of keeping its activations (default
-         * off): activation memory of about one layer instead of all of them, for one more forward per step.
+         * Recomputes each layer's forward (decoders, encoder classifiers too) in the backward instead of keeping its
+         * activations (default off): activation memory of about one layer instead of all of them, for one more forward per step.
          * Gradients are equal with and without it.
          *
          * @param v true to turn gradient checkpointing on

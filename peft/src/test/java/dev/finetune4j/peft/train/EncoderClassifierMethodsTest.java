@@ -1,7 +1,9 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftConfig;
@@ -88,13 +90,17 @@ class EncoderClassifierMethodsTest {
             int labels = clf.numLabels();
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(6).learningRate(2e-2)
                     .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-            List<Double> losses = ClassificationTrainer.builder().model(clf).config(cfg).trainData(separable(12, labels, 4))
-                    .build().train().lossHistory();
-            // two steps per epoch: the first epoch against the last
-            assertTrue(losses.get(10) + losses.get(11) < 0.9 * (losses.get(0) + losses.get(1)), reference + " " + method
-                    + ": " + losses);
+            ClassificationDataset data = separable(12, labels, 4);
+            double before = evalLoss(clf, data, padId(folder));
+            ClassificationTrainer.builder().model(clf).config(cfg).trainData(data).build().train();
+            double after = evalLoss(clf, data, padId(folder));
+            // in eval mode: the training losses carry the dropouts' noise (each layer's masks its own stream's)
+            assertTrue(after < 0.9 * before, reference + " " + method + ": eval loss " + before + " -> " + after);
+            // NOTE: DistilBERT's head has a ReLU (pre_classifier): finite differences measure the gradient only where no
+            // pre-activation of the rows lies within the step of the kink, which these rows (seed 6) avoid at the
+            // trained point; seed 5's did before each encoder layer drew from a dropout stream of its own
             EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(reference + " " + method, false,
-                    TrainedModel.of(clf), new ClassificationObjective(clf, separable(6, labels, 5), padId(folder)));
+                    TrainedModel.of(clf), new ClassificationObjective(clf, separable(6, labels, 6), padId(folder)));
             clf.save(tmp.resolve("adapter"));
             trained = clf.logits(probe, null);
         }
@@ -115,6 +121,16 @@ class EncoderClassifierMethodsTest {
             case "houlsby" -> new BottleneckConfig(BottleneckConfig.Placement.HOULSBY, 4, Activations.Kind.GELU_EXACT, null);
             default -> throw new IllegalArgumentException(method);
         };
+    }
+
+    /** The mean loss of {@code data} in eval mode. */
+    private static double evalLoss(PeftClassifier clf, ClassificationDataset data, long padId) {
+        clf.train(false);
+        int[] all = IntStream.range(0, data.size()).toArray();
+        var objective = new ClassificationObjective(clf, data, padId);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            return objective.lossSum(all).sum().toFloatArray()[0] / objective.weight(all);
+        }
     }
 
     private static long padId(Path folder) {

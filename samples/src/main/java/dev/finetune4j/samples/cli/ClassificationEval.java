@@ -11,9 +11,9 @@ import dev.finetune4j.eval.ClassificationMetrics;
 import dev.finetune4j.eval.ClassificationReport;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.train.ClassificationBatch;
 import dev.finetune4j.peft.train.ClassificationDataset;
 import dev.finetune4j.peft.train.ClassificationExample;
-import dev.finetune4j.peft.train.PaddedBatch;
 
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -28,7 +28,8 @@ import java.util.TreeSet;
 /**
  * {@code eval --classification}: accuracy, macro and weighted precision/recall/F1 and the per-class report (eval's
  * {@link ClassificationMetrics}, scikit-learn's definitions) of predicted labels, read from a predictions file or
- * predicted by a classifier (with its adapter) over {@code {"text", "label"}} rows; for a multi-label classifier,
+ * predicted by a classifier (with its adapter) over {@code {"text", "label"}} rows (sentence pairs: with
+ * {@code "text_pair"}); for a multi-label classifier,
  * over {@code {"text", "labels"}} rows, subset accuracy and micro, macro and weighted scores.
  */
 final class ClassificationEval {
@@ -96,13 +97,15 @@ final class ClassificationEval {
      * @param labels      the class names when the model's config.json does not hold the trained ones (a head trained
      *                    from a causal LM), else null
      * @param problemType the problem type the adapter was trained for when config.json does not say it, else null
+     * @param fields      the rows' text fields
      */
     static Map<String, Object> ofModel(Path modelDir, Path adapter, Path data, List<String> labels, String problemType,
-                                       Tokenizer tok, Device device, int batchSize, int maxLength, PrintWriter progress) {
+                                       ClassifierInputs.Fields fields, Tokenizer tok, Device device, int batchSize,
+                                       int maxLength, PrintWriter progress) {
         try (SequenceClassifierModule base = ClassifierInputs.load(modelDir, device, labels, problemType, tok)) {
             List<String> classes = base.classifierConfig().id2label();
             boolean multiLabel = base.classifierConfig().problemType() == ProblemType.MULTI_LABEL_CLASSIFICATION;
-            List<ClassifierInputs.Row> rows = ClassifierInputs.rows(data, classes, multiLabel);
+            List<ClassifierInputs.Row> rows = ClassifierInputs.rows(data, classes, multiLabel, fields);
             int limit = Math.min(maxLength, base.spec().maxPositionEmbeddings());
             ClassificationDataset examples = ClassifierInputs.dataset(rows, tok, limit, data);
             SequenceClassifier model = adapter == null ? base : loadAdapter(base, adapter);
@@ -110,8 +113,7 @@ final class ClassificationEval {
             List<float[]> logits = new ArrayList<>(examples.size());
             for (int start = 0; start < examples.size(); start += batchSize) {
                 List<ClassificationExample> batch = examples.examples().subList(start, Math.min(start + batchSize, examples.size()));
-                PaddedBatch padded = PaddedBatch.of(batch.stream().map(ClassificationExample::inputIds).toList(), pad);
-                logits.addAll(List.of(model.logits(padded.inputIds(), padded.attentionMask())));
+                logits.addAll(List.of(ClassificationBatch.of(batch, pad, model).logits(model)));
                 progress.printf("classified %d of %d rows%n", logits.size(), examples.size());
                 progress.flush();
             }

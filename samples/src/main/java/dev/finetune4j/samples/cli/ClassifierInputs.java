@@ -17,10 +17,12 @@ import java.util.List;
 /**
  * What {@code train} ({@code task: classification}) and {@code eval --classification} share: the classifier of a
  * model folder with its class names, problem type and pad id, and JSONL rows {@code {"text": ..., "label": ...}} whose
- * label is one of the class names (multi-label: {@code {"text": ..., "labels": [...]}}, any number of them).
+ * label is one of the class names (multi-label: {@code {"text": ..., "labels": [...]}}, any number of them). A row
+ * with a second text, {@code "text_pair"} (transformers' name for it: {@code tokenizer(text, text_pair)}), is a
+ * sentence pair, encoded with the tokenizer's pair template and its token types; both field names can be changed
+ * ({@link Fields}: GLUE's {@code sentence1}/{@code sentence2}, NLI's {@code premise}/{@code hypothesis}).
  */
 final class ClassifierInputs {
-    static final String TEXT = "text";
     static final String LABEL = "label";
     static final String LABELS = "labels";
 
@@ -80,26 +82,44 @@ final class ClassifierInputs {
     }
 
     /**
-     * One row of a classification file: its text, its target (the label's index; multi-label, a 0/1 per class) and
+     * The fields of a row's texts.
+     *
+     * @param text the first (or only) text's field
+     * @param textPair the second text's field; a row without it is a single text
+     */
+    record Fields(String text, String textPair) {
+        static final Fields DEFAULT = new Fields("text", "text_pair");
+
+        /** The given names, each null taking its default. */
+        static Fields of(String text, String textPair) {
+            return new Fields(text == null ? DEFAULT.text : text, textPair == null ? DEFAULT.textPair : textPair);
+        }
+    }
+
+    /**
+     * One row of a classification file: its text (and second text, or null), its target (the label's index; multi-label, a 0/1 per class) and
      * its line for messages.
      */
-    record Row(String text, float[] target, long line) {
+    record Row(String text, String textPair, float[] target, long line) {
     }
 
     /**
      * The rows of {@code file}; a row without a string text or label (multi-label: a list of labels), or with a label
      * not in {@code labels}, is bad input naming its line.
      */
-    static List<Row> rows(Path file, List<String> labels, boolean multiLabel) {
+    static List<Row> rows(Path file, List<String> labels, boolean multiLabel, Fields fields) {
         String field = multiLabel ? LABELS : LABEL;
         List<Row> out = new ArrayList<>();
         for (JsonObjectLines.Ok row : JsonlFile.readRecords(file, "fix or remove that line")) {
             Object given = row.object().get(field);
             boolean shaped = multiLabel ? given instanceof List<?> list && list.stream().allMatch(String.class::isInstance)
                     : given instanceof String;
-            if (!(row.object().get(TEXT) instanceof String text) || !shaped) {
+            Object pair = row.object().get(fields.textPair());
+            if (!(row.object().get(fields.text()) instanceof String text) || !shaped
+                    || pair != null && !(pair instanceof String)) {
                 throw new BadInputException(file + " line " + row.line() + ": a " + (multiLabel ? "multi-label " : "")
-                        + "classification row needs a string field '" + TEXT + "' and " + (multiLabel
+                        + "classification row needs a string field '" + fields.text() + "' (and, for a sentence pair, a "
+                        + "string field '" + fields.textPair() + "') and " + (multiLabel
                         ? "a list of label names '" + LABELS + "' (empty for none)" : "a string field '" + LABEL + "'")
                         + " (fields: " + List.copyOf(row.object().keySet()) + ")");
             }
@@ -117,21 +137,26 @@ final class ClassifierInputs {
                     target[0] = index;
                 }
             }
-            out.add(new Row(text, target, row.line()));
+            out.add(new Row(text, (String) pair, target, row.line()));
         }
         return out;
     }
 
-    /** The rows tokenized as transformers' tokenizer(text, truncation=True, max_length=maxLength), special tokens included. */
+    /**
+     * The rows tokenized as transformers' tokenizer(text, truncation=True, max_length=maxLength), special tokens
+     * included; pairs as tokenizer(text, text_pair, ...) with their token types.
+     */
     static ClassificationDataset dataset(List<Row> rows, Tokenizer tok, int maxLength, Path file) {
         float[][] targets = new float[rows.size()][];
         List<String> texts = new ArrayList<>(rows.size());
+        List<String> pairs = new ArrayList<>(rows.size());
         for (int i = 0; i < targets.length; i++) {
             targets[i] = rows.get(i).target();
             texts.add(rows.get(i).text());
+            pairs.add(rows.get(i).textPair());
         }
         try {
-            return ClassificationDataset.fromTexts(texts, targets, tok, maxLength);
+            return ClassificationDataset.fromTextPairs(texts, pairs, targets, tok, maxLength);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(file + ": " + e.getMessage(), e);
         }

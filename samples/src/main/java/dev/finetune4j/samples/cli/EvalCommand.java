@@ -139,6 +139,15 @@ final class EvalCommand implements Callable<Integer> {
                     + "when the model's config.json does not say how the adapter was trained; default: its problem_type.")
     String problemType;
 
+    @Option(names = "--text-field", defaultValue = "text",
+            description = "With --classification --model: the text field of --data (default: ${DEFAULT-VALUE}).")
+    String textField;
+
+    @Option(names = "--text-pair-field", defaultValue = "text_pair",
+            description = "With --classification --model: the second text of a sentence pair in --data, encoded with "
+                    + "the tokenizer's pair template; rows without it are single texts (default: ${DEFAULT-VALUE}).")
+    String textPairField;
+
     @Option(names = "--max-length", defaultValue = "512",
             description = "With --classification --model: the most tokens of a text classified (default: ${DEFAULT-VALUE}).")
     int maxLength;
@@ -246,8 +255,9 @@ final class EvalCommand implements Callable<Integer> {
             throw new BadInputException("--max-length must be at least 1, got " + maxLength);
         }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
-        return ClassificationEval.ofModel(source.model, adapter, data, labels, problemType, tok, device.resolve(), batchSize,
-                maxLength, spec.commandLine().getErr());
+        return ClassificationEval.ofModel(source.model, adapter, data, labels, problemType,
+                ClassifierInputs.Fields.of(textField, textPairField), tok, device.resolve(), batchSize, maxLength,
+                spec.commandLine().getErr());
     }
 
     /** Function-calling metrics of a predictions file, or of the model's answers to held-out conversations. */

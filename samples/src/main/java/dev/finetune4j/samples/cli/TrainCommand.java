@@ -96,6 +96,8 @@ import java.util.function.Consumer;
                 "  labels: [billing, refund, other]      # default: the model's id2label",
                 "  problem_type: multi_label_classification   # optional: rows {\"text\": ..., \"labels\": [...]}, any number",
                 "  data: {train: tickets/train.jsonl, validation: tickets/validation.jsonl, max_length: 256}",
+                "  # sentence pairs (NLI, duplicate questions, query/passage): rows {\"text\": ..., \"text_pair\": ..., \"label\": ...},",
+                "  # encoded with the tokenizer's pair template; other field names: data.text_field, data.text_pair_field",
                 "Reward model (rows as dpo; a decoder model gets a new one-label score head):",
                 "  task: reward",
                 "  reward: {center_rewards_coefficient: 0.01}   # default 0 (none), TRL's RewardConfig",
@@ -247,7 +249,8 @@ final class TrainCommand implements Callable<Integer> {
 
     /**
      * {@code task: classification}: the model folder's classifier (a decoder gets a new head for the labels), the
-     * method's adapter around it, {@code {"text", "label"}} rows.
+     * method's adapter around it, {@code {"text", "label"}} rows (sentence pairs: with {@code "text_pair"}, or the
+     * fields {@code data.text_field} and {@code data.text_pair_field} name).
      */
     private void classify(TrainConfig c, Path modelDir, Tokenizer tok, Device target, TrainingConfig cfg, Path base,
                           Path out, Path checkpoint) throws IOException {
@@ -261,12 +264,14 @@ final class TrainCommand implements Callable<Integer> {
             PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
             int maxLength = maxLength(c.data(), model.spec().maxPositionEmbeddings());
             Path trainFile = base.resolve(c.data().train());
+            var fields = ClassifierInputs.Fields.of(c.data().textField(), c.data().textPairField());
             ClassificationTrainer.Builder b = ranked(ClassificationTrainer.builder().model(peft).config(cfg)
-                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels, multiLabel), tok, maxLength,
-                            trainFile)), "classification");
+                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels, multiLabel, fields), tok,
+                            maxLength, trainFile)), "classification");
             if (c.data().validation() != null) {
                 Path file = base.resolve(c.data().validation());
-                b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels, multiLabel), tok, maxLength, file));
+                b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels, multiLabel, fields), tok, maxLength,
+                        file));
             }
             ClassificationTrainer trainer;
             try {

@@ -24,12 +24,15 @@ import java.util.List;
  *                                        # kto: prompt/completion/label (label true or false);
  *                                        # grpo: prompt (+ answer for an exact_match reward);
  *                                        # classification: {"text": ..., "label": ...}
- *                                        # (multi-label: {"text": ..., "labels": [...]})
+ *                                        # (multi-label: {"text": ..., "labels": [...]}; a sentence
+ *                                        # pair: + "text_pair": ...)
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
  *   response_field: output
  *   prompt_template: chat                # chat | any text with {prompt}
  *   max_length: 512
+ *   text_field: text                     # classification: the text's field, and the second text's
+ *   text_pair_field: text_pair           # (sentence pairs; e.g. sentence1 / sentence2)
  * training: {epochs: 3, micro_batch_size: 4, learning_rate: 2.0e-4, eval_every_steps: 50,
  *            save_every_steps: 50, keep_last_checkpoints: 3,   # default 0: every checkpoint is kept
  *            precision: auto, gradient_checkpointing: false}   # precision: f32 | bf16-mixed | auto
@@ -49,7 +52,7 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
-                Integer maxLength) {
+                Integer maxLength, String textField, String textPairField) {
     }
 
     /** Trainer settings; each maps to the {@code TrainingConfig} builder method of the same name. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.core.tokenizer.PairEncoding;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftClassifier;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,11 +40,7 @@ class BertClassificationCommandTest {
 
     @Test
     void rowsAreClsTextSepAndEvalScoresThem() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("model"));
-        copy("/hf-tiny/bert_cls/config.json", model);
-        copy("/hf-tiny/bert_cls/model.safetensors", model);
-        copy("/tokenizer/bert-wordpiece/tokenizer.json", model);
-        copy("/tokenizer/bert-wordpiece/tokenizer_config.json", model);
+        Path model = bertFolder();
         List<String> rows = new ArrayList<>();
         for (int i = 0; i < TEXTS.size(); i++) {
             rows.add("{\"text\": \"" + TEXTS.get(i) + "\", \"label\": \"" + CLASSES.get(i) + "\"}");
@@ -80,6 +78,69 @@ class BertClassificationCommandTest {
                 assertEquals("LABEL_" + best, predictions.get(i).asText(), "row " + i + ": " + TEXTS.get(i));
             }
         }
+    }
+
+    /**
+     * Sentence pairs under GLUE's field names (data.text_field / text_pair_field, eval's --text-field /
+     * --text-pair-field): rows are [CLS] A [SEP] B [SEP] with types 0 then 1, the longer text cut first, and eval's
+     * predictions are the trained classifier's argmax over them.
+     */
+    @Test
+    void sentencePairsTrainAndEvalWithTheirTokenTypes() throws Exception {
+        Path model = bertFolder();
+        List<String> first = List.of("my bill is wrong", "refunds please !", "help , the cafe", "the bill is wrong");
+        List<String> second = List.of("refunds please", "billing", "help", "my refunds , please !");
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < first.size(); i++) {
+            rows.add("{\"sentence1\": \"" + first.get(i) + "\", \"sentence2\": \"" + second.get(i) + "\", \"label\": \""
+                    + CLASSES.get(i) + "\"}");
+        }
+        Files.write(dir.resolve("pairs.jsonl"), rows);
+        Path config = dir.resolve("pairs.yaml");
+        Files.writeString(config, """
+                model: model
+                task: classification
+                method: lora
+                peft: {r: 4, lora_alpha: 8, target_modules: [query, value]}
+                data: {train: pairs.jsonl, max_length: 16, text_field: sentence1, text_pair_field: sentence2}
+                training: {max_steps: 4, micro_batch_size: 2, learning_rate: 1.0e-2, seed: 1}
+                output: run
+                """);
+        CliTestSupport.Run train = CliTestSupport.run("train", "-c", config.toString());
+        assertEquals(ExitCodes.OK, train.exitCode(), train.err());
+        Path adapter = dir.resolve("run/adapter");
+        Path report = dir.resolve("eval.json");
+        CliTestSupport.Run eval = CliTestSupport.run("eval", "--classification", "-m", model.toString(), "--adapter",
+                adapter.toString(), "--max-length", "8", "--text-field", "sentence1", "--text-pair-field", "sentence2",
+                "-d", dir.resolve("pairs.jsonl").toString(), "-o", report.toString());
+        assertEquals(ExitCodes.OK, eval.exitCode(), eval.err());
+        JsonNode predictions = new ObjectMapper().readTree(report.toFile()).get("predictions");
+        try (HfTokenizer tok = HfTokenizer.load(model);
+             var base = ClassifierInputs.load(model, Device.cpu(), null, null, tok)) {
+            // by hand: "my bill is wrong" (4) and "refund ##s please" (3) in a budget of 8 - 3 = 5: the longer keeps 3
+            PairEncoding row0 = tok.encodePairWithSpecialTokens(first.get(0), second.get(0), 8);
+            assertArrayEquals(new long[]{2, 8, 9, 11, 3, 6, 7, 3}, row0.inputIds());
+            assertArrayEquals(new long[]{0, 0, 0, 0, 0, 1, 1, 1}, row0.tokenTypeIds());
+            PeftClassifier clf = Peft.load(base, adapter);
+            for (int i = 0; i < first.size(); i++) {
+                PairEncoding pair = tok.encodePairWithSpecialTokens(first.get(i), second.get(i), 8);
+                float[] logits = clf.logits(new long[][]{pair.inputIds()}, null, new long[][]{pair.tokenTypeIds()})[0];
+                int best = 0;
+                for (int k = 1; k < logits.length; k++) {
+                    best = logits[k] > logits[best] ? k : best;
+                }
+                assertEquals("LABEL_" + best, predictions.get(i).asText(), "row " + i);
+            }
+        }
+    }
+
+    private Path bertFolder() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        copy("/hf-tiny/bert_cls/config.json", model);
+        copy("/hf-tiny/bert_cls/model.safetensors", model);
+        copy("/tokenizer/bert-wordpiece/tokenizer.json", model);
+        copy("/tokenizer/bert-wordpiece/tokenizer_config.json", model);
+        return model;
     }
 
     private static void copy(String resource, Path into) throws Exception {

@@ -12,7 +12,7 @@ import java.util.OptionalInt;
 
 /**
  * The embeddings of BERT's family: {@code word_embeddings} plus {@code position_embeddings} plus (but for DistilBERT)
- * {@code token_type_embeddings} of type 0, then {@code LayerNorm} and, in training, dropout. RoBERTa's position ids
+ * {@code token_type_embeddings} of each token's type, then {@code LayerNorm} and, in training, dropout. RoBERTa's position ids
  * count the real tokens from {@code pad_token_id + 1}, a pad id's being {@code pad_token_id} itself; the others'
  * are 0, 1, 2, ...
  */
@@ -32,20 +32,20 @@ final class BertEmbeddings extends Module {
     }
 
     /**
-     * ids: [B][T] -> (B, T, C). The pad id's rows of the word table (and RoBERTa's position table) take no gradient,
+     * ids, types: [B][T] -> (B, T, C); types null for all 0, else checked against the table by the caller. The pad id's rows of the word table (and RoBERTa's position table) take no gradient,
      * as transformers' {@code padding_idx}.
      *
      * @throws IllegalArgumentException when the sequence needs more positions than the table has
      */
-    Tensor forward(long[][] ids, ForwardContext pass) {
+    Tensor forward(long[][] ids, long[][] types, ForwardContext pass) {
         Embedding words = (Embedding) child("word_embeddings");
         OptionalInt pad = config.padTokenId();
         Tensor x = pad.isPresent() ? words.forward(ids, pad.getAsInt()) : words.forward(ids);
         Embedding positions = (Embedding) child("position_embeddings");
         if (config.typeVocabSize() > 0) {
             // transformers adds the token types first (RobertaEmbeddings, BertEmbeddings): the same sum in float32
-            Embedding types = (Embedding) child("token_type_embeddings");
-            x = Elementwise.add(x, types.forward(new long[ids.length][ids[0].length]));
+            Embedding table = (Embedding) child("token_type_embeddings");
+            x = Elementwise.add(x, table.forward(types != null ? types : new long[ids.length][ids[0].length]));
         }
         long[][] positionIds = positionIds(ids);
         x = Elementwise.add(x, positionsAfterPadding ? positions.forward(positionIds, config.padTokenId().getAsInt())

@@ -3,8 +3,10 @@ package dev.finetune4j.core.models.bert;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.models.ClassifierConfig;
+import dev.finetune4j.core.models.LayerRunner;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.TokenTypeIds;
 import dev.finetune4j.core.nn.Container;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
@@ -21,9 +23,12 @@ import java.util.SplittableRandom;
  * The one encoder classifier of BERT's family: embeddings, post-norm layers ({@code BertLayer}) and a head on the first
  * token's final state, under the family's Hugging Face names. {@link BertForSequenceClassification},
  * {@link RobertaForSequenceClassification} (RoBERTa and XLM-RoBERTa) and {@link DistilBertForSequenceClassification}
- * differ only by their {@code EncoderFamily}: names, position ids and head. Token type ids are all 0. In training mode
+ * differ only by their {@code EncoderFamily}: names, position ids and head. BERT adds each token's
+ * {@code token_type_embeddings} row (its type: 0 for a pair's first text, 1 for its second); RoBERTa's table has the
+ * one row of type 0, DistilBERT none. In training mode
  * the embeddings, the attention probabilities, the sub-layers' outputs and the head are dropped out as the config
- * says, drawing from the model's one stream.
+ * says, each layer drawing from a stream of its own that the model's stream seeds ({@link LayerRunner}), so that
+ * gradient checkpointing's recompute draws the same masks.
  */
 public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         permits BertForSequenceClassification, RobertaForSequenceClassification, DistilBertForSequenceClassification {
@@ -33,6 +38,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
     private final ClassifierConfig classifier;
     private final int numLabels;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    private boolean gradientCheckpointing;
 
     /**
      * Builds the module tree with zero weights in {@code scope}; load them afterwards.
@@ -82,19 +88,25 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
      *
      * @param ids token ids, B rows of T
      * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
+     * @param types each token's type id, same shape as {@code ids}, below {@link #typeVocabSize()}; null for all 0
      * @return the logits, (B, numLabels)
+     * @throws IllegalArgumentException for a type id out of range, naming its row, column and the limit
      */
     @Override
-    public Tensor forward(long[][] ids, long[][] mask) {
+    public Tensor forward(long[][] ids, long[][] mask, long[][] types) {
+        TokenTypeIds.check(types, ids, config.typeVocabSize(), config.modelType());
         int b = ids.length;
         int t = ids[0].length;
         Module encoder = child(family.prefix);
         ForwardContext pass = new ForwardContext(new AttentionMask(false, keyValid(mask, b, t), null), null, null,
                 isTraining() ? this::dropoutRandom : null, null);
-        Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, pass);
+        Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, types, pass);
         ModuleList<?> layers = (ModuleList<?>) encoder.child(family.stack).child("layer");
+        LayerRunner runner = new LayerRunner(isTraining(), gradientCheckpointing, () -> dropoutRandom,
+                stream -> dropoutRandom = stream);
         for (int i = 0; i < layers.size(); i++) {
-            x = ((BertLayer) layers.get(i)).forward(x, pass);
+            BertLayer layer = (BertLayer) layers.get(i);
+            x = runner.run(layer, x, in -> layer.forward(in, pass));
         }
         Tensor first = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
         EncoderFamily.Head head = family.head;
@@ -146,6 +158,26 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         return family.head.output();
     }
 
+    /**
+     * Turns gradient checkpointing of the encoder's layers on or off: with it on, a layer keeps only its input during
+     * the forward and recomputes its activations in the backward (one more forward per layer for the activation memory
+     * of one layer), redrawing the same dropout masks.
+     *
+     * @param on true to recompute layers in the backward
+     */
+    public void gradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
+    }
+
+    /**
+     * Whether gradient checkpointing is on (see {@link #gradientCheckpointing(boolean)}).
+     *
+     * @return true when layers are recomputed in the backward
+     */
+    public boolean isGradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
     @Override
     public void seedDropout(long seed) {
         dropoutRandom = new SplittableRandom(seed);
@@ -159,6 +191,12 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
     @Override
     public int numLabels() {
         return numLabels;
+    }
+
+    /** config.json's {@code type_vocab_size} (DistilBERT: 0, it has no token-type table). */
+    @Override
+    public int typeVocabSize() {
+        return config.typeVocabSize();
     }
 
     /** The labels and problem type of config.json when it was given, else the interface's defaults. */

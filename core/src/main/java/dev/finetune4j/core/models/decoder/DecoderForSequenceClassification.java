@@ -5,6 +5,7 @@ import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.TokenTypeIds;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -72,10 +73,14 @@ public final class DecoderForSequenceClassification extends SequenceClassifierMo
      *
      * @param ids  token ids, B rows of T
      * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
+     * @param types null, or all 0: a decoder has no token types (transformers' decoder classifiers take no
+     *              {@code token_type_ids}; a pair is read from the tokens alone)
      * @return the logits, (B, numLabels)
+     * @throws IllegalArgumentException for a type id other than 0, naming its row and column
      */
     @Override
-    public Tensor forward(long[][] ids, long[][] mask) {
+    public Tensor forward(long[][] ids, long[][] mask, long[][] types) {
+        TokenTypeIds.check(types, ids, 0, config().modelType());
         long[][] pooled = pooledPositions(ids);
         // the decoder owning the backbone is not in this tree, so train(...) did not reach it
         decoder.train(isTraining());
