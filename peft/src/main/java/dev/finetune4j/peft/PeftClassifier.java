@@ -38,7 +38,7 @@ public final class PeftClassifier extends AdapterModel<Module> implements Sequen
      *
      * @return the classifier given to {@code Peft.wrap} or {@code Peft.load}
      */
-    public SequenceClassifier base() {
+    public SequenceClassifierModule base() {
         return classifier;
     }
 

@@ -29,4 +29,13 @@ public abstract class SequenceClassifierModule extends Module implements Sequenc
      * @return the stream (not a copy)
      */
     public abstract SplittableRandom dropoutRandom();
+
+    /**
+     * Turns gradient checkpointing of the model's layers on or off: with it on, a layer keeps only its input during the
+     * forward and recomputes its activations in the backward (one more forward per layer for the activation memory of
+     * one layer), redrawing the same dropout masks; the gradients are equal either way.
+     *
+     * @param on true to recompute layers in the backward
+     */
+    public abstract void gradientCheckpointing(boolean on);
 }

@@ -1,7 +1,5 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.models.bert.EncoderClassifier;
-import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftModel;
@@ -86,17 +84,7 @@ interface TrainedModel {
 
             @Override
             public void gradientCheckpointing(boolean on) {
-                switch (c.base()) {
-                    case DecoderForSequenceClassification decoder -> decoder.gradientCheckpointing(on);
-                    case EncoderClassifier encoder -> encoder.gradientCheckpointing(on);
-                    default -> {
-                        if (on) {
-                            throw new IllegalArgumentException("gradient checkpointing is offered for the decoder and "
-                                    + "encoder classifiers, not for " + c.spec().modelType() + ": train without it "
-                                    + "(TrainingConfig gradientCheckpointing(false))");
-                        }
-                    }
-                }
+                c.base().gradientCheckpointing(on);
             }
 
             @Override

@@ -46,8 +46,8 @@ import java.nio.file.Path;
  *                                  {@link Precision#BF16_MIXED}, whose rounding points {@link Precision} lists;
  *                                  gradients, master weights and optimizer state are float32 under both
  * @param gradientCheckpointing     recompute each layer's forward (decoders, encoder classifiers too) in the backward
- *                                  instead of keeping its
- *                                  activations (less memory, one more forward per step; same gradients)
+ *                                  instead of keeping its activations (less memory, one more forward per step; same
+ *                                  gradients)
  */
 public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int gradientAccumulationSteps,
                              double learningRate, double adamBeta1, double adamBeta2, double adamEpsilon,
@@ -481,7 +481,8 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
 
         /**
          * Recomputes each layer's forward (decoders, encoder classifiers too) in the backward instead of keeping its
-         * activations (default off): activation memory of about one layer instead of all of them, for one more forward per step.
+         * activations (default off): activation memory of about one layer instead of all of them, for one more forward
+         * per step.
          * Gradients are equal with and without it.
          *
          * @param v true to turn gradient checkpointing on

@@ -158,13 +158,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         return family.head.output();
     }
 
-    /**
-     * Turns gradient checkpointing of the encoder's layers on or off: with it on, a layer keeps only its input during
-     * the forward and recomputes its activations in the backward (one more forward per layer for the activation memory
-     * of one layer), redrawing the same dropout masks.
-     *
-     * @param on true to recompute layers in the backward
-     */
+    @Override
     public void gradientCheckpointing(boolean on) {
         this.gradientCheckpointing = on;
     }

@@ -138,12 +138,7 @@ public final class DecoderForSequenceClassification extends SequenceClassifierMo
         return decoder.parameterScope();
     }
 
-    /**
-     * Turns gradient checkpointing of the decoder's layers on or off (see
-     * {@link dev.finetune4j.core.models.LanguageModel#gradientCheckpointing(boolean)}).
-     *
-     * @param on true to recompute layers in the backward
-     */
+    @Override
     public void gradientCheckpointing(boolean on) {
         decoder.gradientCheckpointing(on);
     }
