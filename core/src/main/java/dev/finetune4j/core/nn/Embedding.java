@@ -35,7 +35,7 @@ public final class Embedding extends Module {
      * loss) leaves that row as it is in training.
      *
      * @param ids token ids, B rows of T ids each in [0, num)
-     * @param paddingIdx the row that takes no gradient
+     * @param paddingIdx the row that takes no gradient, or -1 for none
      * @return the embeddings, (B, T, dim)
      */
     public Tensor forward(long[][] ids, long paddingIdx) {

@@ -31,6 +31,9 @@ import java.util.Set;
  *                  {@code gpt_oss}, {@code glm4_moe}, {@code ernie4_5_moe} or any other of {@link #MODEL_TYPES}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
+ * @param paddingRow the row of {@code embed_tokens} that takes no gradient ({@code pad_token_id}, which every family's
+ *                   transformers class passes to its {@code nn.Embedding} as {@code padding_idx}, a negative one
+ *                   counted from the end as torch counts it), or -1 without a {@code pad_token_id}
  * @param hiddenSize hidden size C
  * @param intermediateSize width of the gated MLP
  * @param numHiddenLayers number of decoder layers
@@ -87,7 +90,7 @@ import java.util.Set;
  * @param parallelHybrid Falcon-H1's layers, attention and a Mamba-2 mixer side by side, with their multipliers; null
  *                       for the other families
  */
-public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
+public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float normEps,
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, RotaryLayout rotaryLayout,
@@ -457,8 +460,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 ? (float) JsonFields.number(c, "attention_multiplier", 1.0, v -> v > 0, "> 0", at)
                 : latent != null ? (float) (Math.pow(latent.qkHeadDim(), -0.5) * rope.softmaxScaleFactor())
                 : (float) Math.pow(queryScalar, -0.5);
+        int vocab = JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at);
         return new DecoderConfig(type,
-                JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
+                vocab,
+                paddingRow(c, vocab, at),
                 hidden,
                 sharedMlp ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
                         // Qwen3.5-MoE's config has no dense width (every layer is sparse): its experts' stands in
@@ -690,5 +695,14 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public ModelSpec spec() {
         return new ModelSpec(modelType, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads,
                 headDim, maxPositionEmbeddings, true);
+    }
+
+    /**
+     * The row of {@code embed_tokens} whose gradient transformers' {@code nn.Embedding(padding_idx=pad_token_id)} keeps
+     * at zero, a negative {@code pad_token_id} counted from the end as torch counts it; -1 without one.
+     */
+    private static int paddingRow(JsonNode c, int vocab, String at) {
+        int pad = JsonFields.integer(c, "pad_token_id", Integer.MIN_VALUE, -vocab, vocab - 1, at);
+        return pad == Integer.MIN_VALUE ? -1 : Math.floorMod(pad, vocab);
     }
 }

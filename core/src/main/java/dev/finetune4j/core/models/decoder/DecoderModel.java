@@ -111,12 +111,13 @@ public final class DecoderModel extends LanguageModel {
     }
 
     /**
-     * The token embeddings; Gemma 3's scaled by {@code sqrt(hidden_size)} here, in its embedding module, so that
-     * prompt-tuning's virtual tokens (concatenated after this) stay unscaled, as in transformers.
+     * The token embeddings, whose {@code pad_token_id} row takes no gradient (transformers' {@code padding_idx}); Gemma
+     * 3's scaled by {@code sqrt(hidden_size)} here, in its embedding module, so that prompt-tuning's virtual tokens
+     * (concatenated after this) stay unscaled, as in transformers.
      */
     @Override
     public Tensor embed(long[][] ids) {
-        Tensor embeddings = backbone().embedTokens().forward(ids);
+        Tensor embeddings = backbone().embedTokens().forward(ids, config.paddingRow());
         return config.embeddingScale() == DecoderConfig.EmbeddingScale.TOKENS ? scaled(embeddings) : embeddings;
     }
 
