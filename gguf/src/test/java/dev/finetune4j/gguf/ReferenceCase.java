@@ -545,6 +545,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "logit_scale": 0.25, "rope_theta": 10000.0,
              "attention_bias": false, "use_qk_norm": false, "tie_word_embeddings": true}""";
     /**
+     * Command R+: Cohere with a LayerNorm of each query and key head ({@code use_qk_norm}, one weight row per head),
+     * 64 layers deep, the depth from which llama.cpp's command-r graph reads {@code attn_q_norm} and
+     * {@code attn_k_norm}.
+     */
+    private static final String COHERE_PLUS = COHERE.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 64")
+            .replace("\"use_qk_norm\": false", "\"use_qk_norm\": true");
+    /**
      * Cohere 2 (Command R7B): Cohere's layers, a window of 4 in layers 0, 2 and 3 (not llama.cpp's default pattern of
      * every 4th full, so the written pattern bites), which alone rotate; layer 1 attends fully without position
      * encoding.
@@ -770,6 +777,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("cohere-bytebpe-f32", COHERE, "bytebpe", GgufType.F32, false),
             new ReferenceCase("cohere-bytebpe-q8_0", COHERE, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("cohere-bytebpe-lora-f32", COHERE, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("cohereplus-bytebpe-f32", COHERE_PLUS, "bytebpe", GgufType.F32, false),
             new ReferenceCase("cohere2-bytebpe-f32", COHERE2, "bytebpe", GgufType.F32, false),
             new ReferenceCase("cohere2-bytebpe-q8_0", COHERE2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("cohere2-bytebpe-lora-f32", COHERE2, "bytebpe", GgufType.F32, true),
