@@ -1,7 +1,8 @@
 """Golden references made by transformers itself: glm, glm4, ernie4_5, cohere, cohere_qk_norm (Command R+'s LayerNorm of
 each query and key head) and cohere2 (whose rotary embedding
-turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
-halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
+turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee and apertus (Llama's
+halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies; apertus's xIELU with two
+learned scalars per layer), lfm2 (gated
 short-convolution layers beside attention layers, 6 layers), lfm2_moe (lfm2's layers, a mixture of experts with a
 sigmoid router after the first two), glm4_moe (GLM-4.5: a grouped sigmoid router with a selection bias and shared
 experts after one dense layer), ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
@@ -70,6 +71,7 @@ import torch
 import torch.nn.functional as F
 import transformers
 from safetensors.torch import load_file, save_file
+from transformers.models.apertus import modeling_apertus
 from transformers.models.arcee import modeling_arcee
 from transformers.models.cohere import modeling_cohere
 from transformers.models.cohere2 import modeling_cohere2
@@ -111,6 +113,10 @@ HUNYUAN_ROPE = {"rope_type": "dynamic", "rope_theta": 10000.0, "alpha": 1000.0, 
 ARCEE_ROPE = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "original_max_position_embeddings": 8,
               "beta_fast": 0.1, "beta_slow": 0.01}
 THREE_SLIDING_ONE_FULL = ["sliding_attention"] * 3 + ["full_attention"]
+# Apertus's published llama3 rope (factor 8, frequency factors 1 and 4) over 16 original positions instead of 8,192, so
+# that at 16 tokens its rule bites: of the 4 frequencies the first is blended, the other three divided by 8
+APERTUS_ROPE = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "original_max_position_embeddings": 16,
+                "low_freq_factor": 1.0, "high_freq_factor": 4.0}
 
 
 def tiny(rope_parameters=None):
@@ -191,6 +197,11 @@ def starcoder2_config():
 
 def arcee_config():
     return transformers.ArceeConfig(head_dim=HEAD_DIM, **tiny(ARCEE_ROPE), **NO_SPECIAL_TOKENS)
+
+
+def apertus_config():
+    # head_dim is not an ApertusConfig field: hidden_size / num_attention_heads = 8
+    return transformers.ApertusConfig(**tiny(APERTUS_ROPE), **NO_SPECIAL_TOKENS)
 
 
 # ---- weights ----
@@ -496,6 +507,71 @@ def arcee_bites(model, ids):
             "YaRN off (theta 10000 as is)": rotary_with(model, ids, DEFAULT_ROPE),
             "YaRN frequencies without its attention factor":
                 rotary_with(model, ids, {**ARCEE_ROPE, "attention_factor": 1.0})}
+
+
+# ---- Apertus: xIELU's learned scalars ----
+
+APERTUS_GRADIENTS = ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
+                     "model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight",
+                     "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight",
+                     "model.layers.0.mlp.act_fn.alpha_p", "model.layers.0.mlp.act_fn.alpha_n",
+                     "model.layers.3.mlp.act_fn.alpha_p", "model.layers.3.mlp.act_fn.alpha_n",
+                     "model.layers.0.attention_layernorm.weight", "model.layers.0.feedforward_layernorm.weight",
+                     "model.norm.weight"]
+
+
+def inverse_softplus(y):
+    return math.log(math.expm1(y))
+
+
+def apertus_scalars(model):
+    """Each layer's raw alpha_p and alpha_n drawn around transformers' initial ap = an = 0.8 (set_weights' 0.08 N(0,1)
+    would leave every layer near ap = 0.69), so that a layer reading another's scalars shows."""
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            act = layer.mlp.act_fn
+            act.alpha_p.copy_(inverse_softplus(0.8) + 0.5 * torch.randn(1, generator=g))
+            act.alpha_n.copy_(inverse_softplus(0.8 - 0.5) + 0.5 * torch.randn(1, generator=g))
+
+
+def check_apertus(model):
+    """xIELU as the README states it, against the module: ap = softplus(alpha_p), an = 0.5 + softplus(alpha_n),
+    ap x^2 + x / 2 above 0, (expm1(min(x, -1e-6)) - x) an + x / 2 elsewhere; beta and eps are the fixed buffers."""
+    act = model.model.layers[0].mlp.act_fn
+    if act.beta.item() != 0.5 or act.eps.item() != torch.tensor(-1e-6).item():
+        sys.exit(f"xIELU's buffers are beta {act.beta.item()}, eps {act.eps.item()}, not 0.5 and -1e-6")
+    x = torch.cat((torch.linspace(-6, 6, 241), torch.tensor([-5e-7, -1e-6, 0.0])))
+    ap, an = F.softplus(act.alpha_p), 0.5 + F.softplus(act.alpha_n)
+    expected = torch.where(x > 0, ap * x * x + 0.5 * x, (torch.expm1(x.clamp(max=-1e-6)) - x) * an + 0.5 * x)
+    with torch.no_grad():
+        if not torch.allclose(act(x), expected, rtol=0, atol=1e-6):
+            sys.exit("xIELU is not the rule the README states")
+
+
+def scalars_of_layer_zero_everywhere(model):
+    def change(copied):
+        first = copied.model.layers[0].mlp.act_fn
+        for layer in copied.model.layers:
+            layer.mlp.act_fn.alpha_p.copy_(first.alpha_p)
+            layer.mlp.act_fn.alpha_n.copy_(first.alpha_n)
+    return change
+
+
+def swap_scalars(act):
+    p = act.alpha_p.clone()
+    act.alpha_p.copy_(act.alpha_n)
+    act.alpha_n.copy_(p)
+
+
+def apertus_bites(model, ids):
+    return {"every layer with layer 0's scalars": changed_copy(model, ids, scalars_of_layer_zero_everywhere(model)),
+            "alpha_p and alpha_n swapped": changed_copy(model, ids, lambda copied: [
+                swap_scalars(layer.mlp.act_fn) for layer in copied.model.layers]),
+            "squared ReLU instead of xIELU": activation_replaced(model, ids, "act_fn",
+                                                                   transformers.activations.ACT2FN["relu2"]),
+            "q_norm and k_norm removed": without_module(model, ids, "self_attn.q_norm", "self_attn.k_norm"),
+            "llama3 rope off (theta 10000 as is)": rotary_with(model, ids, DEFAULT_ROPE)}
 
 
 # ---- LFM2: gated short-convolution layers beside attention layers ----
@@ -2422,6 +2498,19 @@ def yarn_inv_freq(rope, dims=HEAD_DIM):
 GLM_NORMS = ["input_layernorm", "post_attention_layernorm"]
 COHERE_NORMS = ["input_layernorm"]
 ARCEE_INV_FREQ, ARCEE_SCALE = yarn_inv_freq(ARCEE_ROPE)
+
+
+def llama3_inv_freq(rope, dims=HEAD_DIM):
+    """Llama 3.1's rope (modeling_rope_utils._compute_llama3_parameters): wavelengths 2 pi / f shorter than
+    original / high_freq_factor keep f, longer than original / low_freq_factor become f / factor, and those between
+    blend the two by s = (original / wavelength - low) / (high - low): (1 - s) f / factor + s f."""
+    kept = plain_inv_freq(rope["rope_theta"], dims)
+    original, low, high = rope["original_max_position_embeddings"], rope["low_freq_factor"], rope["high_freq_factor"]
+    wavelength = 2 * math.pi / kept
+    blend = ((original / wavelength - low) / (high - low)).clamp(0, 1)
+    return (1 - blend) * kept / rope["factor"] + blend * kept
+
+
 FAMILIES = {
     "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, HEAD_DIM // 2),
                   seed=11, head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
@@ -2458,6 +2547,10 @@ FAMILIES = {
                          bites=starcoder2_bites, norm_biases=True),
     "arcee": Family(arcee_config, rotation=halves(modeling_arcee, ARCEE_INV_FREQ, ARCEE_SCALE, "YaRN's halves rule"),
                     seed=420, head_std=0.1, first_mlp="mlp.up_proj.weight", norms=GLM_NORMS, bites=arcee_bites),
+    "apertus": Family(apertus_config, rotation=halves(modeling_apertus, llama3_inv_freq(APERTUS_ROPE),
+                                                      rule="Llama 3.1's rope over Llama's halves"),
+                      seed=421, head_std=0.1, bites=apertus_bites, gradients=APERTUS_GRADIENTS,
+                      adjust_weights=apertus_scalars, check=check_apertus),
     "lfm2": Family(lfm2_config, rotation=halves(modeling_lfm2, plain_inv_freq(1000000.0, HEAD_DIM),
                                                 rule="Llama's halves rule with theta 1000000"),
                    seed=21, head_std=0.1, bites=lfm2_bites, gradients=LFM2_GRADIENTS,

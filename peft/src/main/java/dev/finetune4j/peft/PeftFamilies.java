@@ -100,6 +100,7 @@ public final class PeftFamilies {
         row("hunyuan_v1_dense", "HunYuanDenseV1ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("starcoder2", "Starcoder2ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("arcee", "ArceeForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("apertus", "ApertusForCausalLM", Q_V, null, ATTENTION_MLP);
         row("lfm2", "Lfm2ForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("lfm2_moe", "Lfm2MoeForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("mixtral", "MixtralForCausalLM", Q_V, null, SPARSE_MOE);

@@ -19,10 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
  * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
- * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE,
- * GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's projections), Qwen3-Next (its fused DeltaNet
- * projections), Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration) and Falcon-H1
- * (its Mamba-2 mixers' in_proj beside the attention, biased ones with DoRA), each
+ * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, Apertus (xIELU's
+ * scalars in the base), LFM2, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's
+ * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
+ * Qwen3VLForConditionalGeneration) and Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
+ * DoRA), each
  * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
  * hold the merged model, saved as the whole checkpoint ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
@@ -75,6 +76,8 @@ class NewFamiliesInteropExportTest {
                         "o_proj", "c_fc", "c_proj")),
                 Arguments.of("arcee-dora", "arcee", lora().targetModules("q_proj", "v_proj", "up_proj", "down_proj")
                         .useDora(true)),
+                Arguments.of("apertus-lora", "apertus", lora().targetModules("q_proj", "k_proj", "v_proj", "o_proj",
+                        "up_proj", "down_proj")),
                 Arguments.of("lfm2-lora-default", "lfm2", lora()),
                 Arguments.of("lfm2-lora-all", "lfm2", lora().targetModules("q_proj", "k_proj", "v_proj", "out_proj",
                         "in_proj", "w1", "w2", "w3")),

@@ -69,4 +69,38 @@ public interface ActivationKernels {
      * @param dGateUp receives the gradient of {@code gateUp}, (..., 2I) contiguous F32 or BF16
      */
     void clampedSwigluBackward(Tensor gateUp, float alpha, float limit, Tensor dy, Tensor dGateUp);
+
+    /**
+     * xIELU (Huang et al. 2024, arXiv:2411.13010; Apertus's MLP activation) with its learned scalars given raw, as
+     * transformers stores them: {@code ap = softplus(alphaP)}, {@code an = beta + softplus(alphaN)} (softplus with
+     * PyTorch's threshold 20), then {@code y = ap x^2 + beta x} where {@code x > 0}, else
+     * {@code y = (expm1(min(x, eps)) - x) an + beta x}. Computed in double, rounded once.
+     *
+     * @param x the input, any layout
+     * @param alphaP the raw positive-branch scalar, one element of a floating dtype
+     * @param alphaN the raw negative-branch scalar, one element of a floating dtype
+     * @param beta the linear term's fixed factor
+     * @param eps the fixed bound below which the negative branch's exponential is read
+     * @param y the output, contiguous F32 or BF16, same shape as {@code x}
+     */
+    void xielu(Tensor x, Tensor alphaP, Tensor alphaN, float beta, float eps, Tensor y);
+
+    /**
+     * (forward: {@link #xielu}) {@code dx = dy * y'(x)}, and the raw scalars' gradients, each a sum over every element
+     * reduced on the device: {@code dAlphaP = sigmoid(alphaP) * sum(dy x^2 | x > 0)},
+     * {@code dAlphaN = sigmoid(alphaN) * sum(dy (expm1(min(x, eps)) - x) | x <= 0)} (softplus' derivative, 1 above
+     * the threshold). {@code min}'s gradient goes to x below eps, half of it at eps, as PyTorch's.
+     *
+     * @param x the forward input
+     * @param alphaP the forward's raw positive-branch scalar
+     * @param alphaN the forward's raw negative-branch scalar
+     * @param beta the forward's beta
+     * @param eps the forward's eps
+     * @param dy the gradient of the output
+     * @param dx receives the gradient of {@code x}, contiguous F32 or BF16
+     * @param dAlphaP receives the gradient of {@code alphaP}, one contiguous F32 element, or null where none is needed
+     * @param dAlphaN receives the gradient of {@code alphaN}, one contiguous F32 element, or null where none is needed
+     */
+    void xieluBackward(Tensor x, Tensor alphaP, Tensor alphaN, float beta, float eps, Tensor dy, Tensor dx,
+                       Tensor dAlphaP, Tensor dAlphaN);
 }

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.autograd.Xielu;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.TensorInfo;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -46,6 +48,9 @@ final class WeightLoader {
     /** Checkpoint tensors that are buffers, not weights: rotary frequencies, GPT-2's causal-mask buffers. */
     private static final Pattern BUFFERS = Pattern.compile(
             "(.*\\.)?(rotary_emb\\.inv_freq|h\\.\\d+\\.attn\\.(bias|masked_bias)|embeddings\\.(position_ids|token_type_ids))");
+
+    /** xIELU's beta and eps (Apertus), which transformers saves as buffers beside the learned scalars. */
+    private static final Pattern XIELU_CONSTANTS = Pattern.compile("(.*\\.)?act_fn\\.(beta|eps)");
 
     /**
      * What {@link #load} did.
@@ -172,11 +177,33 @@ final class WeightLoader {
     static List<String> unused(SafetensorsCheckpoint ckpt, Set<String> used) {
         List<String> unused = new ArrayList<>();
         for (String name : ckpt.names()) {
-            if (!used.contains(name) && !BUFFERS.matcher(name).matches() && !copyOfUsed(ckpt, name, used)) {
+            if (!used.contains(name) && !BUFFERS.matcher(name).matches() && !fixedXieluConstant(ckpt, name)
+                    && !copyOfUsed(ckpt, name, used)) {
                 unused.add(name);
             }
         }
         return unused;
+    }
+
+    /**
+     * Whether {@code name} is an xIELU beta or eps buffer holding the value the kernels use ({@link Xielu#BETA},
+     * {@link Xielu#EPS}); within 1%, since a bf16 checkpoint holds eps rounded to 8 significant bits (-9.98e-7).
+     *
+     * @throws IllegalArgumentException when it holds another value, which finetune4j would not compute with
+     */
+    private static boolean fixedXieluConstant(SafetensorsCheckpoint ckpt, String name) {
+        Matcher m = XIELU_CONSTANTS.matcher(name);
+        if (!m.matches()) {
+            return false;
+        }
+        float expected = m.group(2).equals("beta") ? Xielu.BETA : Xielu.EPS;
+        float[] stored = ckpt.tensor(name).toFloatArray();
+        if (stored.length != 1 || !(Math.abs(stored[0] - expected) <= 0.01 * Math.abs(expected))) {
+            throw new IllegalArgumentException("checkpoint tensor '" + name + "' holds " + Arrays.toString(stored)
+                    + ", but finetune4j computes xIELU with transformers' fixed " + m.group(2) + " = " + expected
+                    + " (a buffer that training never changes): a checkpoint with another value is not supported");
+        }
+        return true;
     }
 
     private static boolean copyOfUsed(SafetensorsCheckpoint ckpt, String name, Set<String> used) {

@@ -32,7 +32,8 @@ class FamilyReferencesTest {
                 "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
                 "references/cohere", "references/cohere_qk_norm", "references/cohere2", "references/exaone4",
                 "references/seed_oss",
-                "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
+                "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/apertus",
+                "references/lfm2",
                 "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe",
                 "references/deepseek_v3", "references/deepseek_v3_lite", "references/qwen3_next", "references/deepseek_v2",
                 "references/deepseek_v2_lite", "references/qwen3_vl_moe", "references/qwen3_vl",
@@ -66,7 +67,7 @@ class FamilyReferencesTest {
     @ParameterizedTest
     @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere_qk_norm", "cohere2", "exaone4", "seed_oss",
             "hunyuan_v1_dense",
-            "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
+            "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
             "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
     void gradientsMatchTransformers(String family) throws Exception {

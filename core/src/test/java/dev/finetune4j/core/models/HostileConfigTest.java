@@ -84,6 +84,27 @@ class HostileConfigTest {
         assertTrue(e.getMessage().contains("lack 1 weight: [model.layers.1.mlp.down_proj.weight]"), e.getMessage());
     }
 
+    /**
+     * xIELU's beta and eps are buffers finetune4j computes with as constants: a checkpoint holding other values is
+     * refused, naming the tensor, not run with the wrong ones.
+     */
+    @Test
+    void anXieluBufferWithAnotherValueIsRefused(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/apertus", tmp);
+        Map<String, Tensor> kept = new LinkedHashMap<>();
+        try (TensorScope copies = TensorScope.detached()) {
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+                for (String name : ckpt.names()) {
+                    kept.put(name, name.equals("model.layers.2.mlp.act_fn.beta")
+                            ? Tensor.of(copies, new float[]{0.7f}) : ckpt.tensor(name).convertTo(DType.F32, copies));
+                }
+            }
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("'model.layers.2.mlp.act_fn.beta' holds [0.7]"), e.getMessage());
+    }
+
     @Test
     void aConfigThatIsNotARegularFileIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("m"));

@@ -48,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Cohere and Cohere 2 (parallel sub-blocks under LayerNorms, scaled logits, a layer without rotary), EXAONE 4 (norms
  * after the sub-blocks, q/k norms, a layer without rotary), Seed-OSS (q/k/v and o biases apart), Hunyuan (q/k norms
  * after the rotary, its alpha base), StarCoder2 (biased LayerNorms, an MLP without a gate, a window) and Arcee (an MLP
- * of squared ReLUs), LFM2 (a gated short convolution without SiLU beside attention) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
+ * of squared ReLUs), Apertus (xIELU with learned scalars, frozen under LoRA), LFM2 (a gated short convolution without SiLU beside attention) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
  * layer beside a gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
@@ -61,8 +61,9 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
-            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1"})
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "lfm2",
+            "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -479,6 +480,8 @@ class NewFamiliesTrainTest {
             // LayerNorms with biases, an MLP without a gate, biases everywhere, a window on every layer
             case "starcoder2" -> c.put("sliding_window", 4);
             case "arcee" -> { }
+            // q/k norms per head, xIELU with each layer's (frozen) scalars, llama3 rope by default
+            case "apertus" -> { }
             // a convolution layer (biased), then attention; the MLP's width rewritten to 48 (2/3 of 64, times 1.4,
             // rounded up to 16)
             case "lfm2" -> {

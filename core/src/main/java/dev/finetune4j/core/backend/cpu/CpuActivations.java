@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.autograd.Activations.Kind;
+import dev.finetune4j.core.autograd.Xielu;
 import dev.finetune4j.core.backend.ActivationKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -105,5 +106,59 @@ final class CpuActivations implements ActivationKernels {
             }
         });
         CpuTensors.commit(dGateUp, o);
+    }
+
+    @Override
+    public void xielu(Tensor x, Tensor alphaP, Tensor alphaN, float beta, float eps, Tensor y) {
+        float[] xv = CpuTensors.read(x);
+        double ap = Xielu.softplus(CpuTensors.read(alphaP)[0]);
+        double an = beta + Xielu.softplus(CpuTensors.read(alphaN)[0]);
+        float[] o = CpuTensors.floatOutput(y);
+        Parallel.chunks(o.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                o[i] = (float) Xielu.value(xv[i], ap, an, beta, eps);
+            }
+        });
+        CpuTensors.commit(y, o);
+    }
+
+    @Override
+    public void xieluBackward(Tensor x, Tensor alphaP, Tensor alphaN, float beta, float eps, Tensor dy, Tensor dx,
+                              Tensor dAlphaP, Tensor dAlphaN) {
+        float[] xv = CpuTensors.read(x);
+        float[] d = CpuTensors.read(dy);
+        double rawP = CpuTensors.read(alphaP)[0];
+        double rawN = CpuTensors.read(alphaN)[0];
+        double ap = Xielu.softplus(rawP);
+        double an = beta + Xielu.softplus(rawN);
+        float[] o = CpuTensors.floatOutput(dx);
+        Parallel.chunks(o.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                o[i] = (float) (d[i] * Xielu.derivative(xv[i], ap, an, beta, eps));
+            }
+        });
+        CpuTensors.commit(dx, o);
+        // the scalars' sums in double, in element order: one pass, the same on every run
+        double sumP = 0;
+        double sumN = 0;
+        for (int i = 0; i < d.length; i++) {
+            double term = d[i] * Xielu.scalarFactor(xv[i], eps);
+            if (xv[i] > 0) {
+                sumP += term;
+            } else {
+                sumN += term;
+            }
+        }
+        storeScalar(dAlphaP, sumP * Xielu.softplusDerivative(rawP));
+        storeScalar(dAlphaN, sumN * Xielu.softplusDerivative(rawN));
+    }
+
+    /** {@code value} into the one-element F32 {@code out}, unless it is null (no gradient wanted). */
+    private static void storeScalar(Tensor out, double value) {
+        if (out != null) {
+            float[] o = CpuTensors.output(out);
+            o[0] = (float) value;
+            CpuTensors.commit(out, o);
+        }
     }
 }

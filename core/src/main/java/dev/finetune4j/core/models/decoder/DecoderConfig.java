@@ -40,7 +40,8 @@ import java.util.Set;
  * @param numAttentionHeads query heads H
  * @param numKeyValueHeads key/value heads Hkv, dividing H (grouped-query attention when smaller)
  * @param headDim size D of each head, even (default {@code hidden_size / num_attention_heads})
- * @param hiddenAct the MLP's activation (SiLU; Gemma's GELU with the tanh approximation)
+ * @param hiddenAct the MLP's activation (SiLU; Gemma's GELU with the tanh approximation); null for Apertus's xIELU,
+ *                  whose learned scalars make it a module of the MLP ({@link #xielu()})
  * @param maxPositionEmbeddings longest sequence the rotary embedding is configured for
  * @param normEps the norms' epsilon ({@code rms_norm_eps}; Cohere's {@code layer_norm_eps})
  * @param rope rotary embedding settings (theta and scaling) of full-attention layers
@@ -210,10 +211,14 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
-            "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            APERTUS, "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral",
+            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT,
             ParallelHybridConfig.MODEL_TYPE);
+
+    /** The {@code model_type} of Apertus (swiss-ai's Apertus 8B and 70B): Arcee's layout with xIELU and q/k norms. */
+    public static final String APERTUS = "apertus";
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -282,6 +287,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             case PRE -> ShortConvConfig.appliesTo(modelType)
                     ? new LayerNormNames("operator_norm", null, "ffn_norm", null)
                     : parallelHybrid != null ? new LayerNormNames("input_layernorm", null, "pre_ff_layernorm", null)
+                    : modelType.equals(APERTUS)
+                    ? new LayerNormNames("attention_layernorm", null, "feedforward_layernorm", null)
                     : new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
             // GLM-4's post_attention_layernorm is the MLP's input norm, as in the PRE families
             case SANDWICH -> modelType.equals("glm4")
@@ -368,6 +375,19 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             default -> new AttentionNames("o_proj", "q_norm", "k_norm");
         };
     }
+
+    /**
+     * Whether the MLP's activation is xIELU with its layer's learned scalars ({@code mlp.act_fn.alpha_p} and
+     * {@code alpha_n}, {@link dev.finetune4j.core.nn.XieluActivation}) instead of a {@link #hiddenAct}.
+     *
+     * @return true for Apertus with {@code hidden_act: xielu}, as every published checkpoint has it
+     */
+    public boolean xielu() {
+        return hiddenAct == null;
+    }
+
+    /** Apertus's {@code hidden_act}: the activation with learned scalars. */
+    private static final String XIELU = "xielu";
 
     /**
      * The name of the norm after the last layer.
@@ -483,8 +503,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> "norm_eps";
                             default -> "rms_norm_eps";
                         },
-                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", MoeConfig.GLM_MOE,
-                                MoeConfig.ERNIE_MOE, ParallelHybridConfig.MODEL_TYPE).contains(type)
+                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", APERTUS,
+                                MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, ParallelHybridConfig.MODEL_TYPE).contains(type)
                         || ShortConvConfig.appliesTo(type) ? 1e-5 : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
@@ -505,7 +525,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
-                         MoeConfig.QWEN3_VL_MOE_TEXT, "exaone4",
+                         MoeConfig.QWEN3_VL_MOE_TEXT, "exaone4", APERTUS,
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
@@ -538,7 +558,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 switch (type) {
                     case "phi3", "glm", "glm4" -> DenseMlp.GATE_UP;
                     case "starcoder2" -> DenseMlp.STARCODER2;
-                    case "arcee" -> DenseMlp.UP_DOWN;
+                    case "arcee", APERTUS -> DenseMlp.UP_DOWN;
                     case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> DenseMlp.LFM2;
                     case ParallelHybridConfig.MODEL_TYPE -> DenseMlp.FALCON_H1;
                     default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
@@ -627,9 +647,12 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
      * The MLP's activation: Gemma 2 and 3 read {@code hidden_activation}; Gemma reads it too when set (its first
      * checkpoints say {@code hidden_act: gelu} beside {@code hidden_activation: gelu_pytorch_tanh}, the function
      * they were trained with), else {@code hidden_act}; GELU's tanh approximation is the Gemma default. The others
-     * read {@code hidden_act}, SiLU by default.
+     * read {@code hidden_act}, SiLU by default. Apertus's {@code xielu}: null ({@link #xielu()}).
      */
     private static Activations.Kind activation(JsonNode c, String type) {
+        if (type.equals(APERTUS) && c.path("hidden_act").asText().equals(XIELU)) {
+            return null; // a module with parameters, not a Kind (xielu())
+        }
         String name = switch (type) {
             case "gemma2", "gemma3_text" -> c.path("hidden_activation").asText("gelu_pytorch_tanh");
             case "gemma" -> c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText()

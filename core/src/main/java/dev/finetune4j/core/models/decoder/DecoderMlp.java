@@ -5,16 +5,22 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.XieluActivation;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 and Granite 4
  * fuse gate and up into one projection whose output holds the gate first ({@link DenseMlp}); Mixtral's experts name
- * the three projections w1 (gate), w3 (up) and w2 (down). StarCoder2's and Arcee's have no gate: down(act(up(x))).
+ * the three projections w1 (gate), w3 (up) and w2 (down). StarCoder2's, Arcee's and Apertus's have no gate:
+ * down(act(up(x))), Apertus's act being xIELU with its own learned scalars ({@code act_fn}, {@link XieluActivation}).
  * Falcon-H1's scales the gate projection before the activation and the output ({@code mlp_multipliers}).
  */
 public final class DecoderMlp extends Module implements Layer {
+    /** The activation's name where it is a module with parameters (Apertus's xIELU). */
+    private static final String ACT_FN = "act_fn";
+
+    /** The activation, or null where it is the {@link #ACT_FN} module. */
     private final Activations.Kind act;
     private final int intermediate;
     private final boolean fused;
@@ -65,13 +71,17 @@ public final class DecoderMlp extends Module implements Layer {
             registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, bias));
         }
         registerChild(names.down(), new Linear(scope, width, c.hiddenSize(), bias));
+        if (act == null) {
+            registerChild(ACT_FN, new XieluActivation(scope));
+        }
     }
 
     /** x: (..., C) -> (..., C). */
     @Override
     public Tensor forward(Tensor x) {
         if (names.gate() == null) {
-            return layer(names.down()).forward(Activations.apply(act, layer(names.up()).forward(x)));
+            Tensor up = layer(names.up()).forward(x);
+            return layer(names.down()).forward(act == null ? layer(ACT_FN).forward(up) : Activations.apply(act, up));
         }
         Tensor gateUp = fused ? layer(names.gate()).forward(x) : null;
         Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer(names.gate()).forward(x);

@@ -42,6 +42,7 @@ final class FamilyDefaults {
             case "seed_oss" -> seedOss(config.deepCopy());
             case "starcoder2" -> starCoder2(config.deepCopy());
             case "arcee" -> arcee(config.deepCopy());
+            case DecoderConfig.APERTUS -> apertus(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
             default -> config;
         };
@@ -260,6 +261,23 @@ final class FamilyDefaults {
     /** Arcee: the squared ReLU. */
     private static JsonNode arcee(ObjectNode c) {
         putIfAbsent(c, "hidden_act", "relu2");
+        return c;
+    }
+
+    /**
+     * Apertus: xIELU, 65,536 positions, and, where the config names no rotary scaling, llama3's (factor 8 over 8,192
+     * positions, frequency factors 1 and 4) with theta 12,000,000: ApertusConfig then ignores a top-level
+     * {@code rope_theta}, as here.
+     */
+    private static JsonNode apertus(ObjectNode c) {
+        putIfAbsent(c, "hidden_act", "xielu");
+        putIfAbsent(c, "max_position_embeddings", 65536);
+        if (!c.hasNonNull("rope_parameters") && !c.hasNonNull("rope_scaling")) {
+            c.remove("rope_theta");
+            c.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 12_000_000.0)
+                    .put("factor", 8.0).put("original_max_position_embeddings", 8192).put("low_freq_factor", 1.0)
+                    .put("high_freq_factor", 4.0);
+        }
         return c;
     }
 

@@ -1,4 +1,4 @@
-// ActivationKernels: pointwise activations and SwiGLU, forward and backward, computed in double as the CPU.
+// ActivationKernels: pointwise activations, SwiGLU and xIELU, forward and backward, computed in double as the CPU.
 // All tensors contiguous F32 of n elements. kind: Activations.Kind ordinals
 // (0 silu, 1 gelu exact, 2 gelu tanh, 3 relu, 4 tanh, 5 sigmoid, 6 softplus with PyTorch's threshold 20, 7 relu
 // squared).
@@ -95,5 +95,69 @@ extern "C" __global__ void clamped_swiglu_backward(const void* gateUp, int gateU
         double dUp = up >= -limit && up <= limit ? dy[i] * g * s : 0.0;
         store_f(dGateUp, dGateUpType, 2 * i, (float) dGate);
         store_f(dGateUp, dGateUpType, 2 * i + 1, (float) dUp);
+    }
+}
+
+// xIELU (Apertus): its raw scalars alphaP and alphaN (one element each, their own floating dtypes) read through
+// PyTorch's softplus (threshold 20): ap = softplus(alphaP), an = beta + softplus(alphaN).
+__device__ double xielu_softplus(double r) { return r > 20 ? r : log1p(exp(r)); }
+
+// y = ap x^2 + beta x (x > 0), else (expm1(min(x, eps)) - x) an + beta x. x: contiguous, its own floating dtype;
+// y: contiguous F32 or BF16 (yType) of n elements, rounded once.
+extern "C" __global__ void xielu_forward(const void* x, int xType, const void* alphaP, int alphaPType,
+                                         const void* alphaN, int alphaNType, float beta, float eps, void* y, int yType,
+                                         long long n) {
+    double ap = xielu_softplus(load_f(alphaP, alphaPType, 0));
+    double an = beta + xielu_softplus(load_f(alphaN, alphaNType, 0));
+    FOR_EACH(i, n) {
+        double v = load_f(x, xType, i);
+        store_f(y, yType, i, (float) (v > 0 ? ap * v * v + beta * v : (expm1(fmin(v, (double) eps)) - v) * an + beta * v));
+    }
+}
+
+// (forward: xielu_forward) dx = dy * y'(x) (min's gradient to x below eps, half of it at eps, as PyTorch's), and this
+// block's sums of the scalars' factors: partials[2 b] = sum of dy x^2 over x > 0, partials[2 b + 1] = sum of
+// dy (expm1(min(x, eps)) - x) over x <= 0, in double. dx: contiguous F32 or BF16 (dxType); dy: contiguous F32.
+extern "C" __global__ void xielu_backward(const void* x, int xType, const void* alphaP, int alphaPType,
+                                          const void* alphaN, int alphaNType, float beta, float eps, const float* dy,
+                                          void* dx, int dxType, double* partials, long long n) {
+    double ap = xielu_softplus(load_f(alphaP, alphaPType, 0));
+    double an = beta + xielu_softplus(load_f(alphaN, alphaNType, 0));
+    double sumP = 0.0, sumN = 0.0;
+    FOR_EACH(i, n) {
+        double v = load_f(x, xType, i), g = dy[i];
+        if (v > 0) {
+            store_f(dx, dxType, i, (float) (g * (2 * ap * v + beta)));
+            sumP += g * v * v;
+        } else {
+            double throughMin = v < eps ? exp(v) : v == eps ? 0.5 * exp(v) : 0.0;
+            store_f(dx, dxType, i, (float) (g * ((throughMin - 1) * an + beta)));
+            sumN += g * (expm1(fmin(v, (double) eps)) - v);
+        }
+    }
+    sumP = block_sum_d(sumP);
+    sumN = block_sum_d(sumN);
+    if (threadIdx.x == 0) {
+        partials[2 * blockIdx.x] = sumP;
+        partials[2 * blockIdx.x + 1] = sumN;
+    }
+}
+
+// (after xielu_backward) the raw scalars' gradients from its count blocks' partials: each sum times softplus' (the
+// sigmoid, 1 above the threshold), rounded once. dAlphaP or dAlphaN null: not wanted. One block.
+extern "C" __global__ void xielu_scalars_backward(const double* partials, int count, const void* alphaP,
+                                                  int alphaPType, const void* alphaN, int alphaNType, float* dAlphaP,
+                                                  float* dAlphaN) {
+    double sumP = 0.0, sumN = 0.0;
+    for (int b = threadIdx.x; b < count; b += blockDim.x) {
+        sumP += partials[2 * b];
+        sumN += partials[2 * b + 1];
+    }
+    sumP = block_sum_d(sumP);
+    sumN = block_sum_d(sumN);
+    if (threadIdx.x == 0) {
+        double rawP = load_f(alphaP, alphaPType, 0), rawN = load_f(alphaN, alphaNType, 0);
+        if (dAlphaP) dAlphaP[0] = (float) (sumP * (rawP > 20 ? 1.0 : 1 / (1 + exp(-rawP))));
+        if (dAlphaN) dAlphaN[0] = (float) (sumN * (rawN > 20 ? 1.0 : 1 / (1 + exp(-rawN))));
     }
 }

@@ -2,6 +2,7 @@ package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.autograd.Xielu;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.Backend;
@@ -315,6 +316,18 @@ class CudaKernelConformanceTest {
             be.activations().clampedSwiglu(x[0], 1.702f, 1f, o[0]);
             be.activations().clampedSwigluBackward(x[0], 1.702f, 1f, x[1], o[1]);
         });
+        // xIELU over 47 blocks of partial sums (12,000 elements): its raw scalars' gradients reduced on the device
+        agree("xielu forward and backward", F32_TOLERANCE, in(Input.randn(67, 3, 4000), Input.randn(68, 1),
+                Input.randn(69, 1), Input.randn(70, 3, 4000)), out(d(3, 4000), d(3, 4000), d(1), d(1)), (be, x, o) -> {
+            be.activations().xielu(x[0], x[1], x[2], Xielu.BETA, Xielu.EPS, o[0]);
+            be.activations().xieluBackward(x[0], x[1], x[2], Xielu.BETA, Xielu.EPS, x[3], o[1], o[2], o[3]);
+        });
+        agree("xielu of bf16 input and scalars, read in place", F32_TOLERANCE, in(Input.randn(71, 3, 40).as(DType.BF16),
+                Input.randn(72, 1).as(DType.BF16), Input.randn(73, 1).as(DType.BF16), Input.randn(74, 3, 40)),
+                out(d(3, 40), d(3, 40), d(1), d(1)), (be, x, o) -> {
+                    be.activations().xielu(x[0], x[1], x[2], Xielu.BETA, Xielu.EPS, o[0]);
+                    be.activations().xieluBackward(x[0], x[1], x[2], Xielu.BETA, Xielu.EPS, x[3], o[1], o[2], o[3]);
+                });
     }
 
     @Test

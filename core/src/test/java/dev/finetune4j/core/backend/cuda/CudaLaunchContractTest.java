@@ -2,6 +2,7 @@ package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.autograd.Xielu;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.Device;
@@ -191,6 +192,13 @@ class CudaLaunchContractTest {
                 f32(s, 3, 40)));
         c.put("activations.clampedSwigluBackward of bf16 into bf16", (k, s) -> k.activations().clampedSwigluBackward(
                 randn(s, DType.BF16, 3, 80), 1.702f, 1f, randn(s, 3, 40), zeros(s, DType.BF16, 3, 80)));
+        c.put("activations.xielu of bf16 into bf16", (k, s) -> k.activations().xielu(randn(s, DType.BF16, 3, 40),
+                randn(s, 1), randn(s, DType.BF16, 1), Xielu.BETA, Xielu.EPS, zeros(s, DType.BF16, 3, 40)));
+        c.put("activations.xieluBackward", (k, s) -> k.activations().xieluBackward(randn(s, 3, 40), randn(s, 1),
+                randn(s, 1), Xielu.BETA, Xielu.EPS, randn(s, 3, 40), f32(s, 3, 40), f32(s, 1), f32(s, 1)));
+        c.put("activations.xieluBackward of frozen scalars into bf16", (k, s) -> k.activations().xieluBackward(
+                randn(s, DType.BF16, 3, 40), randn(s, 1), randn(s, 1), Xielu.BETA, Xielu.EPS, randn(s, 3, 40),
+                zeros(s, DType.BF16, 3, 40), null, null));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
                 randn(s, 2, 5, 4), RotaryLayout.HALVES, true, f32(s, 2, 3, 5, 8)));
         c.put("rotary.rotate partial, 6 of 10 dimensions", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 10),

@@ -10,6 +10,8 @@ import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +46,42 @@ class FamilyConfigTest {
                 .putNull("final_logit_softcapping"));
         assertEquals(0f, uncapped.attnLogitSoftcapping());
         assertEquals(0f, uncapped.finalLogitSoftcapping());
+    }
+
+    /**
+     * Apertus as ApertusConfig fills it (checked in transformers 5.17): without rope_parameters or rope_scaling the
+     * published llama3 rope with theta 12,000,000, a top-level rope_theta ignored; xIELU, eps 1e-5, 65,536 positions;
+     * per-head q/k norms, its own norm names, an MLP without a gate. Another hidden_act is an ordinary activation.
+     */
+    @Test
+    void apertusDefaultsAreApertusConfigs() {
+        DecoderConfig c = DecoderConfig.fromJson(base("apertus", 2).put("rope_theta", 1e6));
+        assertTrue(c.xielu());
+        assertNull(c.hiddenAct());
+        assertEquals("llama3", c.rope().ropeType());
+        assertEquals(12_000_000.0, c.rope().ropeTheta());
+        assertEquals(8.0, c.rope().factor());
+        assertEquals(8192, c.rope().originalMaxPositionEmbeddings());
+        assertEquals(1.0, c.rope().lowFreqFactor());
+        assertEquals(4.0, c.rope().highFreqFactor());
+        assertEquals(1e-5f, c.normEps());
+        assertEquals(65536, c.maxPositionEmbeddings());
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
+        assertEquals(DenseMlp.UP_DOWN, c.denseMlp());
+        assertEquals(new DecoderConfig.LayerNormNames("attention_layernorm", null, "feedforward_layernorm", null),
+                c.normNames());
+        ObjectNode legacy = base("apertus", 2).put("rope_theta", 1e6);
+        legacy.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 4.0).put("low_freq_factor", 1.0)
+                .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 1024);
+        DecoderConfig scaled = DecoderConfig.fromJson(legacy);
+        assertEquals(1e6, scaled.rope().ropeTheta(), "with rope_scaling, rope_theta is read");
+        assertEquals(4.0, scaled.rope().factor());
+        DecoderConfig relu2 = DecoderConfig.fromJson(base("apertus", 2).put("hidden_act", "relu2"));
+        assertFalse(relu2.xielu());
+        assertEquals(Activations.Kind.RELU2, relu2.hiddenAct());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(base("llama", 2).put("hidden_act", "xielu")));
+        assertTrue(e.getMessage().contains("unsupported activation 'xielu'"), e.getMessage());
     }
 
     @Test
