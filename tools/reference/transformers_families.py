@@ -2511,6 +2511,15 @@ def llama3_inv_freq(rope, dims=HEAD_DIM):
     return (1 - blend) * kept / rope["factor"] + blend * kept
 
 
+
+def falcon_h1_family(rms_norm, seed):
+    """Falcon-H1 with its mixers' gated RMSNorm (per group, after the gate) or without one."""
+    return Family(lambda: falcon_h1_config(rms_norm=rms_norm),
+                  rotation=halves(modeling_falcon_h1, plain_inv_freq(1000.0, HEAD_DIM),
+                                  rule="Llama's halves rule with theta 1000"),
+                  seed=seed, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(rms_norm),
+                  adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True, vocab=FALCON_H1_VOCAB)
+
 FAMILIES = {
     "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, HEAD_DIM // 2),
                   seed=11, head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
@@ -2605,18 +2614,8 @@ FAMILIES = {
     "deepseek_v2_lite": deepseek_v2_family(lite=True, seed=33, expert=5),
     # seed 4734: 34 to 4634 (by 100) fail the routing gaps (8 softmax probabilities sit close together)
     "deepseek_v2": deepseek_v2_family(lite=False, seed=4734, expert=5),
-    "falcon_h1": Family(lambda: falcon_h1_config(rms_norm=True),
-                        rotation=halves(modeling_falcon_h1, plain_inv_freq(1000.0, HEAD_DIM),
-                                        rule="Llama's halves rule with theta 1000"),
-                        seed=43, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(True),
-                        adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True,
-                        vocab=FALCON_H1_VOCAB),
-    "falcon_h1_no_rms_norm": Family(lambda: falcon_h1_config(rms_norm=False),
-                             rotation=halves(modeling_falcon_h1, plain_inv_freq(1000.0, HEAD_DIM),
-                                             rule="Llama's halves rule with theta 1000"),
-                             seed=40, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(False),
-                             adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True,
-                             vocab=FALCON_H1_VOCAB),
+    "falcon_h1": falcon_h1_family(rms_norm=True, seed=43),
+    "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
 }
 
 
