@@ -65,7 +65,8 @@ final class DecoderHyperparameters {
             Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"),
             Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
-            Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"), Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
+            Map.entry("arcee", "arcee"), Map.entry(DecoderConfig.APERTUS, "apertus"), Map.entry("lfm2", "lfm2"),
+            Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
             Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"));
     /**

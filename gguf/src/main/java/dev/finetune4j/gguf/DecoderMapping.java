@@ -1,5 +1,6 @@
 package dev.finetune4j.gguf;
 
+import dev.finetune4j.core.autograd.Xielu;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -7,9 +8,13 @@ import dev.finetune4j.core.models.decoder.DenseMlp;
 import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
+import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntUnaryOperator;
 import java.util.stream.IntStream;
 
@@ -66,6 +71,8 @@ import java.util.stream.IntStream;
  *       ({@code post_attention_layernorm}) as {@code ffn_norm} and the norm of its output as {@code post_ffw_norm};
  *       Cohere's one LayerNorm per layer as {@code attn_norm}, its head always the token embeddings.</li>
  *   <li>{@code arcee} (its rows permuted as Llama's; its ungated {@code up_proj} alone as {@code ffn_up}),
+ *       {@code apertus} (its ungated MLP as Arcee's, its q/k norms per head, its xIELU scalars as the
+ *       {@code xielu.*} keys rather than tensors),
  *       {@code exaone4} (its norms after each sub-block as OLMo 2's, q/k norms per head), {@code seed_oss} (q/k/v
  *       biases, its MLP's input norm as {@code post_attention_norm}), {@code hunyuan_v1_dense} ({@code hunyuan-dense}: its {@code query_layernorm} and
  *       {@code key_layernorm} as {@code attn_q_norm} and {@code attn_k_norm}) and {@code starcoder2} (its LayerNorms'
@@ -117,6 +124,35 @@ final class DecoderMapping implements ModelMapping {
     @Override
     public void putHyperparameters(GgufMetadata meta) {
         hyperparameters.put(meta);
+        if (config.xielu()) {
+            putXieluScalars(meta);
+        }
+    }
+
+    /**
+     * Apertus's xIELU: each layer's raw {@code alpha_p} and {@code alpha_n} (the graph takes their softplus, as the
+     * model does) and the fixed {@code beta} and {@code eps}, as arrays over the layers under llama.cpp's global
+     * {@code xielu.*} keys, as convert_hf_to_gguf.py writes them.
+     */
+    private void putXieluScalars(GgufMetadata meta) {
+        Map<String, Tensor> weights = model.stateDict();
+        int layers = config.numHiddenLayers();
+        float[] alphaP = new float[layers];
+        float[] alphaN = new float[layers];
+        for (int i = 0; i < layers; i++) {
+            alphaP[i] = weights.get(xieluScalar(i, "alpha_p")).toFloatArray()[0];
+            alphaN[i] = weights.get(xieluScalar(i, "alpha_n")).toFloatArray()[0];
+        }
+        float[] beta = new float[layers];
+        float[] eps = new float[layers];
+        Arrays.fill(beta, Xielu.BETA);
+        Arrays.fill(eps, Xielu.EPS);
+        meta.putFloat32s("xielu.alpha_p", alphaP).putFloat32s("xielu.alpha_n", alphaN).putFloat32s("xielu.beta", beta)
+                .putFloat32s("xielu.eps", eps);
+    }
+
+    private static String xieluScalar(int layer, String name) {
+        return "model.layers." + layer + ".mlp.act_fn." + name;
     }
 
     @Override
@@ -329,7 +365,14 @@ final class DecoderMapping implements ModelMapping {
             out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
             out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
         }
-        Placement.takeAll(model.stateDict(), placements(), type, layout()).stream().map(DecoderMapping::asDeclared)
+        Map<String, Tensor> weights = new LinkedHashMap<>(model.stateDict());
+        if (config.xielu()) { // xIELU's scalars travel as keys (putHyperparameters)
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                weights.remove(xieluScalar(i, "alpha_p"));
+                weights.remove(xieluScalar(i, "alpha_n"));
+            }
+        }
+        Placement.takeAll(weights, placements(), type, layout()).stream().map(DecoderMapping::asDeclared)
                 .forEach(out::add);
         return out;
     }

@@ -102,6 +102,10 @@ final class LlamaCppArchitectures {
                     .activation(Activations.Kind.GELU_TANH).slidingWindow(SlidingWindow.DROPPED),
             graph("arcee").adjacentPairs().ropeTypes(YARN_ROPES).namesMissingOutputBias()
                     .activation(Activations.Kind.RELU2),
+            // Apertus: Llama's layers with per-head q/k norms, rotating halves; its MLP's xIELU takes each layer's
+            // scalars from the xielu.* keys (no Activations.Kind: they are the model's weights)
+            graph("apertus").ropeTypes(LLAMA3_ROPES).requiresPerHeadQkNorms().outputHead(OutputHead.OWN)
+                    .activation(null),
             // LFM2's final norm (embedding_norm) is read as token_embd_norm, as the converter names it
             graph("lfm2").headSize(HeadSize.FILLS_HIDDEN).finalNorm("token_embd_norm").writesVocabSize()
                     .requiresConvolutionKernel());

@@ -622,6 +622,22 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "beta_fast": 32.0,
                                  "beta_slow": 1.0, "original_max_position_embeddings": 4096},
              "tie_word_embeddings": false}""";
+    /**
+     * Apertus (GGUF architecture apertus): per-head q/k RMSNorms, rotary halves with Llama 3's scaling (its rope_freqs
+     * written, as for Llama 3), an ungated MLP whose xIELU takes each layer's own scalars (drawn as any weight: the file
+     * holds them as the xielu.* keys).
+     */
+    private static final String APERTUS = """
+            {"model_type": "apertus", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "hidden_act": "xielu",
+             "rope_parameters": {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 16},
+             "tie_word_embeddings": false}""";
+    /** Apertus wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512. */
+    private static final String APERTUS_WIDE = APERTUS.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
     /** Arcee wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512. */
     private static final String ARCEE_WIDE = ARCEE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
@@ -796,6 +812,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("starcoder2-bytebpe-f32", STARCODER2, "bytebpe", GgufType.F32, false),
             new ReferenceCase("starcoder2-bytebpe-q8_0", STARCODER2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("starcoder2-bytebpe-lora-f32", STARCODER2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("apertus-bytebpe-f32", APERTUS, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("apertus-bytebpe-q8_0", APERTUS, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("apertus-bytebpe-lora-f32", APERTUS, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("apertus-wide-bytebpe-q4_k_m", APERTUS_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("arcee-bytebpe-f32", ARCEE, "bytebpe", GgufType.F32, false),
             new ReferenceCase("arcee-bytebpe-q8_0", ARCEE, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("arcee-bytebpe-lora-f32", ARCEE, "bytebpe", GgufType.F32, true),
