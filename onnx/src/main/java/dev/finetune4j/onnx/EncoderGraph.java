@@ -1,12 +1,11 @@
 package dev.finetune4j.onnx;
 
-import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.models.bert.EncoderConfig;
+import dev.finetune4j.core.models.bert.EncoderFamily;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Set;
 
 import static dev.finetune4j.onnx.GraphBuilder.BOOL;
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
@@ -33,30 +32,14 @@ import static dev.finetune4j.onnx.TransformerGraph.SEQUENCE;
  */
 final class EncoderGraph {
     static final String TOKEN_TYPE_IDS = "token_type_ids";
-    /** The families whose position ids count non-pad tokens from {@code pad_token_id + 1}. */
-    private static final Set<String> POSITIONS_AFTER_PADDING = Set.of("roberta", "xlm-roberta");
-
-    /**
-     * Hugging Face's names of one family's modules under its base model prefix, and its head's activation: BERT's
-     * (and RoBERTa's) {@code encoder.layer.N}, DistilBERT's {@code transformer.layer.N}.
-     */
-    private record Names(String stack, String query, String key, String value, String attentionOutput,
-                         String attentionNorm, String intermediate, String output, String outputNorm,
-                         Activations.Kind headActivation) {
-        static final Names BERT = new Names("encoder", "attention.self.query", "attention.self.key",
-                "attention.self.value", "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
-                "output.dense", "output.LayerNorm", Activations.Kind.TANH);
-        static final Names DISTILBERT = new Names("transformer", "attention.q_lin", "attention.k_lin",
-                "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm",
-                Activations.Kind.RELU);
-    }
 
     private final EncoderClassifier classifier;
     private final EncoderConfig c;
     private final GraphBuilder g;
     private final LayerOps ops;
     private final StateDictWeights w;
-    private final Names names;
+    private final EncoderFamily family;
+    private final EncoderFamily.LayerNames names;
     private final String prefix;
     private final int headDim;
 
@@ -66,8 +49,9 @@ final class EncoderGraph {
         this.g = g;
         this.ops = new LayerOps(g);
         this.w = new StateDictWeights(classifier.stateDict(), g);
-        this.names = c.modelType().equals("distilbert") ? Names.DISTILBERT : Names.BERT;
-        this.prefix = classifier.baseModelPrefix() + ".";
+        this.family = classifier.family();
+        this.names = family.layerNames();
+        this.prefix = family.prefix() + ".";
         this.headDim = c.hiddenSize() / c.numAttentionHeads();
     }
 
@@ -89,12 +73,12 @@ final class EncoderGraph {
                 g.ints(1, 2)));
         String x = embeddings(tokenTypes);
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            x = layer(prefix + names.stack() + ".layer." + i + ".", x, realKeys);
+            x = layer(prefix + family.stack() + ".layer." + i + ".", x, realKeys);
         }
         String first = g.op("Gather", List.of(x, g.scalar(0L)), intAttr("axis", 1));            // (B, C)
-        List<String> head = classifier.headModules();
-        String hidden = ops.activation(names.headActivation(), linear(head.get(0), first));
-        g.opInto(LOGITS, "Identity", List.of(linear(head.get(1), hidden)));
+        EncoderFamily.Head head = family.head();
+        String hidden = ops.activation(head.activation(), linear(head.dense(), first));
+        g.opInto(LOGITS, "Identity", List.of(linear(head.output(), hidden)));
         w.requireAllUsed();
     }
 
@@ -115,7 +99,7 @@ final class EncoderGraph {
 
     /** RoBERTa's (B, S) from the pad id (see the class comment); else (S) 0, 1, ..., S - 1, broadcast over rows. */
     private String positionIds() {
-        if (!POSITIONS_AFTER_PADDING.contains(c.modelType())) {
+        if (!family.positionsAfterPadding()) {
             String length = g.op("Squeeze", List.of(g.op("Shape", List.of(INPUT_IDS), intAttr("start", 1),
                     intAttr("end", 2)), g.ints(0)));
             return g.op("Range", List.of(g.scalar(0L), length, g.scalar(1L)));

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import static dev.finetune4j.peft.TargetModules.names;
 import static dev.finetune4j.peft.TargetModules.regex;
@@ -27,9 +28,12 @@ public final class PeftFamilies {
      * @param loraTargets LoRA's default target modules
      * @param ia3 IA3's default targets, or null where PEFT has none
      * @param adapterSites the sublayers bottleneck adapters follow, or null where none are known
+     * @param loraRefused the modules (by their last name) PEFT refuses to adapt with LoRA in this family: a Mamba-based
+     *                    model's {@code out_proj} and {@code conv1d}, whose fused kernels read the weights directly
+     *                    ({@code _check_lora_target_modules_mamba}); empty elsewhere
      */
     public record Family(String modelType, String causalClass, String classifierClass, TargetModules loraTargets,
-                         Ia3Targets ia3, AdapterSites adapterSites) {
+                         Ia3Targets ia3, AdapterSites adapterSites, Set<String> loraRefused) {
     }
 
     /**
@@ -86,7 +90,7 @@ public final class PeftFamilies {
         // PEFT 0.21 has no default for Falcon-H1 (it asks for target_modules): q/v and the Mamba-2 mixers' input
         // projection, beside the attention in every layer
         row("falcon_h1", "FalconH1ForCausalLM", names("q_proj", "v_proj", "in_proj"), null,
-                new AdapterSites(names("self_attn", "mamba"), names("feed_forward")));
+                new AdapterSites(names("self_attn", "mamba"), names("feed_forward")), Set.of("out_proj", "conv1d"));
         row("olmo2", "Olmo2ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("olmo3", "Olmo3ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("smollm3", "SmolLM3ForCausalLM", Q_V, null, ATTENTION_MLP);
@@ -140,13 +144,18 @@ public final class PeftFamilies {
 
     private static void row(String modelType, String causalClass, TargetModules lora, Ia3Targets ia3,
                             AdapterSites adapterSites) {
-        BY_TYPE.put(modelType, new Family(modelType, causalClass, causalClass, lora, ia3, adapterSites));
+        row(modelType, causalClass, lora, ia3, adapterSites, Set.of());
+    }
+
+    private static void row(String modelType, String causalClass, TargetModules lora, Ia3Targets ia3,
+                            AdapterSites adapterSites, Set<String> loraRefused) {
+        BY_TYPE.put(modelType, new Family(modelType, causalClass, causalClass, lora, ia3, adapterSites, loraRefused));
     }
 
     private static void encoder(String modelType, String classPrefix, TargetModules lora, Ia3Targets ia3,
                                 AdapterSites adapterSites) {
         BY_TYPE.put(modelType, new Family(modelType, classPrefix + "Model", classPrefix + "ForSequenceClassification",
-                lora, ia3, adapterSites));
+                lora, ia3, adapterSites, Set.of()));
     }
 
     /**

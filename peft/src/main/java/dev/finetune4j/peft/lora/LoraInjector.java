@@ -31,8 +31,6 @@ import java.util.SplittableRandom;
  * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
  */
 public final class LoraInjector extends PeftMethod<LoraConfig> {
-    /** The model types whose Mamba-2 {@code out_proj} and {@code conv1d} PEFT will not adapt, of those finetune4j loads. */
-    private static final Set<String> MAMBA_MODEL_TYPES = Set.of("falcon_h1");
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public LoraInjector() {
@@ -111,21 +109,19 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
     }
 
     /**
-     * Refuses what PEFT 0.21 refuses to load: LoRA on a Mamba-2 mixer's {@code out_proj} or {@code conv1d} in the
-     * model types it calls Mamba-based ({@code _check_lora_target_modules_mamba}; of those, finetune4j loads
-     * Falcon-H1), whose fused kernels read those weights directly and so would skip the adapter.
+     * Refuses what PEFT 0.21 refuses to load: LoRA on the modules its family's row refuses
+     * ({@link PeftFamilies.Family#loraRefused}: a Mamba-based model's {@code out_proj} and {@code conv1d}, whose fused
+     * kernels read those weights directly and so would skip the adapter).
      */
     private static void requireLoadableByPeft(String modelType, List<String> targets) {
-        if (!MAMBA_MODEL_TYPES.contains(modelType)) {
-            return;
-        }
+        Set<String> refused = PeftFamilies.of(modelType).map(PeftFamilies.Family::loraRefused).orElse(Set.of());
         for (String path : targets) {
             String name = path.substring(path.lastIndexOf('.') + 1);
-            if (name.equals("out_proj") || name.equals("conv1d")) {
+            if (refused.contains(name)) {
                 throw new PeftException("LoRA on '" + path + "' of a " + modelType + " model would not load in PEFT, "
-                        + "which refuses out_proj and conv1d in Mamba-based models (its fused kernels read their "
-                        + "weights directly): leave them out of target_modules, e.g. in_proj and the attention's q_proj, "
-                        + "v_proj");
+                        + "which refuses " + String.join(" and ", refused.stream().sorted().toList()) + " in Mamba-based "
+                        + "models (its fused kernels read their weights directly): leave them out of target_modules, "
+                        + "e.g. in_proj and the attention's q_proj, v_proj");
             }
         }
     }

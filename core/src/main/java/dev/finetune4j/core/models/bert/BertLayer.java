@@ -24,7 +24,7 @@ final class BertLayer extends Module {
         this.config = c;
         this.family = family;
         int h = c.hiddenSize();
-        EncoderFamily.LayerNames n = family.layerNames;
+        EncoderFamily.LayerNames n = family.layerNames();
         put(n.query(), new Linear(scope, h, h, true));
         put(n.key(), new Linear(scope, h, h, true));
         put(n.value(), new Linear(scope, h, h, true));
@@ -44,7 +44,7 @@ final class BertLayer extends Module {
         int t = x.dim(1);
         int heads = config.numAttentionHeads();
         int d = config.hiddenSize() / heads;
-        EncoderFamily.LayerNames n = family.layerNames;
+        EncoderFamily.LayerNames n = family.layerNames();
         Tensor q = split(at(n.query(), x), b, t, heads, d);
         Tensor k = split(at(n.key(), x), b, t, heads, d);
         Tensor v = split(at(n.value(), x), b, t, heads, d);
@@ -53,7 +53,7 @@ final class BertLayer extends Module {
                 .permute(0, 2, 1, 3).reshape(b, t, config.hiddenSize());
         float hidden = config.dropouts().residual();
         Tensor attended = at(n.attentionOutput(), ctx);
-        if (family.attentionOutputDropout) {
+        if (family.attentionOutputDropout()) {
             attended = pass.dropout(attended, hidden);
         }
         Tensor h = at(n.attentionNorm(), Elementwise.add(attended, x));

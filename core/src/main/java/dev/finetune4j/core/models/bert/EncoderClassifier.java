@@ -52,16 +52,16 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         this.family = EncoderFamily.of(c.modelType());
         this.classifier = classifier;
         this.numLabels = classifier != null ? classifier.numLabels() : c.numLabels();
-        Container encoder = registerChild(family.prefix, new Container());
-        encoder.add("embeddings", new BertEmbeddings(scope, c, family.positionsAfterPadding));
+        Container encoder = registerChild(family.prefix(), new Container());
+        encoder.add("embeddings", new BertEmbeddings(scope, c, family.positionsAfterPadding()));
         List<BertLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new BertLayer(scope, c, family));
         }
-        encoder.add(family.stack, new Container()).add("layer", new ModuleList<>(layers));
+        encoder.add(family.stack(), new Container()).add("layer", new ModuleList<>(layers));
         int h = c.hiddenSize();
-        ModulePaths.put(this, this::registerChild, family.head.dense(), new Linear(scope, h, h, true));
-        ModulePaths.put(this, this::registerChild, family.head.output(), new Linear(scope, h, numLabels, true));
+        ModulePaths.put(this, this::registerChild, family.head().dense(), new Linear(scope, h, h, true));
+        ModulePaths.put(this, this::registerChild, family.head().output(), new Linear(scope, h, numLabels, true));
     }
 
     /**
@@ -97,11 +97,11 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
         TokenTypeIds.check(types, ids, config.typeVocabSize(), config.modelType());
         int b = ids.length;
         int t = ids[0].length;
-        Module encoder = child(family.prefix);
+        Module encoder = child(family.prefix());
         ForwardContext pass = new ForwardContext(new AttentionMask(false, keyValid(mask, b, t), null), null, null,
                 isTraining() ? this::dropoutRandom : null, null);
         Tensor x = ((BertEmbeddings) encoder.child("embeddings")).forward(ids, types, pass);
-        ModuleList<?> layers = (ModuleList<?>) encoder.child(family.stack).child("layer");
+        ModuleList<?> layers = (ModuleList<?>) encoder.child(family.stack()).child("layer");
         LayerRunner runner = new LayerRunner(isTraining(), gradientCheckpointing, () -> dropoutRandom,
                 stream -> dropoutRandom = stream);
         for (int i = 0; i < layers.size(); i++) {
@@ -109,7 +109,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
             x = runner.run(layer, x, in -> layer.forward(in, pass));
         }
         Tensor first = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
-        EncoderFamily.Head head = family.head;
+        EncoderFamily.Head head = family.head();
         float p = config.classifierDropout();
         // Layers looked up at each call: PEFT's modules_to_save may wrap them
         Tensor input = head.dropoutBeforeDense() ? pass.dropout(first, p) : first;
@@ -128,13 +128,22 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
     }
 
     /**
+     * The family this classifier belongs to: its module names, position ids and head.
+     *
+     * @return BERT, RoBERTa (XLM-RoBERTa too) or DistilBERT
+     */
+    public EncoderFamily family() {
+        return family;
+    }
+
+    /**
      * The encoder's name in this tree, transformers' {@code base_model_prefix} ({@code bert}, {@code roberta},
      * {@code distilbert}): a base model's checkpoint ({@code RobertaModel}) names its weights without it.
      *
      * @return the prefix, without a dot
      */
     public String baseModelPrefix() {
-        return family.prefix;
+        return family.prefix();
     }
 
     /**
@@ -145,7 +154,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
      * @return their dotted paths from the root
      */
     public List<String> headModules() {
-        return List.of(family.head.dense(), family.head.output());
+        return List.of(family.head().dense(), family.head().output());
     }
 
     /**
@@ -155,7 +164,7 @@ public abstract sealed class EncoderClassifier extends SequenceClassifierModule
      * @return its dotted path from the root
      */
     public String labelProjection() {
-        return family.head.output();
+        return family.head().output();
     }
 
     @Override

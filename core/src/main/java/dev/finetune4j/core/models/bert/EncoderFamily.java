@@ -7,7 +7,7 @@ import dev.finetune4j.core.autograd.Activations;
  * its position ids, whether the attention's output is dropped out, and the head on the first token, as
  * transformers' {@code *ForSequenceClassification} classes lay them out.
  */
-enum EncoderFamily {
+public enum EncoderFamily {
     /** {@code bert.encoder.layer.N}; the pooler (tanh) then {@code classifier}. */
     BERT("bert", "encoder", LayerNames.BERT, false, true,
             new Head("bert.pooler.dense", Activations.Kind.TANH, false, "classifier")),
@@ -24,16 +24,12 @@ enum EncoderFamily {
     DISTILBERT("distilbert", "transformer", LayerNames.DISTILBERT, false, false,
             new Head("pre_classifier", Activations.Kind.RELU, false, "classifier"));
 
-    /** transformers' {@code base_model_prefix}: the encoder's name in the classifier, absent in a base model's file. */
-    final String prefix;
-    /** The module holding {@code layer.N} under the prefix. */
-    final String stack;
-    final LayerNames layerNames;
-    /** Position ids count real tokens from {@code pad_token_id + 1} (RoBERTa's), else 0, 1, 2, ... */
-    final boolean positionsAfterPadding;
-    /** Whether the attention's output projection is dropped out before it joins the residual stream. */
-    final boolean attentionOutputDropout;
-    final Head head;
+    private final String prefix;
+    private final String stack;
+    private final LayerNames layerNames;
+    private final boolean positionsAfterPadding;
+    private final boolean attentionOutputDropout;
+    private final Head head;
 
     EncoderFamily(String prefix, String stack, LayerNames layerNames, boolean positionsAfterPadding,
                   boolean attentionOutputDropout, Head head) {
@@ -43,6 +39,60 @@ enum EncoderFamily {
         this.positionsAfterPadding = positionsAfterPadding;
         this.attentionOutputDropout = attentionOutputDropout;
         this.head = head;
+    }
+
+    /**
+     * transformers' {@code base_model_prefix}: the encoder's name in the classifier, absent in a base model's file.
+     *
+     * @return {@code bert}, {@code roberta} or {@code distilbert}
+     */
+    public String prefix() {
+        return prefix;
+    }
+
+    /**
+     * The module holding {@code layer.N} under the prefix.
+     *
+     * @return {@code encoder} or {@code transformer}
+     */
+    public String stack() {
+        return stack;
+    }
+
+    /**
+     * The modules of one layer.
+     *
+     * @return their paths under {@code layer.N}
+     */
+    public LayerNames layerNames() {
+        return layerNames;
+    }
+
+    /**
+     * Whether position ids count real tokens from {@code pad_token_id + 1} (RoBERTa's), else 0, 1, 2, ...
+     *
+     * @return true for RoBERTa and XLM-RoBERTa
+     */
+    public boolean positionsAfterPadding() {
+        return positionsAfterPadding;
+    }
+
+    /**
+     * Whether the attention's output projection is dropped out before it joins the residual stream.
+     *
+     * @return false for DistilBERT
+     */
+    public boolean attentionOutputDropout() {
+        return attentionOutputDropout;
+    }
+
+    /**
+     * The head on the first token's final state.
+     *
+     * @return its modules and activation
+     */
+    public Head head() {
+        return head;
     }
 
     /**
@@ -72,7 +122,7 @@ enum EncoderFamily {
      * @param output the MLP's second projection
      * @param outputNorm the LayerNorm after the MLP's residual sum
      */
-    record LayerNames(String query, String key, String value, String attentionOutput, String attentionNorm,
+    public record LayerNames(String query, String key, String value, String attentionOutput, String attentionNorm,
                       String intermediate, String output, String outputNorm) {
         static final LayerNames BERT = new LayerNames("attention.self.query", "attention.self.key",
                 "attention.self.value", "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
@@ -90,6 +140,6 @@ enum EncoderFamily {
      * @param dropoutBeforeDense whether the first token's state is dropped out before {@code dense} (RoBERTa's)
      * @param output the projection onto the labels' path from the model's root
      */
-    record Head(String dense, Activations.Kind activation, boolean dropoutBeforeDense, String output) {
+    public record Head(String dense, Activations.Kind activation, boolean dropoutBeforeDense, String output) {
     }
 }
