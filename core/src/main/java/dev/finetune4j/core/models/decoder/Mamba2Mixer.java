@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearAttention;
 import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.models.decoder.MambaConfig.GatedNorm;
 import dev.finetune4j.core.nn.Block;
@@ -16,6 +17,9 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Mamba-2 mixer ({@code mamba}; Dao and Gu 2024) of Granite 4.0 H and Falcon-H1, as transformers'
@@ -32,6 +36,11 @@ import dev.finetune4j.core.tensor.TensorScope;
 final class Mamba2Mixer extends Module implements Block {
     private final MambaConfig config;
     private final int layerIndex;
+    /**
+     * Falcon-H1's muP factors of in_proj's outputs, (1, 1, projectionDim), made once per device in the scope that owns
+     * the loaded weights (again if that scope has closed since), not per forward.
+     */
+    private final Map<Device, Tensor> projectionFactors = new ConcurrentHashMap<>();
 
     /**
      * The layer's weights, zero until loaded.
@@ -72,8 +81,9 @@ final class Mamba2Mixer extends Module implements Block {
         }
         Tensor projected = layer("in_proj").forward(input);
         if (config.scalesProjection()) { // Falcon-H1's muP vector, one factor per output of in_proj
-            projected = Elementwise.mul(projected, Tensor.of(x.device(), TensorScope.current(),
-                    config.projectionFactors(), Shape.of(1, 1, config.projectionDim())));
+            projected = Elementwise.mul(projected, projectionFactors.compute(x.device(), (device, kept) ->
+                    kept != null && kept.scope().isOpen() ? kept : Tensor.of(device, parameter("D").scope(),
+                            config.projectionFactors(), Shape.of(1, 1, config.projectionDim()))));
         }
         Tensor z = projected.slice(2, 0, inner);
         Tensor xbc = projected.slice(2, inner, inner + config.convDim());
