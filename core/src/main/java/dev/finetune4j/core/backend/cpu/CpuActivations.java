@@ -138,6 +138,9 @@ final class CpuActivations implements ActivationKernels {
             }
         });
         CpuTensors.commit(dx, o);
+        if (dAlphaP == null && dAlphaN == null) {
+            return; // frozen scalars (under an adapter): no serial pass over every element
+        }
         // the scalars' sums in double, in element order: one pass, the same on every run
         double sumP = 0;
         double sumN = 0;
