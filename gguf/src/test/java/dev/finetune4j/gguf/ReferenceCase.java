@@ -683,6 +683,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** Falcon-H1 with its own lm_head, for the lossy types (a tied head would be rounded twice, as two tensors). */
     private static final String FALCON_H1_UNTIED = FALCON_H1.replace("\"tie_word_embeddings\": true",
             "\"tie_word_embeddings\": false");
+    /** Falcon-H1 without the mixers' gated norm (mamba_rms_norm false: y silu(z) as it is, no ssm_norm in the file). */
+    private static final String FALCON_H1_NO_NORM = FALCON_H1_UNTIED.replace("\"mamba_rms_norm\": true",
+            "\"mamba_rms_norm\": false");
     /** Falcon-H1 wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512, Mamba-2 mixers 512 wide. */
     private static final String FALCON_H1_WIDE = FALCON_H1_UNTIED.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
@@ -720,8 +723,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * q_proj form with halves rotated in F32, and DeepSeek-V2 (its softmax router, YaRN of mscale 0.707) in F32 and
      * Q8_0; Qwen3-Next (the DeltaNet's fused projections) in F32, Q8_0 and with a LoRA adapter on the attention's
      * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj; Falcon-H1 (its muP multipliers baked into
-     * the matrices) in F32 with a tied head of its own multiplier, Q8_0, with a LoRA adapter on the attention's, the
-     * Mamba-2 in_proj's and the MLP's projections (their B baked as the matrices), and wide in Q4_K_M.
+     * the matrices) in F32 with a tied head of its own multiplier and untied without the mixers' norm, in Q8_0, with a
+     * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
+     * matrices), and wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -891,6 +895,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3next-wide-bytebpe-q4_k_m", QWEN3_NEXT_WIDE, "bytebpe", GgufType.Q4_K_M, false,
                     false, QWEN3_NEXT_WIDE_SEED),
             new ReferenceCase("falconh1-bytebpe-f32", FALCON_H1, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("falconh1-nonorm-bytebpe-f32", FALCON_H1_NO_NORM, "bytebpe", GgufType.F32, false),
             new ReferenceCase("falconh1-bytebpe-q8_0", FALCON_H1_UNTIED, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("falconh1-bytebpe-lora-f32", FALCON_H1, "bytebpe", GgufType.F32, true),
             new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false));
