@@ -8,6 +8,7 @@ import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
+import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
 import dev.finetune4j.gguf.LlamaCppArchitecture.Biases;
@@ -35,9 +36,10 @@ import java.util.stream.IntStream;
  * one model's alone stays here:
  * EXAONE 4's window by depth
  * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
- * DeltaNet, Granite 4.0 H's Mamba-2 layers ({@link #refuseWhatGraniteHybridCannotSay}: told by their
- * {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, an inner width of twice the
- * hidden size and a gated norm per group, which only one group makes transformers' norm over the whole width), LFM2's
+ * DeltaNet, Granite 4.0 H's Mamba-2 layers and Falcon-H1's Mamba-2 mixers ({@link #refuseWhatMambaCannotSay}: Granite's
+ * layers told by their {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, Granite's
+ * inner width of twice the hidden size and a gated norm after the gate per group, which only one group makes Granite's
+ * norm over the whole width), LFM2's
  * convolutions ({@link #refuseWhatLfm2CannotSay}), Hunyuan's NTK alpha written into the base as the converter does
  * ({@link #alphaRaisedBase}), and Qwen3.5's interleaved M-RoPE, whose sections are written for text
  * ({@link #textRopeSections}). Granite's rotary embedding is on in every layer or in none:
@@ -68,7 +70,8 @@ final class DecoderHyperparameters {
             Map.entry("arcee", "arcee"), Map.entry(DecoderConfig.APERTUS, "apertus"), Map.entry("lfm2", "lfm2"),
             Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
-            Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"));
+            Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"),
+            Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -97,9 +100,8 @@ final class DecoderHyperparameters {
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
-        // Falcon-H1 (its Mamba-2 mixers beside the attention) is llama.cpp's falcon-h1, which this exporter lacks
-        String architecture = config.mamba() != null && config.parallelHybrid() == null
-                ? LlamaCppArchitectures.GRANITE_HYBRID : ARCHITECTURES.get(config.modelType());
+        String architecture = mambaLayers() ? LlamaCppArchitectures.GRANITE_HYBRID
+                : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
                     + config.modelType() + "'; save the model (merged) as a Hugging Face folder and convert it with "
@@ -215,7 +217,7 @@ final class DecoderHyperparameters {
             }
         }
         if (config.mamba() != null) {
-            refuseWhatGraniteHybridCannotSay(config.mamba());
+            refuseWhatMambaCannotSay(config.mamba());
         }
         if (config.shortConv() != null) {
             refuseWhatLfm2CannotSay(config.shortConv());
@@ -405,19 +407,34 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's granitehybrid fixes in Granite 4.0 H's Mamba-2 layers (src/models/granite-hybrid.cpp,
-     * mamba-base.cpp): the gated norm of the layer's output per group of innerDim / mamba_n_groups channels (transformers
-     * normalises the whole inner width, so the two agree only for one group, as in every published Granite 4.0 H), an
-     * inner width of twice the hidden size (it asserts that), a convolution with a bias and projections without.
+     * Whether some layers are Mamba-2 layers in place of attention (Granite 4.0 H's); Falcon-H1's mixers run beside the
+     * attention of every layer.
      */
-    private void refuseWhatGraniteHybridCannotSay(MambaConfig mamba) {
-        if (mamba.numGroups() != 1) {
+    private boolean mambaLayers() {
+        return config.mamba() != null && config.parallelHybrid() == null;
+    }
+
+    /**
+     * What llama.cpp's granitehybrid and falcon-h1 fix in the Mamba-2 mixers (src/models/mamba-base.cpp,
+     * granite-hybrid.cpp, falcon-h1.cpp): the gated norm after the gate (y times silu(z), then normed), per group of
+     * innerDim / mamba_n_groups channels (Granite's transformers norm over the whole inner width agrees only for one
+     * group, as in every published Granite 4.0 H), or none (Falcon-H1's mamba_rms_norm false, without ssm_norm); a
+     * convolution with a bias and projections without; for Granite an inner width of twice the hidden size (its graph
+     * asserts that).
+     */
+    private void refuseWhatMambaCannotSay(MambaConfig mamba) {
+        if (mamba.gatedNorm() == MambaConfig.GatedNorm.GATE_THEN_NORM && mamba.numGroups() != 1) {
             cannot("Mamba-2 layers of mamba_n_groups " + mamba.numGroups() + " (llama.cpp's gated norm, mamba.norm, "
                     + "normalises each of the " + mamba.numGroups() + " groups of " + mamba.innerDim() / mamba.numGroups()
                     + " channels apart, where transformers and finetune4j normalise the whole inner width of "
                     + mamba.innerDim() + "; they agree only for mamba_n_groups 1, as in every published Granite 4.0 H)");
         }
-        if ((long) mamba.innerDim() != 2L * config.hiddenSize()) {
+        if (mamba.gatedNorm() == MambaConfig.GatedNorm.GROUP_NORM_THEN_GATE) {
+            cannot("the Mamba-2 mixers' norm before the gate (mamba_norm_before_gate true: it computes "
+                    + "norm(y * silu(z)), the norm after the gate, as with mamba_norm_before_gate false in the published "
+                    + "Falcon-H1 configs)");
+        }
+        if (mambaLayers() && (long) mamba.innerDim() != 2L * config.hiddenSize()) {
             cannot("Mamba-2 layers " + mamba.innerDim() + " wide (mamba_expand x hidden_size; it supports only "
                     + "mamba_expand 2, an inner width of " + 2L * config.hiddenSize() + ")");
         }
@@ -426,6 +443,9 @@ final class DecoderHyperparameters {
         }
         if (mamba.projBias()) {
             cannot("Mamba-2 projection biases (mamba_proj_bias true; it has no ssm_in or ssm_out bias)");
+        }
+        if (mamba.outProjBias()) {
+            cannot("a bias of the Mamba-2 out_proj (projectors_bias true; it has no ssm_out bias)");
         }
     }
 
@@ -524,10 +544,9 @@ final class DecoderHyperparameters {
         if (graph.writesVocabSize()) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
-        boolean hybrid = config.mamba() != null;
         RopeConfig rope = config.rope();
         boolean alpha = rope.ropeType().equals("dynamic");
-        meta.putUint32(a + "context_length", hybrid && !anyRotary() ? UNBOUNDED_CONTEXT
+        meta.putUint32(a + "context_length", mambaLayers() && !anyRotary() ? UNBOUNDED_CONTEXT
                         : alpha ? HUNYUAN_ALPHA_CONTEXT : config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
@@ -536,7 +555,7 @@ final class DecoderHyperparameters {
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
         }
         meta.putUint32(a + "attention.head_count", config.numAttentionHeads());
-        if (hybrid || config.shortConv() != null) {
+        if (mambaLayers() || config.shortConv() != null) {
             // llama.cpp's granitehybrid and lfm2 take a layer without key/value heads for a Mamba-2 or convolution one
             meta.putInt32s(a + "attention.head_count_kv", IntStream.range(0, config.numHiddenLayers())
                     .map(i -> config.isMamba(i) || config.isShortConv(i) ? 0 : config.numKeyValueHeads()).toArray());
@@ -604,7 +623,7 @@ final class DecoderHyperparameters {
             // llama.cpp multiplies the logits by logit_scale; finetune4j divides them by its inverse
             meta.putFloat32(a + "logit_scale", (float) (1.0 / config.multipliers().logitsScaling()));
         }
-        if (hybrid) {
+        if (config.mamba() != null) {
             putMamba(meta, a, config.mamba());
         }
         if (config.linearAttention() != null) {
@@ -646,8 +665,8 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * granitehybrid's keys of the Mamba-2 layers, as the converter writes them: conv kernel, state size, group count,
-     * inner size (the heads' width) and time-step rank (the heads).
+     * granitehybrid's and falcon-h1's keys of the Mamba-2 mixers, as the converter writes them: conv kernel, state size,
+     * group count, inner size (the heads' width) and time-step rank (the heads).
      */
     private static void putMamba(GgufMetadata meta, String a, MambaConfig mamba) {
         meta.putUint32(a + "ssm.conv_kernel", mamba.convKernel())

@@ -85,6 +85,12 @@ import java.util.stream.IntStream;
  *       {@code operator_norm} as {@code attn_norm}, the MLP's {@code w1}, {@code w3} and {@code w2} as
  *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, and the final {@code embedding_norm} as
  *       {@code token_embd_norm}.</li>
+ *   <li>{@code falcon_h1} ({@code falcon-h1}, its rows kept: llama.cpp rotates halves for it): each layer's attention
+ *       and Mamba-2 mixer side by side, the mixer as {@link MambaPlacements} places it, its {@code input_layernorm}
+ *       as {@code attn_norm}, {@code pre_ff_layernorm} as {@code ffn_norm} (without {@code .weight}, as llama.cpp
+ *       reads it), {@code feed_forward}'s projections as
+ *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, {@code final_layernorm} as {@code output_norm}, and its
+ *       muP multipliers baked into the matrices ({@link BakedMultipliers}).</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
@@ -161,11 +167,15 @@ final class DecoderMapping implements ModelMapping {
         List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers())
                 .filter(i -> !config.isMamba(i) && !config.isShortConv(i)).boxed().toList();
         return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
-                config.numKeyValueHeads(), config.tieWordEmbeddings(), config.moe() == null ? 0 : config.moe().numExperts(),
+                config.numKeyValueHeads(), config.tieWordEmbeddings() && !BakedMultipliers.writesOwnOutput(config),
+                config.moe() == null ? 0 : config.moe().numExperts(),
                 valueLayers);
     }
 
-    /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
+    /**
+     * Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them), Falcon-H1's
+     * multipliers baked in ({@link BakedMultipliers}).
+     */
     @Override
     public List<Placement> placements() {
         List<Placement> out = new ArrayList<>();
@@ -195,6 +205,9 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 addAttention(put, hf, blk, q, k);
             }
+            if (config.parallelHybrid() != null) { // Falcon-H1's Mamba-2 mixer, beside the attention on the same input
+                MambaPlacements.add(out, hf, blk, config.mamba());
+            }
             if (norms.attentionOutput() != null) {
                 put.add(hf + norms.attentionOutput() + ".weight", blk + "post_attention_norm.weight", null);
             }
@@ -202,7 +215,12 @@ final class DecoderMapping implements ModelMapping {
                 // NOTE: gpt-oss's, qwen35's and seed_oss's graphs read their MLP's input norm as post_attention_norm
                 boolean readAsPostAttention = norms.attentionOutput() == null
                         && hyperparameters.graph().mlpNormAsPostAttention();
-                addNorm(put, hf + norms.mlpInput(), blk + (readAsPostAttention ? "post_attention_norm" : "ffn_norm"));
+                String mlpNorm = blk + (readAsPostAttention ? "post_attention_norm" : "ffn_norm");
+                if (hyperparameters.graph().unsuffixedMlpNorm()) {
+                    put.add(hf + norms.mlpInput() + ".weight", mlpNorm, null);
+                } else {
+                    addNorm(put, hf + norms.mlpInput(), mlpNorm);
+                }
             }
             if (norms.mlpOutput() != null) {
                 put.add(hf + norms.mlpOutput() + ".weight", blk + "post_ffw_norm.weight", null);
@@ -238,8 +256,11 @@ final class DecoderMapping implements ModelMapping {
         addNorm(put, "model." + config.finalNorm(), hyperparameters.graph().finalNorm());
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
+        } else if (BakedMultipliers.writesOwnOutput(config)) {
+            // the tied embeddings once more, all their rows, to be baked with the head's multiplier
+            out.add(Placement.part("model.embed_tokens.weight", "output.weight", 0, config.vocabSize()));
         }
-        return out;
+        return BakedMultipliers.bake(out, config);
     }
 
     /** A self-attention layer's projections, q/k norms, biases and sinks ({@code q}, {@code k}: their row orders). */

@@ -50,6 +50,9 @@ import java.util.Set;
  *                                 [gate; up] rows; otherwise it reads {@code ffn_gate} and {@code ffn_up} apart
  * @param mlpNormAsPostAttention   whether the graph reads the norm before the MLP as {@code post_attention_norm}
  *                                 (rather than {@code ffn_norm})
+ * @param unsuffixedMlpNorm        whether the graph reads the norm before the MLP as {@code blk.N.ffn_norm}, without
+ *                                 {@code .weight} (falcon-h1.cpp, as its converter names Falcon-H1's
+ *                                 {@code pre_ff_layernorm})
  * @param mixture                  what the graph fixes in a mixture of experts
  * @param outputHead               which output head the graph can load
  * @param finalNorm                the GGUF name of the final norm (without {@code .weight})
@@ -75,7 +78,7 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
                             Biases biases, boolean namesMissingOutputBias, SoftCaps softCaps, int widerScaleDepth,
                             SlidingWindow slidingWindow, int windowDepth, boolean slidingRotaryAsFull,
                             Activations.Kind activation, boolean fusedGateUp, boolean mlpNormAsPostAttention,
-                            Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
+                            boolean unsuffixedMlpNorm, Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
                             boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
                             boolean kQuantMixesChecked, OwnChecks ownChecks, boolean ropeSections,
                             Set<String> adapterlessMatrices) {

@@ -108,7 +108,11 @@ final class LlamaCppArchitectures {
                     .activation(null),
             // LFM2's final norm (embedding_norm) is read as token_embd_norm, as the converter names it
             graph("lfm2").headSize(HeadSize.FILLS_HIDDEN).finalNorm("token_embd_norm").writesVocabSize()
-                    .requiresConvolutionKernel());
+                    .requiresConvolutionKernel(),
+            // Falcon-H1: attention (rotating halves, LLAMA_ROPE_TYPE_NEOX) and a Mamba-2 mixer beside it in every layer;
+            // the muP multipliers are baked into the matrices (BakedMultipliers), its graph has no key for them
+            // its pre_ff_layernorm is blk.N.ffn_norm, without .weight, as the converter names it and the graph reads it
+            graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm());
 
     private LlamaCppArchitectures() {
     }
@@ -174,6 +178,7 @@ final class LlamaCppArchitectures {
         private Activations.Kind activation = Activations.Kind.SILU;
         private boolean fusedGateUp;
         private boolean mlpNormAsPostAttention;
+        private boolean unsuffixedMlpNorm;
         private Router router = Mixture.RENORMALISED.router();
         private Renormalisation renormalisation = Mixture.RENORMALISED.renormalisation();
         private boolean expertWidthKey;
@@ -325,6 +330,11 @@ final class LlamaCppArchitectures {
             return this;
         }
 
+        Row unsuffixedMlpNorm() {
+            unsuffixedMlpNorm = true;
+            return this;
+        }
+
         Row finalNorm(String ggufName) {
             finalNorm = ggufName;
             return this;
@@ -374,7 +384,7 @@ final class LlamaCppArchitectures {
             return new LlamaCppArchitecture(name, rotaryPairs, partialRotary, ropeTypes, rotaryLayers,
                     acceptsUnroundedYarnRamp, headSize, keyNormOfHiddenSize, requiresPerHeadQkNorms, qkNormsFromDepth,
                     biases, namesMissingOutputBias, softCaps, widerScaleDepth, slidingWindow, windowDepth,
-                    slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention,
+                    slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention, unsuffixedMlpNorm,
                     new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
                     kQuantMixesChecked, ownChecks, ropeSections, adapterlessMatrices);

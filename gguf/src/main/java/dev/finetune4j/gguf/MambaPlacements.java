@@ -5,8 +5,8 @@ import dev.finetune4j.core.models.decoder.MambaConfig;
 import java.util.List;
 
 /**
- * Where a Granite 4.0 H Mamba-2 layer's weights ({@code mamba}) go in llama.cpp's {@code granitehybrid}, as
- * convert_hf_to_gguf.py's {@code Mamba2Model} writes them:
+ * Where a Mamba-2 mixer's weights ({@code mamba}) go in llama.cpp's {@code granitehybrid} (Granite 4.0 H) and
+ * {@code falcon-h1}, as convert_hf_to_gguf.py's {@code Mamba2Model} writes them:
  * <ul>
  *   <li>{@code in_proj} as {@code ssm_in}, its rows as they are (z, then x, B and C, then one time step per head: the
  *       order llama.cpp's views read), {@code out_proj} as {@code ssm_out};</li>
@@ -16,8 +16,10 @@ import java.util.List;
  *       multiplies by the time step; {@code D} (H) as {@code ssm_d} (H, 1); {@code dt_bias} as
  *       {@code ssm_dt.bias};</li>
  *   <li>{@code norm.weight} (innerDim) as {@code ssm_norm}, which llama.cpp reads as [innerDim / groups, groups],
- *       normalising each group apart: with the one group exported, the vector [innerDim] (the converter reshapes it
- *       to (1, innerDim), whose trailing ggml dimension of 1 llama-quantize drops: the same tensor to ggml).</li>
+ *       normalising each group apart: for one group the vector [innerDim] (the converter reshapes it to
+ *       (1, innerDim), whose trailing ggml dimension of 1 llama-quantize drops: the same tensor to ggml), for more
+ *       (Falcon-H1's) the matrix (groups, innerDim / groups); none for a mixer without the norm (Falcon-H1's
+ *       {@code mamba_rms_norm} false), which llama.cpp then skips.</li>
  * </ul>
  */
 final class MambaPlacements {
@@ -38,7 +40,12 @@ final class MambaPlacements {
         // StrictMath: the same bits on any JVM
         out.add(Placement.reshaped(m + "A_log", blk + "ssm_a", v -> (float) -StrictMath.exp(v), heads, 1));
         out.add(Placement.reshaped(m + "D", blk + "ssm_d", Placement.Values.NONE, heads, 1));
-        out.add(Placement.plain(m + "norm.weight", blk + "ssm_norm.weight"));
+        if (c.gatedNorm() != MambaConfig.GatedNorm.NONE) {
+            int groups = c.numGroups();
+            out.add(groups == 1 ? Placement.plain(m + "norm.weight", blk + "ssm_norm.weight")
+                    : Placement.reshaped(m + "norm.weight", blk + "ssm_norm.weight", Placement.Values.NONE, groups,
+                    c.innerDim() / groups));
+        }
         out.add(Placement.plain(m + "out_proj.weight", blk + "ssm_out.weight"));
     }
 }

@@ -27,16 +27,26 @@ import java.util.function.UnaryOperator;
  *                   range of its rows (Granite 4's fused {@code input_linear}: its gate rows, then its up rows) or a
  *                   view of it (gpt-oss's stacked {@code gate_up_proj}: one expert's gate or up columns, transposed);
  *                   null for the whole weight
+ * @param factors    the factor each output row of the weight (of its part, as placed) is multiplied by before
+ *                   {@code values}: Falcon-H1's muP multipliers, which the converter bakes into the weights as llama.cpp's
+ *                   graph has none ({@link BakedMultipliers}); null for none
  */
 record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntUnaryOperator columnOrder,
-                 Values values, boolean transposed, int expert, Part part) {
+                 Values values, boolean transposed, int expert, Part part, RowFactors factors) {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
             + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export a LoRA adapter alone as an "
             + "adapter GGUF (GgufExporter.exportLora)";
 
     /** A weight that is a GGUF tensor of its own, {@code shift} added to each value. */
     Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed) {
-        this(hfName, ggufName, rowOrder, null, Values.shift(shift), transposed, -1, null);
+        this(hfName, ggufName, rowOrder, null, Values.shift(shift), transposed, -1, null, null);
+    }
+
+    /** The factor of each output row of a weight, by its row index as placed (before the file's row order). */
+    @FunctionalInterface
+    interface RowFactors {
+        /** The factor of row {@code row}. */
+        float of(int row);
     }
 
     /** What each value of a weight becomes in the file, computed in float32 as the converter computes it. */
@@ -103,7 +113,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
      */
     static Placement reordered(String hfName, String ggufName, IntUnaryOperator rowOrder, IntUnaryOperator columnOrder,
                                Values values, Part part) {
-        return new Placement(hfName, ggufName, rowOrder, columnOrder, values, false, -1, part);
+        return new Placement(hfName, ggufName, rowOrder, columnOrder, values, false, -1, part, null);
     }
 
     /**
@@ -116,7 +126,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
 
     /** Expert {@code index}'s matrix, slice {@code index} of the stacked tensor {@code ggufName}. */
     static Placement expert(String hfName, String ggufName, int index) {
-        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, null);
+        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, null, null);
     }
 
     /** Rows {@code [first, first + count)} of weight {@code hfName}, written as it is as the tensor {@code ggufName}. */
@@ -133,11 +143,17 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
     }
 
     /**
-     * Where a LoRA factor B (out, r) of this weight goes: the weight's output rows, in its file order and part, with
-     * the values as they are (an update adds to the weight, not to the norm's {@code 1 + w}).
+     * Where a LoRA factor B (out, r) of this weight goes: the weight's output rows, in its file order and part, each
+     * times the weight's row factor (the update {@code B A} of a weight baked as {@code diag(f) W} is
+     * {@code diag(f) B A}), with the values as they are (an update adds to the weight, not to the norm's {@code 1 + w}).
      */
     Placement forLoraB() {
-        return new Placement(hfName, ggufName, rowOrder, null, Values.NONE, false, expert, part);
+        return new Placement(hfName, ggufName, rowOrder, null, Values.NONE, false, expert, part, factors);
+    }
+
+    /** This placement with each output row of the weight multiplied by {@code rowFactors} (null: none). */
+    Placement scaled(RowFactors rowFactors) {
+        return new Placement(hfName, ggufName, rowOrder, columnOrder, values, transposed, expert, part, rowFactors);
     }
 
     /**
@@ -145,7 +161,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
      * ({@code index} -1: a GGUF tensor of its own).
      */
     static Placement selected(String hfName, String ggufName, int index, UnaryOperator<Tensor> select) {
-        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, new View(select));
+        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, new View(select), null);
     }
 
     /** Whether this weight is one expert's slice of a stacked tensor. */
@@ -208,7 +224,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
         long[] dims = {first.dim(1), first.dim(0), experts.size()};
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout), sink -> {
             for (Tensor t : experts) {
-                TensorRows.reordered(t, IntUnaryOperator.identity(), null, Values.NONE).forEach(sink);
+                TensorRows.reordered(t, IntUnaryOperator.identity(), null, null, Values.NONE).forEach(sink);
             }
         });
     }
@@ -234,6 +250,6 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
         }
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
                 TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, columnOrder,
-                        values, rows));
+                        factors, values, rows));
     }
 }

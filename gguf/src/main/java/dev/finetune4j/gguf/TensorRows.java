@@ -34,19 +34,21 @@ final class TensorRows {
     /**
      * The rows of {@code t} where file row {@code r} is the tensor's row {@code sourceRow(r)} (a permutation of a
      * matrix's output rows), within it file column {@code i} its column {@code sourceColumn(i)} (null: in order), each
-     * value mapped by {@code values} (in float32, as the converter computes it).
+     * value times its source row's factor ({@code factors}, null: none) and then mapped by {@code values} (in float32,
+     * as the converter computes it).
      */
     static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, IntUnaryOperator sourceColumn,
-                                     Placement.Values values) {
-        return reordered(t, sourceRow, sourceColumn, values, Math.toIntExact(t.numel() / t.dim(t.rank() - 1)));
+                                     Placement.RowFactors factors, Placement.Values values) {
+        return reordered(t, sourceRow, sourceColumn, factors, values, Math.toIntExact(t.numel() / t.dim(t.rank() - 1)));
     }
 
     /**
-     * {@link #reordered(Tensor, IntUnaryOperator, IntUnaryOperator, Placement.Values)} with {@code rowCount} file rows,
-     * fewer than the tensor's where the row order selects some of them ({@link Placement.SelectedRows}).
+     * {@link #reordered(Tensor, IntUnaryOperator, IntUnaryOperator, Placement.RowFactors, Placement.Values)} with
+     * {@code rowCount} file rows, fewer than the tensor's where the row order selects some of them
+     * ({@link Placement.SelectedRows}).
      */
     static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, IntUnaryOperator sourceColumn,
-                                     Placement.Values values, int rowCount) {
+                                     Placement.RowFactors factors, Placement.Values values, int rowCount) {
         return sink -> {
             int rowLength = t.dim(t.rank() - 1);
             float[] read = new float[rowLength];
@@ -57,10 +59,14 @@ final class TensorRows {
                 MemorySegment data = host.hostSegment().asSlice(DType.F32.bytesFor(host.offset()),
                         DType.F32.bytesFor(host.numel()));
                 for (int r = 0; r < rowCount; r++) {
-                    long from = (long) sourceRow.applyAsInt(r) * rowLength * Float.BYTES;
-                    MemorySegment.copy(data, FLOAT_LE, from, read, 0, rowLength);
+                    int source = sourceRow.applyAsInt(r);
+                    MemorySegment.copy(data, FLOAT_LE, (long) source * rowLength * Float.BYTES, read, 0, rowLength);
                     for (int i = 0; sourceColumn != null && i < rowLength; i++) {
                         row[i] = read[sourceColumn.applyAsInt(i)];
+                    }
+                    float factor = factors == null ? 1f : factors.of(source);
+                    for (int i = 0; factor != 1f && i < rowLength; i++) {
+                        row[i] *= factor;
                     }
                     for (int i = 0; values != Placement.Values.NONE && i < rowLength; i++) {
                         row[i] = values.apply(row[i]);

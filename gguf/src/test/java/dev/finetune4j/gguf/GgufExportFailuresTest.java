@@ -381,6 +381,29 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's falcon-h1 cannot say of Falcon-H1 (src/models/falcon-h1.cpp, mamba-base.cpp): the mixer's norm
+     * before the gate (it gates, then norms), biases of in_proj and out_proj (it has no ssm_in or ssm_out bias), the
+     * attention's (it adds no attn_output bias) and the MLP's (refused with every projection's, none published).
+     */
+    @Test
+    void falconH1SettingsLlamaCppCannotSayAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase falcon = ReferenceCase.byName().get("falconh1-bytebpe-f32");
+        String before = refusal(falcon.configJson().put("mamba_norm_before_gate", true), falcon, tmp.resolve("a"));
+        assertTrue(before.contains("falcon-h1 architecture cannot express the Mamba-2 mixers' norm before the gate "
+                + "(mamba_norm_before_gate true") && before.contains("of this falcon_h1 model")
+                && before.contains("finetune4j serve"), before);
+        String inBias = refusal(falcon.configJson().put("mamba_proj_bias", true), falcon, tmp.resolve("b"));
+        assertTrue(inBias.contains("Mamba-2 projection biases (mamba_proj_bias true"), inBias);
+        String outBias = refusal(falcon.configJson().put("projectors_bias", true), falcon, tmp.resolve("c"));
+        assertTrue(outBias.contains("a bias of the Mamba-2 out_proj (projectors_bias true; it has no ssm_out bias)"),
+                outBias);
+        String attention = refusal(falcon.configJson().put("attention_bias", true), falcon, tmp.resolve("d"));
+        assertTrue(attention.contains("attention biases (attention_bias)"), attention);
+        String mlp = refusal(falcon.configJson().put("mlp_bias", true), falcon, tmp.resolve("e"));
+        assertTrue(mlp.contains("MLP biases (mlp_bias)"), mlp);
+    }
+
+    /**
      * What llama.cpp's lfm2 fixes (src/models/lfm2.cpp): convolution layers without biases (conv_bias gives in_proj,
      * the convolution and out_proj each one, which its graph never adds), a kernel of at least 2 taps (it asserts one
      * cached input), and q_proj and out_proj square in the hidden size.

@@ -108,6 +108,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * attn_qkv and attn_gate, in_proj_ba as ssm_ba, no value head regrouped) over the 73 positions of Qwen3.5, to the same
  * bounds (measured F32 6.5e-6, with a LoRA adapter on the attention's projections and the DeltaNet's in_proj_qkvz,
  * in_proj_ba and out_proj 8.8e-6, Q8_0 0.119 and 0.084 as stored).
+ * Falcon-H1 (falcon-h1: attention and a Mamba-2 mixer side by side, every muP multiplier baked into the matrices)
+ * over the same 73 positions, to the dense models' bounds (measured F32 1.4e-6 with a tied head of its own multiplier
+ * written as output.weight, without the mixers' norm 1.0e-6, with a LoRA adapter on the attention's, MLP's
+ * and Mamba-2 in_proj's projections 1.5e-6, Q8_0 0.057 and 0.048 as stored, wide in Q4_K_M 0.56 and 0.10 as stored,
+ * llama-quantize's tensors).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.

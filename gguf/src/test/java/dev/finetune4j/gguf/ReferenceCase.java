@@ -663,6 +663,36 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             "\"hidden_size\": 256, \"intermediate_size\": 768").replace("\"tie_word_embeddings\": false",
             "\"tie_word_embeddings\": true");
     /**
+     * Falcon-H1 (GGUF architecture falcon-h1): attention (4 heads of 16, 2 key/value heads, halves rotated) and a
+     * Mamba-2 mixer (6 heads of 16, 2 groups of B and C with a state of 16, its gated norm per group after the gate)
+     * side by side in each of 2 layers, every muP multiplier other than 1 (the five ssm_multipliers all different), the
+     * head tied to the embeddings under a lm_head_multiplier other than the embedding_multiplier (so the file holds its
+     * own output.weight).
+     */
+    private static final String FALCON_H1 = """
+            {"model_type": "falcon_h1", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 256, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+             "tie_word_embeddings": true, "mamba_d_ssm": 96, "mamba_n_heads": 6, "mamba_d_head": 16,
+             "mamba_n_groups": 2, "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_conv_bias": true,
+             "mamba_proj_bias": false, "projectors_bias": false, "mamba_rms_norm": true,
+             "mamba_norm_before_gate": false, "mamba_chunk_size": 8, "embedding_multiplier": 1.7,
+             "lm_head_multiplier": 0.6, "attention_in_multiplier": 1.3, "attention_out_multiplier": 0.8,
+             "key_multiplier": 0.45, "ssm_in_multiplier": 1.25, "ssm_out_multiplier": 0.7,
+             "mlp_multipliers": [1.4, 0.55], "ssm_multipliers": [0.9, 1.35, 0.6, 1.9, 2.5]}""";
+    /** Falcon-H1 with its own lm_head, for the lossy types (a tied head would be rounded twice, as two tensors). */
+    private static final String FALCON_H1_UNTIED = FALCON_H1.replace("\"tie_word_embeddings\": true",
+            "\"tie_word_embeddings\": false");
+    /** Falcon-H1 without the mixers' gated norm (mamba_rms_norm false: y silu(z) as it is, no ssm_norm in the file). */
+    private static final String FALCON_H1_NO_NORM = FALCON_H1_UNTIED.replace("\"mamba_rms_norm\": true",
+            "\"mamba_rms_norm\": false");
+    /** Falcon-H1 wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512, Mamba-2 mixers 512 wide. */
+    private static final String FALCON_H1_WIDE = FALCON_H1_UNTIED.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64")
+            .replace("\"mamba_d_ssm\": 96, \"mamba_n_heads\": 6, \"mamba_d_head\": 16",
+                    "\"mamba_d_ssm\": 512, \"mamba_n_heads\": 8, \"mamba_d_head\": 64");
+    /**
      * The ubatch llama.cpp decodes an LFM2 case's ids in: 16 of its 73 tokens at a time, so that each ubatch reads
      * the convolution states and the attention cache the ones before it left.
      */
@@ -692,7 +722,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * YaRN, GLM-4.5's router) in F32, Q8_0 and with a LoRA adapter on o_proj and the dense and shared MLPs, its plain
      * q_proj form with halves rotated in F32, and DeepSeek-V2 (its softmax router, YaRN of mscale 0.707) in F32 and
      * Q8_0; Qwen3-Next (the DeltaNet's fused projections) in F32, Q8_0 and with a LoRA adapter on the attention's
-     * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj.
+     * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj; Falcon-H1 (its muP multipliers baked into
+     * the matrices) in F32 with a tied head of its own multiplier and untied without the mixers' norm, in Q8_0, with a
+     * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
+     * matrices), and wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -860,7 +893,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3next-bytebpe-lora-f32", QWEN3_NEXT, "bytebpe", GgufType.F32, true, false,
                     QWEN3_NEXT_SEED),
             new ReferenceCase("qwen3next-wide-bytebpe-q4_k_m", QWEN3_NEXT_WIDE, "bytebpe", GgufType.Q4_K_M, false,
-                    false, QWEN3_NEXT_WIDE_SEED));
+                    false, QWEN3_NEXT_WIDE_SEED),
+            new ReferenceCase("falconh1-bytebpe-f32", FALCON_H1, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("falconh1-nonorm-bytebpe-f32", FALCON_H1_NO_NORM, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("falconh1-bytebpe-q8_0", FALCON_H1_UNTIED, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("falconh1-bytebpe-lora-f32", FALCON_H1, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -894,11 +932,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     }
 
     /**
-     * Whether the model has recurrent layers: Qwen3.5's gated DeltaNet, Granite 4.0 H's Mamba-2 or LFM2's short
-     * convolution.
+     * Whether the model has recurrent layers: Qwen3.5's gated DeltaNet, Granite 4.0 H's or Falcon-H1's Mamba-2 or
+     * LFM2's short convolution.
      */
     boolean recurrent() {
-        return linearAttention() || config.contains("\"mamba\"") || shortConvolution();
+        return linearAttention() || config.contains("\"mamba\"") || config.contains("\"falcon_h1\"")
+                || shortConvolution();
     }
 
     /** Whether the model has LFM2's short-convolution layers. */
@@ -982,11 +1021,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
-     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and Granite 4.0 H's Mamba-2 in_proj and out_proj;
-     * Qwen3.5's DeltaNet projections too, whose value heads the file regroups, LFM2's in_proj and out_proj of its
-     * convolution layers beside its attention's; DeepSeek's o_proj and its dense and shared MLPs, the matrices llama.cpp
-     * applies adapters to; Qwen3-Next's attention and DeltaNet projections, in_proj_qkvz split in the file), A and B
-     * drawn uniformly (A in
+     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and
+     * Granite 4.0 H's Mamba-2 in_proj and out_proj; Qwen3.5's DeltaNet projections too, whose value heads the file
+     * regroups, LFM2's in_proj and out_proj of its convolution layers beside its attention's; DeepSeek's o_proj and its
+     * dense and shared MLPs, the matrices llama.cpp applies adapters to; Qwen3-Next's attention and DeltaNet
+     * projections, in_proj_qkvz split in the file; Falcon-H1's attention, MLP and Mamba-2 in_proj, as PEFT refuses its
+     * out_proj), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -1007,6 +1047,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "input_linear", "output_linear"}
                 : shortConvolution() ? new String[] {"q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2",
                         "w3"}
+                // PEFT refuses Falcon-H1's out_proj (PeftFamilies)
+                : config.contains("falcon_h1") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj",
+                        "gate_proj", "up_proj", "down_proj"}
                 : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",
                         "in_proj_z", "in_proj_b", "in_proj_a", "out_proj", "gate_proj", "up_proj", "down_proj"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};

@@ -18,8 +18,8 @@ import java.util.stream.Collectors;
  * it, read through its placement's view: a weight the file stores transposed (GPT-2's Conv1D) along its columns, a
  * weight written in parts (Granite 4's input_linear, gpt-oss's stacked experts) part by part, each as its tensor, and
  * each row in the file's column order (Qwen3.5's out_proj, its value heads regrouped), a weight whose rows several
- * tensors select (Qwen3-Next's in_proj_qkvz) whole, once. The type of each matrix is
- * chosen under its GGUF name, as the export chooses it.
+ * tensors select (Qwen3-Next's in_proj_qkvz) whole, once, and a row the file scales (Falcon-H1's baked multipliers)
+ * rounded as scaled and scaled back. The type of each matrix is chosen under its GGUF name, as the export chooses it.
  */
 final class StoredWeights {
     private StoredWeights() {
@@ -73,13 +73,15 @@ final class StoredWeights {
         ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
         IntUnaryOperator column = p.columnOrder() == null ? IntUnaryOperator.identity() : p.columnOrder();
         for (int r = 0; r < rows; r++) {
+            // a row the file holds times its factor (Falcon-H1's baked multipliers) is rounded, and read back without it
+            float factor = p.factors() == null ? 1f : p.factors().of(r);
             for (int i = 0; i < rowLength; i++) { // in the file's column order, whose blocks are rounded together
-                row[i] = values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])];
+                row[i] = factor * values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])];
             }
             storage.encodeRow(row, weights, bytes.clear());
             GgmlDecoder.decode(storage, bytes.flip(), decoded, 0, rowLength);
             for (int i = 0; i < rowLength; i++) {
-                values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])] = decoded[i];
+                values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])] = decoded[i] / factor;
             }
         }
     }

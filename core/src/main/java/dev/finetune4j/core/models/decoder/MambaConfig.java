@@ -134,7 +134,7 @@ public record MambaConfig(boolean[] layers, int numHeads, int headDim, int state
      *
      * @return the factors, {@link #projectionDim} of them
      */
-    float[] projectionFactors() {
+    public float[] projectionFactors() {
         int groupWidth = numGroups * stateSize;
         int[] widths = {innerDim(), innerDim(), groupWidth, groupWidth, numHeads};
         float[] factors = new float[projectionDim()];
