@@ -68,7 +68,7 @@ suite() {
 # On a GPU, the checks of the sources that need g++ or nvcc rather than the card (they ran where the kernels were
 # written) are left out, so that device time goes to the card's tests.
 host_only='^$'
-[ "${EMULATED_CUDA:-off}" = on ] || host_only='.*\.(CudaAttentionEmulationTest|KernelSourcesCompileTest)$'
+[ "${EMULATED_CUDA:-off}" = on ] || host_only='.*\.KernelSourcesCompileTest$'
 suite "$OUT/check.log" "$OUT/reports" 300 \
     --scan-class-path "$runtime/test-classes/core.jar:$runtime/test-classes/peft.jar:$runtime/test-classes/samples.jar" \
     --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$' \

@@ -36,7 +36,10 @@ final class Tools {
     record NvccRun(int exitCode, String log) {
     }
 
-    /** One family's PTX ({@code --fmad=false}, as NVRTC compiles it): nvcc's output, and the PTX text when it compiled. */
+    /**
+     * One family's PTX ({@code --fmad=false}, as NVRTC compiles it, but with NVVM's optimizer off): nvcc's output, and
+     * the PTX text when it compiled.
+     */
     record Ptx(NvccRun run, String text) {
     }
 
@@ -44,13 +47,15 @@ final class Tools {
 
     /**
      * Every family compiled to PTX with {@code nvcc}, once per test JVM (the compile checks and the parameter-size
-     * check read the same output), the families in parallel: nvcc is most of these checks' time, one compile one core.
+     * check read the same output), the families in parallel. NVVM's optimizer is off ({@code -Xcicc -O0}): these
+     * checks read the front end's diagnostics and the entries' parameters, which it does not change, and it took
+     * seven in eight parts of the time (the register check compiles the attention families fully).
      */
     static synchronized Map<String, Ptx> everyFamilyPtx(Path nvcc) throws IOException {
         if (everyFamilyPtx == null) {
             Path dir = Files.createDirectories(Path.of("target", "nvcc-ptx").toAbsolutePath());
             everyFamilyPtx = KernelSources.FAMILIES.parallelStream().collect(Collectors.toMap(f -> f, f -> {
-                NvccRun run = nvccInOwnFolder(nvcc, dir, f, "-ptx", ".ptx");
+                NvccRun run = nvccInOwnFolder(nvcc, dir, f, "-ptx", ".ptx", "-Xcicc", "-O0");
                 try {
                     return new Ptx(run, run.exitCode() == 0 ? Files.readString(dir.resolve(f).resolve(f + ".ptx")) : "");
                 } catch (IOException e) {

@@ -57,7 +57,8 @@ enum Wait { RUNNING, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
 struct Fiber {
     ucontext_t context;  // the first entry only
     jmp_buf resume;
-    bool started = false;
+    bool started = false;  // in this block
+    bool parked = false;   // finished an earlier block in entry's loop, resumable there for the next one
     char* stack = nullptr;  // malloc'd, not touched: only the pages a kernel's frames reach become resident
     Wait wait = RUNNING;
 };
@@ -77,9 +78,14 @@ inline void yield(Wait why) {
     if (_setjmp(fibers[current].resume) == 0) _longjmp(scheduler_resume, 1);
 }
 
+// A fiber runs block after block here: after the first, the scheduler resumes it at its DONE instead of starting it
+// afresh through swapcontext, whose signal-mask system call per fiber and block was most of a small block's time.
 inline void entry() {
-    (*body)();
-    yield(DONE);
+    for (;;) {
+        (*body)();
+        fibers[current].parked = true;
+        yield(DONE);
+    }
 }
 
 // Runs one block of `threads` fibers to completion; returns nullptr, or why the block cannot finish.
@@ -87,12 +93,14 @@ inline const char* run_block(const std::function<void()>& kernel) {
     body = &kernel;
     for (int t = 0; t < threads; ++t) {
         Fiber& f = fibers[t];
-        if (f.stack == nullptr) f.stack = static_cast<char*>(std::malloc(kStack));
-        getcontext(&f.context);
-        f.context.uc_stack.ss_sp = f.stack;
-        f.context.uc_stack.ss_size = kStack;
-        f.context.uc_link = nullptr;
-        makecontext(&f.context, entry, 0);
+        if (f.stack == nullptr) {  // swapping to this context (never written after) starts entry on a fresh stack
+            f.stack = static_cast<char*>(std::malloc(kStack));
+            getcontext(&f.context);
+            f.context.uc_stack.ss_sp = f.stack;
+            f.context.uc_stack.ss_size = kStack;
+            f.context.uc_link = nullptr;
+            makecontext(&f.context, entry, 0);
+        }
         f.started = false;
         f.wait = RUNNING;
     }
@@ -104,7 +112,11 @@ inline const char* run_block(const std::function<void()>& kernel) {
             if (fibers[t].wait == RUNNING) {
                 current = t;
                 if (_setjmp(scheduler_resume) == 0) {
-                    if (fibers[t].started) _longjmp(fibers[t].resume, 1);
+                    if (fibers[t].started || fibers[t].parked) {
+                        fibers[t].started = true;
+                        fibers[t].parked = false;
+                        _longjmp(fibers[t].resume, 1);
+                    }
                     fibers[t].started = true;
                     swapcontext(&scheduler, &fibers[t].context);
                 }
@@ -134,7 +146,8 @@ inline const char* run_block(const std::function<void()>& kernel) {
         static char why[200];
         std::snprintf(why, sizeof why, "deadlock: %d threads at __syncthreads, %d done, the rest at __syncwarp of a"
                       " warp that does not all arrive", atBlock, done);
-        return why;  // the abandoned fibers' stacks are reinitialised by the next block
+        for (int t = 0; t < threads; ++t) fibers[t].parked = false;  // the next block starts them all afresh
+        return why;
     }
 }
 }  // namespace emu
@@ -206,8 +219,9 @@ inline float bf16_bits(unsigned short b) { return __uint_as_float((unsigned) b <
 
 // PTX's mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (c += a b, A 16 x 16, B 16 x 8, f32 C), executed by the
 // 32 lanes of a warp together as on the device: every lane posts its A and B registers, the warp meets, each lane
-// assembles A and B from the PTX ISA's fragment layout and computes its own four elements of C, and the warp meets
-// again before the posts are overwritten. For lane = 4 g + t, with two bf16 a register (low half first):
+// unpacks the rows of A and columns of B it needs from the PTX ISA's fragment layout and computes its own four
+// elements of C, and the warp meets again before the posts are overwritten. For lane = 4 g + t, with two bf16 a
+// register (low half first):
 // a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t, 2t+1], a[2] = A[g][2t+8, 2t+9], a[3] = A[g+8][2t+8, 2t+9];
 // b[0] = B[2t, 2t+1][g], b[1] = B[2t+8, 2t+9][g]; c[0], c[1] = C[g][2t, 2t+1], c[2], c[3] = C[g+8][2t, 2t+1].
 // The bf16 products are exact in f32; they are added in k order in f32 (the hardware's order of additions is not
@@ -219,25 +233,28 @@ inline void emu_mma_m16n8k16_bf16(float c[4], const unsigned a[4], const unsigne
     std::memcpy(mine.b, b, sizeof mine.b);
     __syncwarp();
     const int base = emu::current / emu::kWarp * emu::kWarp;
-    float A[16][16], B[16][8];
-    for (int lane = 0; lane < emu::kWarp; ++lane) {
-        const emu::MmaOperands& o = emu::mma_operands[base + lane];
-        const int g = lane / 4, t = lane % 4;
+    const int g = emu::current % emu::kWarp / 4, t = emu::current % 4;
+    // Only this lane's rows g and g + 8 of A (posted by lanes 4g .. 4g + 3) and columns 2t and 2t + 1 of B (posted by
+    // lanes 8t .. 8t + 3 and 8t + 4 .. 8t + 7) are unpacked: a lane's share of the warp's product.
+    float rows[2][16], cols[2][16];
+    for (int q = 0; q < 4; ++q) {
+        const emu::MmaOperands& o = emu::mma_operands[base + 4 * g + q];
         for (int half = 0; half < 2; ++half) {  // the register's low and high bf16
             const int shift = 16 * half;
-            A[g][2 * t + half] = bf16_bits((unsigned short) (o.a[0] >> shift));
-            A[g + 8][2 * t + half] = bf16_bits((unsigned short) (o.a[1] >> shift));
-            A[g][2 * t + 8 + half] = bf16_bits((unsigned short) (o.a[2] >> shift));
-            A[g + 8][2 * t + 8 + half] = bf16_bits((unsigned short) (o.a[3] >> shift));
-            B[2 * t + half][g] = bf16_bits((unsigned short) (o.b[0] >> shift));
-            B[2 * t + 8 + half][g] = bf16_bits((unsigned short) (o.b[1] >> shift));
+            rows[0][2 * q + half] = bf16_bits((unsigned short) (o.a[0] >> shift));
+            rows[1][2 * q + half] = bf16_bits((unsigned short) (o.a[1] >> shift));
+            rows[0][2 * q + 8 + half] = bf16_bits((unsigned short) (o.a[2] >> shift));
+            rows[1][2 * q + 8 + half] = bf16_bits((unsigned short) (o.a[3] >> shift));
+            for (int j = 0; j < 2; ++j) {
+                const emu::MmaOperands& p = emu::mma_operands[base + 4 * (2 * t + j) + q];
+                cols[j][2 * q + half] = bf16_bits((unsigned short) (p.b[0] >> shift));
+                cols[j][2 * q + 8 + half] = bf16_bits((unsigned short) (p.b[1] >> shift));
+            }
         }
     }
-    const int g = emu::current % emu::kWarp / 4, t = emu::current % 4;
     for (int e = 0; e < 4; ++e) {
-        const int row = g + 8 * (e / 2), col = 2 * t + e % 2;
         float sum = c[e];
-        for (int k = 0; k < 16; ++k) sum += A[row][k] * B[k][col];
+        for (int k = 0; k < 16; ++k) sum += rows[e / 2][k] * cols[e % 2][k];
         c[e] = sum;
     }
     __syncwarp();
