@@ -13,6 +13,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -24,14 +25,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Every kernel family compiled with g++ against emulator/cuda_emulation.h into one shared library, whose
  * {@code emu_launch(family, kernel, grid, block, sharedBytes, args)} runs a kernel's grid on the CPU from the same
  * parameter array cuLaunchKernel receives. Each family is wrapped in its own namespace (its {@code extern "C"}
  * dropped, every header included once above them), and each kernel gets a launcher that checks, at compile time,
- * KernelSignatures' parameter count and sizes against the compiler's. Built once per source text and compiler
- * command under target/emulated-cuda, with {@link #SANITIZERS}.
+ * KernelSignatures' parameter count and sizes against the compiler's. Built with {@link #SANITIZERS} once per source
+ * text, compiler command and user in the temporary folder, where the test runs of every module find it.
  */
 final class EmulatedKernels {
     private static final Pattern EXTERN_SHARED = Pattern.compile("extern __shared__ (\\w+) (\\w+)\\[\\];");
@@ -108,27 +110,37 @@ final class EmulatedKernels {
         // Kernels read bf16 pairs as 32-bit words and floats as 16-byte vectors, as CUDA allows. -march=native: the
         // library runs only on this machine, and the kernels' fmaf becomes one instruction instead of a call into libm
         // (-ffp-contract=off still leaves every other a * b + c as two roundings, as the kernels' --fmad=false).
-        List<String> command = new ArrayList<>(List.of(gpp.toString(), "-std=c++17", "-O2", "-march=native", "-ffp-contract=off",
-                "-fno-strict-aliasing", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas",
-                "-Wno-unused-function"));
+        List<String> command = new ArrayList<>(List.of(gpp.toString(), "-std=c++17", "-O2", "-march=native",
+                "-ffp-contract=off", "-fno-strict-aliasing", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall",
+                "-Wno-unknown-pragmas", "-Wno-unused-function"));
         command.addAll(SANITIZERS);
-        Path dir = Path.of("target", "emulated-cuda").toAbsolutePath().resolve(sha256(String.join(" ", command)
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "finetune4j-emulated-cuda-"
+                + System.getProperty("user.name")).resolve(sha256(String.join(" ", command)
                 + library + new String(header(), StandardCharsets.UTF_8) + String.join("\n", headers().values())));
         Path so = dir.resolve("libkernels.so");
         try {
             if (!Files.exists(so)) {
-                Files.createDirectories(dir);
-                writeHeaders(dir);
-                Files.writeString(dir.resolve("kernels.cpp"), library);
-                Path partial = dir.resolve("libkernels.so.partial");
-                command.addAll(List.of("-o", partial.toString(), "kernels.cpp"));
-                Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+                // each test JVM builds in a folder of its own (modules' test runs may overlap), then renames the
+                // library into place: a reader sees the whole file or none
+                Path build = Files.createTempDirectory(Files.createDirectories(dir), "build-");
+                writeHeaders(build);
+                Files.writeString(build.resolve("kernels.cpp"), library);
+                command.addAll(List.of("-o", "libkernels.so", "kernels.cpp"));
+                Process p = new ProcessBuilder(command).directory(build.toFile()).redirectErrorStream(true).start();
                 String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
                     p.destroyForcibly();
-                    throw new IllegalStateException("g++ could not build the emulated kernels in " + dir + ":\n" + log);
+                    throw new IllegalStateException("g++ could not build the emulated kernels in " + build + ":\n"
+                            + log);
                 }
-                Files.move(partial, so);
+                Files.move(build.resolve("libkernels.so"), so, StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+                try (Stream<Path> sources = Files.list(build)) {
+                    for (Path source : sources.toList()) {
+                        Files.delete(source);
+                    }
+                }
+                Files.delete(build);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot build the emulated kernels in " + dir, e);
