@@ -14,8 +14,6 @@ import java.util.Set;
 
 /** Greedy answers of a model to questions, in {@link PromptFormat}'s layout, cut at the end-of-answer byte. */
 final class Answering {
-    /** Longest answer in bytes (the longest reference is about 120). */
-    static final int MAX_NEW_TOKENS = 160;
     /** Questions generated together. */
     static final int BATCH = 8;
 
@@ -23,11 +21,11 @@ final class Answering {
     }
 
     /**
-     * The model's greedy answer to each question, in order, generated {@value #BATCH} questions at a time (each row
-     * gets what it gets alone).
+     * The model's greedy answer of at most {@code maxTokens} tokens to each question, in order, generated
+     * {@value #BATCH} questions at a time (each row gets what it gets alone).
      */
-    static List<String> answers(LogitsModel model, Tokenizer tok, List<QaExample> questions) {
-        GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(MAX_NEW_TOKENS)
+    static List<String> answers(LogitsModel model, Tokenizer tok, List<QaExample> questions, int maxTokens) {
+        GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxTokens)
                 .stopTokens(Set.of((long) PromptFormat.END, (long) ByteLevelTokenizer.EOS)).build();
         List<String> answers = new ArrayList<>();
         for (int from = 0; from < questions.size(); from += BATCH) {

@@ -29,11 +29,13 @@ final class Evaluation {
     private final Tokenizer tok;
     private final List<QaExample> test;
     private final RelevanceScorer domain;
+    private final int answerTokens;
 
-    Evaluation(Tokenizer tok, List<QaExample> test, RelevanceScorer domain) {
+    Evaluation(Tokenizer tok, List<QaExample> test, RelevanceScorer domain, int answerTokens) {
         this.tok = tok;
         this.test = test;
         this.domain = domain;
+        this.answerTokens = answerTokens;
     }
 
     /**
@@ -52,7 +54,7 @@ final class Evaluation {
     <M extends LogitsModel & CausalLM> Scores score(String name, M model) {
         List<long[]> docs = test.stream().map(e -> tok.encode(e.document())).toList();
         double ppl = Perplexity.builder().build().compute(model, docs).perplexity();
-        List<String> answers = Answering.answers(model, tok, test);
+        List<String> answers = Answering.answers(model, tok, test, answerTokens);
         List<String> refs = test.stream().map(QaExample::answer).toList();
         double bleu = Bleu.builder().tokenize("zh").build().corpusScore(answers, List.of(refs)).score();
         double rougeL = 100 * Rouge.builder().rougeTypes("rougeL").cjk(true).build()

@@ -75,7 +75,8 @@ final class QuickstartRun {
         BaseModelCache.ensure(baseDir, ws.raw(Workspace.GENERAL), s.pretraining(), out);
 
         Evaluation evaluation = new Evaluation(tok, test, DomainRelevance.lexical(
-                train.stream().map(QaExample::answer).toList(), BasePretraining.texts(ws.raw(Workspace.GENERAL))));
+                train.stream().map(QaExample::answer).toList(), BasePretraining.texts(ws.raw(Workspace.GENERAL))),
+                s.answerTokens());
         List<Evaluation.Scores> columns = new ArrayList<>();
         section("3/7 evaluate the base model on the test split (" + test.size() + " questions)");
         try (LanguageModel base = AutoModel.loadCausalLM(baseDir, load)) {

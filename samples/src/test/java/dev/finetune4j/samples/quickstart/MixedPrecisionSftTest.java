@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MixedPrecisionSftTest {
     private static final int EPOCHS = 1;
     private static final QuickstartSettings SETTINGS = new QuickstartSettings(42,
-            BasePretraining.Settings.defaults().withSteps(40), EPOCHS, 1e-2, 16, EPOCHS, 0, 0.1);
+            BasePretraining.Settings.defaults().withSteps(40), EPOCHS, 1e-2, 16, EPOCHS, 0, 0.1, 160);
 
     @TempDir
     Path dir;

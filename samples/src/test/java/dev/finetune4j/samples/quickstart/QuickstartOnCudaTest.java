@@ -29,7 +29,7 @@ class QuickstartOnCudaTest {
     private static final int STEPS = 200;
     /** A briefly pretrained base; epochs and patience that neither end the run before {@value #STEPS} steps. */
     private static final QuickstartSettings SETTINGS = new QuickstartSettings(42,
-            BasePretraining.Settings.defaults().withSteps(40), 8, 1e-2, 16, 8, 0, 0.1);
+            BasePretraining.Settings.defaults().withSteps(40), 8, 1e-2, 16, 8, 0, 0.1, 160);
 
     @TempDir
     Path dir;
