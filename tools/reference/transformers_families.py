@@ -15,7 +15,11 @@ deepseek_v3_lite (DeepSeek-V3: multi-head latent attention, with YaRN and a low-
 query and default rope; GLM-4.5's router), qwen3_next (Qwen3-Next: Qwen3.5-MoE's gated DeltaNet and gated attention
 layers with the DeltaNet's projections fused per key head, a dense layer among the sparse ones) and deepseek_v2 /
 deepseek_v2_lite (DeepSeek-V2: DeepSeek-V3's latent attention rotated as complex numbers, a softmax router without
-a selection bias, group-limited by each group's best probability or plain greedy, never renormalised).
+a selection bias, group-limited by each group's best probability or plain greedy, never renormalised), ministral3
+(Ministral 3: Mistral's layer with YaRN and Llama 4's query temperature 1 + beta ln(1 + floor(p / original)) over 4
+original positions), mistral3 (a Mistral3ForConditionalGeneration around ministral3's language model, a one-layer
+pixtral tower; save_pretrained writes transformers 4's names) and ministral (Ministral: layer_types with sliding and
+full layers); these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB.
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
