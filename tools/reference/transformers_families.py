@@ -15,7 +15,11 @@ deepseek_v3_lite (DeepSeek-V3: multi-head latent attention, with YaRN and a low-
 query and default rope; GLM-4.5's router), qwen3_next (Qwen3-Next: Qwen3.5-MoE's gated DeltaNet and gated attention
 layers with the DeltaNet's projections fused per key head, a dense layer among the sparse ones) and deepseek_v2 /
 deepseek_v2_lite (DeepSeek-V2: DeepSeek-V3's latent attention rotated as complex numbers, a softmax router without
-a selection bias, group-limited by each group's best probability or plain greedy, never renormalised).
+a selection bias, group-limited by each group's best probability or plain greedy, never renormalised), ministral3
+(Ministral 3: Mistral's layer with YaRN and Llama 4's query temperature 1 + beta ln(1 + floor(p / original)) over 4
+original positions), mistral3 (a Mistral3ForConditionalGeneration around ministral3's language model, a one-layer
+pixtral tower; save_pretrained writes transformers 4's names) and ministral (Ministral: layer_types with sliding and
+full layers); these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB.
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -87,6 +91,8 @@ from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
 from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
+from transformers.models.ministral import modeling_ministral
+from transformers.models.ministral3 import modeling_ministral3
 from transformers.models.qwen3_5 import modeling_qwen3_5
 from transformers.models.qwen3_next import modeling_qwen3_next
 from transformers.models.qwen3_vl import modeling_qwen3_vl
@@ -2486,6 +2492,7 @@ def yarn_inv_freq(rope, dims=HEAD_DIM):
         return dims * math.log(original / (2 * math.pi * rotations)) / (2 * math.log(theta))
     low, high = max(math.floor(correction(rope["beta_fast"])), 0), min(math.ceil(correction(rope["beta_slow"])),
                                                                    dims - 1)
+    high = high + 0.001 if low == high else high  # a zero-width ramp widened, as find_correction_range's caller does
     ramp = ((torch.arange(dims // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
     kept = plain_inv_freq(theta, dims)
     if rope.get("mscale") and rope.get("mscale_all_dim"):
@@ -2510,6 +2517,93 @@ def llama3_inv_freq(rope, dims=HEAD_DIM):
     blend = ((original / wavelength - low) / (high - low)).clamp(0, 1)
     return (1 - blend) * kept / rope["factor"] + blend * kept
 
+
+
+# ---- Mistral's current families: ministral3, mistral3 (its vision-language checkpoints) and ministral ----
+
+# Ministral 3's published rope (YaRN, betas 32/1, mscale = mscale_all_dim = 1 so the cos/sin factor is exactly 1) over
+# 4 original positions instead of 16,384 (factor 16 as published: 64 / 4), so that the 16 test positions cross three floor steps of Llama 4's query
+# temperature 1 + beta ln(1 + floor(position / 4)); beta 0.5 instead of the published 0.1, so that it bites clearly
+MINISTRAL3_ROPE = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 16.0, "original_max_position_embeddings": 4,
+                   "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+                   "llama_4_scaling_beta": 0.5}
+MINISTRAL3_INV_FREQ, MINISTRAL3_SCALE = yarn_inv_freq(MINISTRAL3_ROPE)
+# Ministral 8B's layer pattern in small: a window of 6 on two layers of three, the middle one full
+MINISTRAL_LAYERS = ["sliding_attention", "full_attention", "sliding_attention"]
+# these folders travel to the GPU machine: 3 layers, an MLP of 32 and 64 tokens keep each under 150 KB
+MISTRAL_SIZES = dict(vocab_size=64, num_hidden_layers=3, intermediate_size=32)
+
+
+def mistral_tiny(rope_parameters=None):
+    return {**tiny(rope_parameters), **MISTRAL_SIZES}
+
+
+def ministral3_config():
+    return transformers.Ministral3Config(head_dim=HEAD_DIM, **mistral_tiny(MINISTRAL3_ROPE), **NO_SPECIAL_TOKENS)
+
+
+def mistral3_config():
+    """A Mistral3ForConditionalGeneration (Ministral 3's published class) around ministral3_config's language model,
+    with a one-layer pixtral vision tower that text inputs never run; the head untied at both levels (Mistral Small
+    3.1's and Ministral 3 8B's shape: Mistral3Config itself defaults tie_word_embeddings to true)."""
+    text = {**mistral_tiny(MINISTRAL3_ROPE), "model_type": "ministral3", "head_dim": HEAD_DIM, **NO_SPECIAL_TOKENS}
+    vision = dict(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2, head_dim=4,
+                  patch_size=2, image_size=8)
+    return transformers.Mistral3Config(text_config=text, vision_config=vision, tie_word_embeddings=False)
+
+
+def ministral_config():
+    return transformers.MinistralConfig(head_dim=HEAD_DIM, sliding_window=6, layer_types=MINISTRAL_LAYERS,
+                                        **mistral_tiny(),
+                                        **NO_SPECIAL_TOKENS)
+
+
+def check_temperature(model):
+    """transformers' get_llama_4_attn_scale is 1 + beta ln(1 + floor(position / original)), per position."""
+    positions = torch.arange(SEQ)[None]
+    own = modeling_ministral3.get_llama_4_attn_scale(positions, 0.5, 4)[0, 0, :, 0]
+    expected = torch.tensor([1 + 0.5 * math.log(1 + p // 4) for p in range(SEQ)], dtype=torch.float32)
+    if not torch.allclose(own, expected, atol=1e-6):
+        sys.exit(f"the query temperature is not 1 + beta ln(1 + floor(p / original)): {own.tolist()}")
+
+
+def check_mistral3(model):
+    """check_temperature; save_pretrained writes transformers 4's names, as the hub's Mistral 3 checkpoints hold them
+    (the "llava" conversion, undone on load): language_model.model.*, language_model.lm_head (untied), vision_tower.*
+    and multi_modal_projector.*."""
+    check_temperature(model)
+    names = hub_tensors(model)
+    prefixes = ("language_model.model.", "vision_tower.", "multi_modal_projector.")
+    if "language_model.lm_head.weight" not in names or not all(any(n.startswith(p) for n in names) for p in prefixes) \
+            or not all(n.startswith(prefixes) or n == "language_model.lm_head.weight" for n in names):
+        sys.exit(f"mistral3: unexpected saved names {sorted(names)}")
+
+
+def with_rope(model, ids, **changes):
+    """The logits with the language model's rope_parameters changed (the attention reads them at every call)."""
+    copied = copy.deepcopy(model)
+    rope = language_model(copied).config.rope_parameters
+    rope.update(changes)
+    return logits_of(copied, ids)
+
+
+def temperature_without_floor(positions, beta, original):
+    return (1 + beta * torch.log(1 + positions / original))[:, None, :, None]
+
+
+def ministral3_bites(model, ids):
+    return {"query temperature off (beta 0)": with_rope(model, ids, llama_4_scaling_beta=0.0),
+            "temperature without the floor":
+                patched_logits(model, ids, modeling_ministral3, "get_llama_4_attn_scale", temperature_without_floor),
+            "YaRN off (theta 10000 as is)": rotary_with(model, ids, {**DEFAULT_ROPE, "llama_4_scaling_beta": 0.5,
+                                                                     "original_max_position_embeddings": 4})}
+
+
+def ministral_bites(model, ids):
+    copied = copy.deepcopy(model)
+    copied.config.layer_types = ["sliding_attention"] * len(MINISTRAL_LAYERS)
+    return {"sliding window off": window_as_wide_as_the_sequence(model, ids),
+            "the full-attention layer sliding too": logits_of(copied, ids)}
 
 
 def falcon_h1_family(rms_norm, seed):
@@ -2614,6 +2708,18 @@ FAMILIES = {
     "deepseek_v2_lite": deepseek_v2_family(lite=True, seed=33, expert=5),
     # seed 4734: 34 to 4634 (by 100) fail the routing gaps (8 softmax probabilities sit close together)
     "deepseek_v2": deepseek_v2_family(lite=False, seed=4734, expert=5),
+    "ministral3": Family(ministral3_config, rotation=halves(modeling_ministral3, MINISTRAL3_INV_FREQ, MINISTRAL3_SCALE,
+                                                            "YaRN's halves rule"),
+                         seed=50, head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS,
+                         bites=ministral3_bites, check=check_temperature, vocab=64),
+    "mistral3": Family(mistral3_config, rotation=halves(modeling_ministral3, MINISTRAL3_INV_FREQ, MINISTRAL3_SCALE,
+                                                        "YaRN's halves rule"),
+                       seed=51, head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS,
+                       bites=ministral3_bites, check=check_mistral3, auto=transformers.AutoModelForImageTextToText,
+                       vocab=64),
+    "ministral": Family(ministral_config, rotation=halves(modeling_ministral, plain_inv_freq(10000.0, HEAD_DIM)),
+                        seed=52, head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS,
+                        bites=ministral_bites, vocab=64),
     "falcon_h1": falcon_h1_family(rms_norm=True, seed=43),
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
 }

@@ -64,6 +64,10 @@ public final class PeftFamilies {
             names("feed_forward"));
     private static final AdapterSites SPARSE_MOE = new AdapterSites(names("self_attn"), names("block_sparse_moe"));
 
+    /** q_proj and v_proj of a vision-language class's language model alone (model.language_model.layers.N). */
+    private static final TargetModules LANGUAGE_MODEL_Q_V =
+            regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
+
     private static final Map<String, Family> BY_TYPE = new LinkedHashMap<>();
 
     static {
@@ -74,9 +78,9 @@ public final class PeftFamilies {
         row("gemma", "GemmaForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
         row("gemma2", "Gemma2ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
         row("gemma3_text", "Gemma3ForCausalLM", Q_V, IA3_QV, ATTENTION_MLP);
-        // the vision-language class: only its language model's attention, not the vision tower's
-        row("gemma3", "Gemma3ForConditionalGeneration",
-                regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)"), null, ATTENTION_MLP);
+        // the vision-language classes whose vision towers have q_proj and v_proj too: only the language model's
+        row("gemma3", "Gemma3ForConditionalGeneration", LANGUAGE_MODEL_Q_V, null, ATTENTION_MLP);
+        row("mistral3", "Mistral3ForConditionalGeneration", LANGUAGE_MODEL_Q_V, null, ATTENTION_MLP);
         row("qwen3_vl", "Qwen3VLForConditionalGeneration", Q_V, null, ATTENTION_MLP);
         row("qwen3_vl_moe", "Qwen3VLMoeForConditionalGeneration", Q_V, null, ATTENTION_MLP);
         row("phi3", "Phi3ForCausalLM", names("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), null, ATTENTION_MLP);
@@ -105,6 +109,9 @@ public final class PeftFamilies {
         row("starcoder2", "Starcoder2ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("arcee", "ArceeForCausalLM", Q_V, null, ATTENTION_MLP);
         row("apertus", "ApertusForCausalLM", Q_V, null, ATTENTION_MLP);
+        // PEFT 0.21 maps neither Ministral: Mistral's q_proj/v_proj written out, without Mistral's IA3 row
+        row("ministral", "MinistralForCausalLM", Q_V, null, ATTENTION_MLP);
+        row("ministral3", "Ministral3ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("lfm2", "Lfm2ForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("lfm2_moe", "Lfm2MoeForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("mixtral", "MixtralForCausalLM", Q_V, null, SPARSE_MOE);

@@ -22,10 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, Apertus (xIELU's
  * scalars in the base), LFM2, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's
  * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
- * Qwen3VLForConditionalGeneration) and Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
- * DoRA), each
- * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
- * hold the merged model, saved as the whole checkpoint ({@code merged/}).
+ * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
+ * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers) and Mistral 3's language model (its
+ * adapters named as on Mistral3ForConditionalGeneration), each
+ * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL and Mistral
+ * 3 cases also hold the merged model, saved as the whole checkpoint ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
  * merged folder in transformers); the results are recorded in peft/INTEROP.md.
  */
@@ -105,7 +106,13 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("falcon_h1-lora-all", "falcon_h1", lora().targetModules("q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "gate_proj", "up_proj", "down_proj")),
                 Arguments.of("falcon_h1_no_rms_norm-dora", "falcon_h1_no_rms_norm", lora().targetModules("q_proj",
-                        "o_proj", "in_proj", "down_proj").useDora(true)));
+                        "o_proj", "in_proj", "down_proj").useDora(true)),
+                Arguments.of("ministral3-lora", "ministral3", lora().targetModules(all())),
+                Arguments.of("ministral-lora", "ministral", lora().targetModules(all())),
+                // the default targets: the language model's q/v only (the pixtral tower has q_proj and v_proj too)
+                Arguments.of("mistral3-lora-default", "mistral3", lora()),
+                Arguments.of("mistral3-dora", "mistral3", lora().targetModules("q_proj", "o_proj", "down_proj")
+                        .useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {
@@ -125,7 +132,7 @@ class NewFamiliesInteropExportTest {
             PeftModel model = Peft.wrap(base, config.build(), 2026);
             InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
                     Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"), model);
-            if (family.startsWith("qwen3_vl")) {
+            if (family.startsWith("qwen3_vl") || family.equals("mistral3")) {
                 HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
                 assertTrue(Files.isRegularFile(out.resolve("merged").resolve("model.safetensors")));
             }

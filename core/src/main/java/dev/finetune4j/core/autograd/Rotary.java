@@ -21,6 +21,25 @@ public final class Rotary {
     }
 
     /**
+     * A factor on cos and sin that depends on the position alone, folded into a {@link Table}: rotating by such a
+     * table scales each rotated vector by it, and the backward scales its gradient by the same constant (Llama 4's
+     * query temperature, as Ministral 3 applies it after the rotation).
+     */
+    @FunctionalInterface
+    public interface PositionFactor {
+        /** No factor: 1 at every position. */
+        PositionFactor NONE = position -> 1f;
+
+        /**
+         * The factor at one position.
+         *
+         * @param position a token's position
+         * @return its factor
+         */
+        float at(int position);
+    }
+
+    /**
      * The cos and sin tables of {@link #apply(Tensor, Table)} for the given positions, on one device and owned by
      * the scope that was current when they were made (they must not be used after it closed).
      *
@@ -74,6 +93,23 @@ public final class Rotary {
          */
         public static Table of(Device device, TensorScope scope, int[][] positions, float[][] rowFrequencies,
                                float attentionScaling) {
+            return of(device, scope, positions, rowFrequencies, attentionScaling, PositionFactor.NONE);
+        }
+
+        /**
+         * {@link #of(Device, TensorScope, int[][], float[][], float)} with cos and sin also multiplied by a factor of
+         * each token's position.
+         *
+         * @param device where the table is used
+         * @param scope owns the tables
+         * @param positions [B][T] position of each token
+         * @param rowFrequencies [B] each row's D/2 inverse frequencies, of one length
+         * @param attentionScaling multiplier of cos and sin
+         * @param positionFactor multiplier of cos and sin at each position, after {@code attentionScaling}
+         * @return the table
+         */
+        public static Table of(Device device, TensorScope scope, int[][] positions, float[][] rowFrequencies,
+                               float attentionScaling, PositionFactor positionFactor) {
             int bs = positions.length;
             int t = bs == 0 ? 0 : positions[0].length;
             int half = bs == 0 ? 0 : rowFrequencies[0].length;
@@ -88,10 +124,11 @@ public final class Rotary {
                 }
                 float[] invFreq = rowFrequencies[b];
                 for (int p = 0; p < t; p++) {
+                    float factor = positionFactor.at(positions[b][p]);
                     for (int i = 0; i < half; i++) {
                         float angle = positions[b][p] * invFreq[i];
-                        cosSin[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling;
-                        cosSin[n + (b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling;
+                        cosSin[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling * factor;
+                        cosSin[n + (b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling * factor;
                     }
                 }
             }

@@ -22,9 +22,10 @@ import java.util.function.Supplier;
  *       model alone as a {@code Qwen3_5ForCausalLM} (weights {@code model.*}), so this library does the same
  *       ({@link DecoderLayout#CAUSAL_LM}) and saves that text model (its multi-token-prediction layers,
  *       {@code mtp.*}, are {@link MultiTokenPrediction}'s to leave out);</li>
- *   <li>{@code gemma3} (Gemma 3 4B, 12B, 27B) and {@code qwen3_vl} (Qwen3-VL 2B to 32B, Instruct and Thinking):
+ *   <li>{@code gemma3} (Gemma 3 4B, 12B, 27B), {@code qwen3_vl} (Qwen3-VL 2B to 32B, Instruct and Thinking) and
+ *       {@code mistral3} (Mistral Small 3.1 and 3.2, Magistral Small, Ministral 3):
  *       {@code AutoModelForCausalLM} takes {@code gemma3} as the whole {@code Gemma3ForConditionalGeneration} and
- *       refuses {@code qwen3_vl}, so users load the whole {@code *ForConditionalGeneration} and PEFT names its modules
+ *       refuses the others, so users load the whole {@code *ForConditionalGeneration} and PEFT names its modules
  *       {@code base_model.model.model.language_model.layers.N...}: the model keeps that naming (its layout), and a saved
  *       folder is the whole checkpoint again, its vision tower copied from the folder the model came from.</li>
  * </ul>
@@ -38,15 +39,15 @@ enum VisionLanguageCheckpoint {
      * {@code language_model.model.*}, {@code language_model.lm_head}, {@code vision_tower.*} and
      * {@code multi_modal_projector.*} ({@link DecoderLayout#olderName}).
      */
-    GEMMA3("gemma3", "Gemma3ForConditionalGeneration", "gemma3_text", "gemma3_text",
+    GEMMA3("gemma3", "Gemma3ForConditionalGeneration", List.of("gemma3_text"), "gemma3_text",
             DecoderLayout.GEMMA3_CONDITIONAL_GENERATION, null, List.of(), true, "vision tower and projector",
             VisionLanguageCheckpoint::gemma3Defaults),
     /** Qwen3.5's dense {@code Qwen3_5ForConditionalGeneration}, loaded and saved as a {@code Qwen3_5ForCausalLM}. */
-    QWEN3_5("qwen3_5", "Qwen3_5ForConditionalGeneration", DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_TEXT,
+    QWEN3_5("qwen3_5", "Qwen3_5ForConditionalGeneration", List.of(DecoderConfig.QWEN35_TEXT), DecoderConfig.QWEN35_TEXT,
             DecoderLayout.CAUSAL_LM, "Qwen3_5ForCausalLM", List.of("model.visual."), true, "vision tower",
             () -> qwen35Defaults(false)),
     /** Qwen3.5-MoE's {@code Qwen3_5MoeForConditionalGeneration}, loaded and saved as a {@code Qwen3_5MoeForCausalLM}. */
-    QWEN3_5_MOE("qwen3_5_moe", "Qwen3_5MoeForConditionalGeneration", DecoderConfig.QWEN35_MOE_TEXT,
+    QWEN3_5_MOE("qwen3_5_moe", "Qwen3_5MoeForConditionalGeneration", List.of(DecoderConfig.QWEN35_MOE_TEXT),
             DecoderConfig.QWEN35_MOE_TEXT, DecoderLayout.CAUSAL_LM, "Qwen3_5MoeForCausalLM",
             List.of("model.visual."), true, "vision tower",
             () -> qwen35Defaults(true)),
@@ -59,7 +60,7 @@ enum VisionLanguageCheckpoint {
      * tokens only. The head is tied by the top-level {@code tie_word_embeddings} alone (default false;
      * {@code text_config}'s is ignored by transformers 5), which the 2B and 4B set.
      */
-    QWEN3_VL("qwen3_vl", "Qwen3VLForConditionalGeneration", "qwen3_vl_text", "qwen3",
+    QWEN3_VL("qwen3_vl", "Qwen3VLForConditionalGeneration", List.of("qwen3_vl_text"), "qwen3",
             DecoderLayout.QWEN3_VL_CONDITIONAL_GENERATION, null, List.of(), false, "vision tower",
             () -> qwen3VlDefaults(false)),
     /**
@@ -67,14 +68,25 @@ enum VisionLanguageCheckpoint {
      * model with Qwen3-MoE's mixture, its experts stacked as the checkpoints store them ({@code mlp.experts.gate_up_proj}
      * (E, hidden, 2 x moe_intermediate: gate then up), {@code mlp.experts.down_proj}: {@link MoeConfig.Naming#QWEN3_VL}).
      */
-    QWEN3_VL_MOE("qwen3_vl_moe", "Qwen3VLMoeForConditionalGeneration", MoeConfig.QWEN3_VL_MOE_TEXT,
+    QWEN3_VL_MOE("qwen3_vl_moe", "Qwen3VLMoeForConditionalGeneration", List.of(MoeConfig.QWEN3_VL_MOE_TEXT),
             MoeConfig.QWEN3_VL_MOE_TEXT, DecoderLayout.QWEN3_VL_MOE_CONDITIONAL_GENERATION, null, List.of(), false,
-            "vision tower", () -> qwen3VlDefaults(true));
+            "vision tower", () -> qwen3VlDefaults(true)),
+    /**
+     * Mistral 3's {@code Mistral3ForConditionalGeneration}: Mistral Small 3.1 and 3.2 and Magistral Small, whose
+     * language model is a {@code mistral} (Mistral3Config's default text type), and Ministral 3, whose is a
+     * {@code ministral3}; built as that type, each with its own config class's defaults (the decoder's family
+     * defaults). The head is tied by the top-level {@code tie_word_embeddings}, else by the text config's: transformers
+     * 5 defaults the top level to true but leaves a stored {@code lm_head} untied, so for a checkpoint that matches its
+     * config the two rules agree.
+     */
+    MISTRAL3("mistral3", "Mistral3ForConditionalGeneration", List.of("mistral", DecoderConfig.MINISTRAL3), null,
+            DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION, null, List.of(), true, "vision tower and projector",
+            JsonNodeFactory.instance::objectNode);
     private static final String LANGUAGE_MODEL = "model.language_model.";
 
     private final String modelType;
     private final String architecture;
-    private final String textType;
+    private final List<String> textTypes;
     private final String decoderType;
     private final DecoderLayout layout;
     private final String causalLm;
@@ -86,8 +98,9 @@ enum VisionLanguageCheckpoint {
     /**
      * @param modelType      the checkpoint's config.json {@code model_type}
      * @param architecture   the transformers class the checkpoint is saved from, for messages
-     * @param textType       the {@code text_config.model_type} it must carry (or leave out)
-     * @param decoderType    the {@code model_type} this library builds the language model as
+     * @param textTypes      the {@code text_config.model_type}s it may carry, the first its default when left out
+     * @param decoderType    the {@code model_type} this library builds the language model as; null for the text
+     *                       config's own
      * @param layout         where the backbone sits in the model built
      * @param causalLm       the causal LM class saved folders name, for a {@link DecoderLayout#CAUSAL_LM} layout
      * @param leftOutPrefixes the tensor name prefixes not loaded, for a {@link DecoderLayout#CAUSAL_LM} layout (a
@@ -96,12 +109,12 @@ enum VisionLanguageCheckpoint {
      * @param leftOutParts   what the tensors not loaded are, for the log
      * @param textDefaults   the text config class's defaults for the fields the decoder reads
      */
-    VisionLanguageCheckpoint(String modelType, String architecture, String textType, String decoderType,
+    VisionLanguageCheckpoint(String modelType, String architecture, List<String> textTypes, String decoderType,
                              DecoderLayout layout, String causalLm, List<String> leftOutPrefixes,
                              boolean textTieApplies, String leftOutParts, Supplier<ObjectNode> textDefaults) {
         this.modelType = modelType;
         this.architecture = architecture;
-        this.textType = textType;
+        this.textTypes = textTypes;
         this.decoderType = decoderType;
         this.layout = layout;
         this.causalLm = causalLm;
@@ -186,15 +199,15 @@ enum VisionLanguageCheckpoint {
                     + "(found " + (text.isMissingNode() ? "none" : text.getNodeType()) + "): a " + architecture
                     + " folder keeps its language model's settings there; download config.json again");
         }
-        String type = text.path("model_type").asText(textType);
-        if (!type.equals(textType)) {
+        String type = text.path("model_type").asText(textTypes.getFirst());
+        if (!textTypes.contains(type)) {
             throw new IllegalArgumentException("config.json: text_config.model_type is '" + type + "', but a "
-                    + modelType + " checkpoint's language model is " + textType + ": fix text_config.model_type or "
-                    + "the top-level model_type");
+                    + modelType + " checkpoint's language model is " + String.join(" or ", textTypes) + ": fix "
+                    + "text_config.model_type or the top-level model_type");
         }
         ObjectNode out = textDefaults.get();
         out.setAll((ObjectNode) text);
-        out.put("model_type", decoderType);
+        out.put("model_type", decoderType == null ? type : decoderType);
         if (config.has("tie_word_embeddings")) {
             out.set("tie_word_embeddings", config.get("tie_word_embeddings"));
         } else if (!textTieApplies) {

@@ -53,6 +53,20 @@ class ConfigValueRangesTest {
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(expected), e.getMessage());
     }
 
+    /** Ministral 3's query temperature, set in rope_parameters beside its YaRN settings. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "llama_4_scaling_beta             | -0.5      | 'llama_4_scaling_beta' = -0.5 must be a finite number >= 0",
+            "llama_4_scaling_beta             | \"abc\"   | 'llama_4_scaling_beta' = \"abc\" must be a finite number >= 0",
+            "original_max_position_embeddings | 0         | 'original_max_position_embeddings' = 0 must be an integer in [1,"})
+    void ministral3sQueryTemperatureIsReadStrictly(String key, String value, String expected) throws IOException {
+        ObjectNode c = fixture("/references/ministral3/config.json");
+        ((ObjectNode) c.get("rope_parameters")).set(key, JSON.readTree(value));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("config.json rope_parameters") && e.getMessage().contains(expected),
+                e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"0", "-1.0", "\"abc\""})
     void topLevelRopeThetaAndAListRopeScalingAreReadStrictly(String theta) throws IOException {

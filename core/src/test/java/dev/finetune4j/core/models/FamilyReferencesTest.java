@@ -11,7 +11,9 @@ import java.util.stream.Stream;
 /**
  * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
  * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3-VL's language model, Qwen3.5 (gated DeltaNet and gated attention),
- * Falcon-H1 (attention and Mamba-2 side by side, with and without the gated norm; transformers_families.py), and the
+ * Falcon-H1 (attention and Mamba-2 side by side, with and without the gated norm; transformers_families.py), Ministral
+ * 3 (Llama 4's query temperature over YaRN), Mistral 3's language model (a ministral3 inside a
+ * Mistral3ForConditionalGeneration, stored in transformers 4's names) and Ministral (sliding and full layers), and the
  * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
@@ -39,7 +41,8 @@ class FamilyReferencesTest {
                 "references/deepseek_v2_lite", "references/qwen3_vl_moe", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe",
-                "references/falcon_h1", "references/falcon_h1_no_rms_norm");
+                "references/falcon_h1", "references/falcon_h1_no_rms_norm",
+                "references/ministral3", "references/mistral3", "references/ministral");
     }
 
     /**
@@ -69,7 +72,8 @@ class FamilyReferencesTest {
             "hunyuan_v1_dense",
             "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
-            "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
+            "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
+            "ministral3", "mistral3", "ministral"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }

@@ -105,6 +105,32 @@ class HostileConfigTest {
         assertTrue(e.getMessage().contains("'model.layers.2.mlp.act_fn.beta' holds [0.7]"), e.getMessage());
     }
 
+    /**
+     * Ministral 3 multiplies its queries by a temperature whose two settings live in rope_parameters; transformers
+     * fails without either, so a config lacking one is refused naming it, not run without the temperature.
+     */
+    @Test
+    void ministral3WithoutItsTemperatureSettingsIsRefusedNamingTheMissingOne(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/ministral3", tmp);
+        editConfig(dir, "rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": 10000.0, "
+                + "\"original_max_position_embeddings\": 4}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("config.json rope_parameters lacks 'llama_4_scaling_beta'")
+                && e.getMessage().contains("Ministral3Attention"), e.getMessage());
+    }
+
+    /** A Mistral 3 checkpoint's language model is a mistral or a ministral3; another text type is named. */
+    @Test
+    void mistral3WithAnotherTextModelTypeIsRefusedNamingIt(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/mistral3", tmp);
+        ObjectNode c = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        ((ObjectNode) c.get("text_config")).put("model_type", "llama");
+        JSON.writeValue(dir.resolve("config.json").toFile(), c);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("text_config.model_type is 'llama'")
+                && e.getMessage().contains("mistral or ministral3"), e.getMessage());
+    }
+
     @Test
     void aConfigThatIsNotARegularFileIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("m"));

@@ -23,7 +23,9 @@ import java.util.Map;
  * sigmoid routing, a partial rotary), ERNIE-4.5-MoE (a biased softmax router, lm_head's bias) and Qwen3-VL's language
  * models (adapters keyed under model.language_model, the vision tower left on disk; Qwen3-VL-MoE's stacked experts),
  * Falcon-H1 (attention and a Mamba-2 mixer in every layer: keys, values and a recurrent state per row in one layer's
- * cache entry) and Apertus (xIELU). Each completion equals core's Generator on the request alone.
+ * cache entry), Apertus (xIELU), Ministral 3 (the query temperature of each row's own positions), Mistral 3's language
+ * model (adapters keyed under model.language_model, the pixtral tower left on disk) and Ministral (sliding and full
+ * layers). Each completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -32,7 +34,8 @@ class DenseFamiliesServingTest {
             "references/granite4_h", "references/granite4_h_moe", "references/glm4", "references/ernie4_5",
             "references/cohere2", "references/exaone4", "references/hunyuan_v1_dense", "references/starcoder2",
             "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
-            "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus"})
+            "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
+            "references/ministral3", "references/mistral3", "references/ministral"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));

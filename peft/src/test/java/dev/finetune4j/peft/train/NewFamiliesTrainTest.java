@@ -63,7 +63,8 @@ class NewFamiliesTrainTest {
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "lfm2",
             "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1"})
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
+            "ministral3", "ministral"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -482,6 +483,12 @@ class NewFamiliesTrainTest {
             case "arcee" -> { }
             // q/k norms per head, xIELU with each layer's (frozen) scalars, llama3 rope by default
             case "apertus" -> { }
+            // YaRN, and the query temperature stepping every 2 positions (beta far above the published 0.1)
+            case "ministral3" -> c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 1e4)
+                    .put("factor", 4.0).put("original_max_position_embeddings", 2).put("llama_4_scaling_beta", 0.7);
+            // a window of 4 on the first layer only
+            case "ministral" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
+                    .add("full_attention");
             // a convolution layer (biased), then attention; the MLP's width rewritten to 48 (2/3 of 64, times 1.4,
             // rounded up to 16)
             case "lfm2" -> {

@@ -22,7 +22,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * partial, in halves or adjacent pairs; none in SmolLM3's NoPE layers),
  * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), gpt-oss's per-head
  * sink logits ({@code sinks}, (H)), Qwen3.5's output gate (each head's {@code q_proj} rows hold its queries, then
- * a gate whose sigmoid scales the head's output before {@code o_proj}), and Falcon-H1's factor on the keys.
+ * a gate whose sigmoid scales the head's output before {@code o_proj}), Falcon-H1's factor on the keys, and
+ * Ministral 3's temperature on the rotated queries (folded into their rotary tables: {@link RotaryFrequencies#queries}).
  */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
@@ -90,8 +91,9 @@ public final class DecoderAttention extends Module implements Block {
         if (keyMultiplier != 1f) { // Falcon-H1: keys scaled before the rotation (a linear map) and the cache
             qkv[1] = Elementwise.scale(qkv[1], keyMultiplier);
         }
-        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), config.attentionNames().queryNorm(), ctx);
-        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), config.attentionNames().keyNorm(), ctx);
+        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), config.attentionNames().queryNorm(), rotary.queries(),
+                ctx);
+        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), config.attentionNames().keyNorm(), rotary, ctx);
         Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
         // a q_norm and k_norm before the rotary read the projections in their backward
         if (config.qkNorm() == QkNorm.NONE || config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
@@ -129,27 +131,30 @@ public final class DecoderAttention extends Module implements Block {
 
     /**
      * (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3, Command R+'s LayerNorm)
-     * and rotated, or rotated and then normalised per head (Hunyuan).
+     * and rotated by {@code frequencies} (the queries' carry Ministral 3's temperature), or rotated and then
+     * normalised per head (Hunyuan).
      */
-    private Tensor heads(Tensor proj, int b, int t, int h, String normName, ForwardContext ctx) {
+    private Tensor heads(Tensor proj, int b, int t, int h, String normName, RotaryFrequencies frequencies,
+                         ForwardContext ctx) {
         if (config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
-            return layer(normName).forward(rotated(proj.reshape(b, t, h, config.headDim()).permute(0, 2, 1, 3), ctx));
+            return layer(normName).forward(rotated(proj.reshape(b, t, h, config.headDim()).permute(0, 2, 1, 3),
+                    frequencies, ctx));
         }
         Tensor normed = config.qkNorm() == QkNorm.ACROSS_HEADS ? layer(normName).forward(proj) : proj;
         Tensor x = normed.reshape(b, t, h, config.headDim());
         if (config.qkNorm() == QkNorm.PER_HEAD || config.qkNorm() == QkNorm.PER_HEAD_LAYER) {
             x = layer(normName).forward(x);
         }
-        return rotated(x.permute(0, 2, 1, 3), ctx);
+        return rotated(x.permute(0, 2, 1, 3), frequencies, ctx);
     }
 
     /** (B, H, T, D) -> (B, H, T, D), rotated where this layer rotates; contiguous either way. */
-    private Tensor rotated(Tensor transposed, ForwardContext ctx) {
+    private Tensor rotated(Tensor transposed, RotaryFrequencies frequencies, ForwardContext ctx) {
         if (!rotated) {
             return transposed.contiguous();
         }
         // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
-        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), transposed.device()),
+        return Rotary.apply(transposed, frequencies.table(ctx.positions(), ctx.sequenceLengths(), transposed.device()),
                 config.rotaryLayout());
     }
 }

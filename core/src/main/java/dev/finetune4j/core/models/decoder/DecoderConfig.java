@@ -90,6 +90,8 @@ import java.util.Set;
  *                        padded heads {@code headDim} then describes; null for the other families' attention
  * @param parallelHybrid Falcon-H1's layers, attention and a Mamba-2 mixer side by side, with their multipliers; null
  *                       for the other families
+ * @param queryTemperature Ministral 3's factor on the rotated queries of each position (Llama 4's attention
+ *                         temperature); null for the other families, and for a {@code llama_4_scaling_beta} of 0
  */
 public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -102,7 +104,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
                             boolean attentionOutputGate, LatentAttentionConfig latentAttention,
-                            ParallelHybridConfig parallelHybrid) {
+                            ParallelHybridConfig parallelHybrid, QueryTemperature queryTemperature) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -215,7 +217,13 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT,
-            ParallelHybridConfig.MODEL_TYPE);
+            ParallelHybridConfig.MODEL_TYPE,
+            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3);
+
+    /** The {@code model_type} of Ministral 8B (2410): Mistral's layer with sliding and full layers ({@code layer_types}). */
+    public static final String MINISTRAL = "ministral";
+    /** The {@code model_type} of Ministral 3 and of Mistral 3's language models: Mistral's layer, query temperature. */
+    public static final String MINISTRAL3 = "ministral3";
 
     /** The {@code model_type} of Apertus (swiss-ai's Apertus 8B and 70B): Arcee's layout with xIELU and q/k norms. */
     public static final String APERTUS = "apertus";
@@ -441,7 +449,10 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         boolean ernie = type.equals("ernie4_5") || type.equals(MoeConfig.ERNIE_MOE);
         // ERNIE 4.5's and StarCoder2's use_bias: every projection's bias, or none
         boolean oneBiasSwitch = ernie || starcoder2;
+        // NOTE: Ministral's and Ministral 3's classes build every projection without a bias, whatever the config says
+        boolean noBiases = type.equals(MINISTRAL) || type.equals(MINISTRAL3);
         boolean attentionBias = switch (type) {
+            case MINISTRAL, MINISTRAL3 -> false;
             case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
             case "ernie4_5", MoeConfig.ERNIE_MOE, "starcoder2" -> JsonFields.bool(c, "use_bias", starcoder2, at);
             default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
@@ -521,7 +532,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                     // NOTE: Qwen2's and GLM's attention_bias covers q, k and v alone; LLaMA's all four
                     default -> attentionBias && !type.startsWith("qwen2") && !glm && !type.equals(MoeConfig.GLM_MOE);
                 },
-                oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
+                oneBiasSwitch || noBiases ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
@@ -571,7 +582,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
                 qwen35,
                 latent,
-                parallelHybrid);
+                parallelHybrid,
+                type.equals(MINISTRAL3) ? QueryTemperature.fromJson(c) : null);
     }
 
     /**

@@ -24,8 +24,15 @@ public enum DecoderLayout {
      * {@code multi_modal_projector} (transformers' {@code _checkpoint_conversion_mapping} renames them on load).
      */
     GEMMA3_CONDITIONAL_GENERATION("gemma3", List.of("model.vision_tower", "model.multi_modal_projector"),
-            Map.of("model.language_model.", "language_model.model.", "lm_head.", "language_model.lm_head.",
-                    "model.vision_tower.", "vision_tower.", "model.multi_modal_projector.", "multi_modal_projector.")),
+            Names.LLAVA_OLDER_PREFIXES),
+    /**
+     * The language model of Mistral 3's {@code Mistral3ForConditionalGeneration} (Mistral Small 3.1 and 3.2,
+     * Magistral Small, Ministral 3), named as Gemma 3's ({@link #GEMMA3_CONDITIONAL_GENERATION}): its vision tower and
+     * projector are left out, and the hub's checkpoints hold transformers 4's names, which transformers 5 still writes
+     * (its "llava" conversion). The spec's {@code model_type} is {@code mistral3}.
+     */
+    MISTRAL3_CONDITIONAL_GENERATION("mistral3", List.of("model.vision_tower", "model.multi_modal_projector"),
+            Names.LLAVA_OLDER_PREFIXES),
     /**
      * The language model of Qwen3-VL's {@code Qwen3VLForConditionalGeneration}: {@code model.language_model.embed_tokens},
      * {@code model.language_model.layers.N...}, {@code model.language_model.norm}, {@code lm_head}. The vision tower
@@ -39,6 +46,17 @@ public enum DecoderLayout {
      * ({@link #QWEN3_VL_CONDITIONAL_GENERATION}); the spec's {@code model_type} is {@code qwen3_vl_moe}.
      */
     QWEN3_VL_MOE_CONDITIONAL_GENERATION("qwen3_vl_moe", List.of("model.visual"), Map.of());
+
+    /** Names shared by several layouts (an enum's constants cannot read its static fields). */
+    private static final class Names {
+        /**
+         * transformers' "llava" conversion of the vision-language classes that it applies to Gemma 3 and Mistral 3:
+         * each current prefix and the transformers 4 one it replaced.
+         */
+        static final Map<String, String> LLAVA_OLDER_PREFIXES = Map.of("model.language_model.", "language_model.model.",
+                "lm_head.", "language_model.lm_head.", "model.vision_tower.", "vision_tower.",
+                "model.multi_modal_projector.", "multi_modal_projector.");
+    }
 
     private final String modelType;
     private final List<String> modulesLeftOut;

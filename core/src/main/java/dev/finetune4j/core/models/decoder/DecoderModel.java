@@ -63,9 +63,8 @@ public final class DecoderModel extends LanguageModel {
         super(scope, withModelType(c.spec(), layout.modelType(c)));
         this.config = c;
         this.layout = layout;
-        this.rotary = RotaryFrequencies.of(c.rope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
-        this.localRotary = c.localRope() == c.rope() ? rotary
-                : RotaryFrequencies.of(c.localRope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
+        this.rotary = frequencies(c, c.rope());
+        this.localRotary = c.localRope() == c.rope() ? rotary : frequencies(c, c.localRope());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new DecoderLayer(scope, c, c.slidingWindowOf(i) > 0 ? localRotary : rotary, i));
@@ -75,6 +74,15 @@ public final class DecoderModel extends LanguageModel {
         if (withLmHead && !c.tieWordEmbeddings()) {
             registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), c.headBias()));
         }
+    }
+
+    /** The frequencies of {@code rope}, Ministral 3's temperature on their queries, caching tables of positions. */
+    private RotaryFrequencies frequencies(DecoderConfig c, RopeConfig rope) {
+        RotaryFrequencies frequencies = RotaryFrequencies.of(rope, c.rotaryDim());
+        if (c.queryTemperature() != null) {
+            frequencies = frequencies.withQueryFactor(c.queryTemperature());
+        }
+        return frequencies.cachingTablesIn(this::parameterScope);
     }
 
     /**
@@ -130,8 +138,9 @@ public final class DecoderModel extends LanguageModel {
         @SuppressWarnings("unchecked")
         ModuleList<DecoderLayer> layers = (ModuleList<DecoderLayer>) backbone().child("layers");
         // made before the layers, so that they outlive their intermediates
-        rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
-        localRotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
+        for (RotaryFrequencies frequencies : List.of(rotary, rotary.queries(), localRotary, localRotary.queries())) {
+            frequencies.table(ctx.positions(), ctx.sequenceLengths(), x.device());
+        }
         Tensor input = ctx.dropout(config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x,
                 config.dropouts().embedding());
         ForwardContext pass = !config.hasRecurrentLayers() ? ctx

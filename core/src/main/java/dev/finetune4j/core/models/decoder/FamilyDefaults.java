@@ -43,6 +43,8 @@ final class FamilyDefaults {
             case "starcoder2" -> starCoder2(config.deepCopy());
             case "arcee" -> arcee(config.deepCopy());
             case DecoderConfig.APERTUS -> apertus(config.deepCopy());
+            case DecoderConfig.MINISTRAL -> ministral(config.deepCopy());
+            case DecoderConfig.MINISTRAL3 -> ministral3(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
             default -> config;
         };
@@ -277,6 +279,33 @@ final class FamilyDefaults {
             c.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 12_000_000.0)
                     .put("factor", 8.0).put("original_max_position_embeddings", 8192).put("low_freq_factor", 1.0)
                     .put("high_freq_factor", 4.0);
+        }
+        return c;
+    }
+
+    /** Ministral: 131,072 positions (its 4,096-token window is SlidingLayers' default). */
+    private static JsonNode ministral(ObjectNode c) {
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        return c;
+    }
+
+    /**
+     * Ministral 3: heads of 128, RMSNorm epsilon 1e-5, 262,144 positions, {@code pad_token_id} 11, and, where the
+     * config names no rotary settings, YaRN (factor 16 over 16,384 positions, betas 32 and 1, mscale and mscale_all_dim
+     * 1) with theta 1,000,000 and the query temperature's beta 0.1: Ministral3Config then ignores a top-level
+     * {@code rope_theta}, as here.
+     */
+    private static JsonNode ministral3(ObjectNode c) {
+        putIfAbsent(c, "head_dim", 128);
+        putIfAbsent(c, "rms_norm_eps", 1e-5);
+        putIfAbsent(c, "max_position_embeddings", 262144);
+        putIfAbsent(c, "pad_token_id", 11);
+        if (!c.hasNonNull("rope_parameters") && !c.hasNonNull("rope_scaling")) {
+            c.remove("rope_theta");
+            c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 1_000_000.0)
+                    .put("factor", 16.0).put("original_max_position_embeddings", 16384).put("beta_fast", 32.0)
+                    .put("beta_slow", 1.0).put("mscale", 1.0).put("mscale_all_dim", 1.0)
+                    .put("llama_4_scaling_beta", 0.1);
         }
         return c;
     }

@@ -6,6 +6,7 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -27,6 +28,10 @@ public final class RotaryFrequencies {
     /** Longrope's long-context frequencies, used by passes reaching past {@link #switchLength}; null otherwise. */
     private final RotaryFrequencies beyond;
     private final int switchLength;
+    /** The factor of each position on cos and sin ({@link Rotary.PositionFactor#NONE} but for {@link #queries}). */
+    private final Rotary.PositionFactor positionFactor;
+    /** The frequencies that rotate the queries: these with Llama 4's temperature folded in, else these. */
+    private final RotaryFrequencies queries;
     private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
     /** The scope that owns the tables of positions 0, 1, 2, ... per device; null when this instance keeps none. */
     private final Supplier<TensorScope> tableScope;
@@ -39,16 +44,50 @@ public final class RotaryFrequencies {
      * @param attentionScaling multiplier of cos and sin (1 except YaRN)
      */
     public RotaryFrequencies(float[] invFreq, float attentionScaling) {
-        this(invFreq, attentionScaling, null, null, Integer.MAX_VALUE);
+        this(invFreq, attentionScaling, null, null, Integer.MAX_VALUE, Rotary.PositionFactor.NONE, null);
     }
 
+    /**
+     * @param queryFactor the factor of each position on the queries' tables ({@link #queries}), null for none
+     */
     private RotaryFrequencies(float[] invFreq, float attentionScaling, Supplier<TensorScope> tableScope,
-                              RotaryFrequencies beyond, int switchLength) {
+                              RotaryFrequencies beyond, int switchLength, Rotary.PositionFactor positionFactor,
+                              Rotary.PositionFactor queryFactor) {
         this.invFreq = invFreq;
         this.attentionScaling = attentionScaling;
         this.tableScope = tableScope;
         this.beyond = beyond;
         this.switchLength = switchLength;
+        this.positionFactor = positionFactor;
+        this.queries = queryFactor == null ? this : new RotaryFrequencies(invFreq, attentionScaling, tableScope,
+                beyond == null ? null : beyond.withQueryFactor(queryFactor).queries, switchLength, queryFactor, null);
+    }
+
+    /**
+     * These frequencies, whose {@link #queries} also multiply cos and sin by {@code factor} at each position: Llama
+     * 4's query temperature, which Ministral 3 applies to the rotated queries (a constant of the position, so the
+     * rotation's backward scales the queries' gradient by it too). The keys keep these tables.
+     *
+     * @param factor the factor of each position on the queries
+     * @return frequencies with the same values whose queries are scaled
+     */
+    public RotaryFrequencies withQueryFactor(Rotary.PositionFactor factor) {
+        return new RotaryFrequencies(invFreq, attentionScaling, tableScope, beyond, switchLength, positionFactor,
+                factor);
+    }
+
+    /**
+     * The frequencies that rotate the queries, whose tables this model's attention layers of this type share.
+     *
+     * @return these frequencies with the factor of {@link #withQueryFactor} folded in, or these without one
+     */
+    public RotaryFrequencies queries() {
+        return queries;
+    }
+
+    /** The factor this instance's queries carry, for the copies that keep it; null when they carry none. */
+    private Rotary.PositionFactor queryFactor() {
+        return queries == this ? null : queries.positionFactor;
     }
 
     /**
@@ -61,7 +100,8 @@ public final class RotaryFrequencies {
      * @return the switching frequencies
      */
     public RotaryFrequencies switchingBeyond(int length, RotaryFrequencies longer) {
-        return new RotaryFrequencies(invFreq, attentionScaling, tableScope, longer, length);
+        return new RotaryFrequencies(invFreq, attentionScaling, tableScope, longer, length, positionFactor,
+                queryFactor());
     }
 
     /**
@@ -76,7 +116,7 @@ public final class RotaryFrequencies {
      */
     public RotaryFrequencies cachingTablesIn(Supplier<TensorScope> scope) {
         return new RotaryFrequencies(invFreq, attentionScaling, scope,
-                beyond == null ? null : beyond.cachingTablesIn(scope), switchLength);
+                beyond == null ? null : beyond.cachingTablesIn(scope), switchLength, positionFactor, queryFactor());
     }
 
     /**
@@ -136,14 +176,22 @@ public final class RotaryFrequencies {
             for (int b = 0; b < positions.length; b++) {
                 rowFrequencies[b] = longer[b] ? beyond.invFreq : invFreq;
             }
-            fresh = Rotary.Table.of(device, TensorScope.current(), positions, rowFrequencies, attentionScaling);
+            fresh = Rotary.Table.of(device, TensorScope.current(), positions, rowFrequencies, attentionScaling,
+                    positionFactor);
         } else {
             int start = tableScope == null ? -1 : commonConsecutiveStart(positions);
             fresh = start >= 0 ? consecutiveView(positions, start, device)
-                    : Rotary.Table.of(device, positions, invFreq, attentionScaling);
+                    : Rotary.Table.of(device, TensorScope.current(), positions, sameForEveryRow(positions.length),
+                            attentionScaling, positionFactor);
         }
         lastTable.set(fresh);
         return fresh;
+    }
+
+    private float[][] sameForEveryRow(int rows) {
+        float[][] frequencies = new float[rows][];
+        Arrays.fill(frequencies, invFreq);
+        return frequencies;
     }
 
     /** Per row, whether it takes the frequencies {@link #beyond} the switch. */
@@ -206,7 +254,8 @@ public final class RotaryFrequencies {
                 for (int p = 0; p < length; p++) {
                     sequence[0][p] = p;
                 }
-                cached = Rotary.Table.of(device, tableScope.get(), sequence, invFreq, attentionScaling);
+                cached = Rotary.Table.of(device, tableScope.get(), sequence, new float[][]{invFreq}, attentionScaling,
+                        positionFactor);
                 consecutive.put(device, cached);
             }
         }

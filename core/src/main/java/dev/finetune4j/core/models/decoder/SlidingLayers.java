@@ -18,8 +18,9 @@ record SlidingLayers(int window, boolean[] layers) {
     private static final String FULL = "full_attention";
 
     /**
-     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral,
-     * Phi-3 and StarCoder2 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
+     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Ministral
+     * (window 4096 by default), Ministral 3 (which ignores {@code layer_types}), Mixtral, Phi-3 and StarCoder2 when a
+     * window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
      * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3, Cohere 2 and EXAONE 4 all but every
      * {@code sliding_window_pattern}-th (6, 4 and 4 by default); OLMo 3 all but every 4th; SmolLM3 with {@code use_sliding_window} its layers
      * without rotary.
@@ -29,7 +30,7 @@ record SlidingLayers(int window, boolean[] layers) {
     static SlidingLayers fromJson(JsonNode c, String type, int layerCount, boolean[] ropeLayers) {
         String at = "config.json";
         int fallback = switch (type) {
-            case "gemma2", "gemma3_text", "cohere2", "exaone4" -> 4096;
+            case "gemma2", "gemma3_text", "cohere2", "exaone4", DecoderConfig.MINISTRAL -> 4096;
             default -> 0;
         };
         // null switches the window off, where a family's default would otherwise set one
@@ -44,7 +45,9 @@ record SlidingLayers(int window, boolean[] layers) {
         // layers (GraniteHybridLayers, LinearAttentionConfig, ShortConvConfig), and no layer slides
         boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type)
                 || ShortConvConfig.appliesTo(type);
-        String[] types = hybrid ? null : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
+        // NOTE: Ministral 3's model ignores layer_types (transformers only warns): its window, if set, is every layer's
+        boolean ignoresLayerTypes = type.equals(DecoderConfig.MINISTRAL3);
+        String[] types = hybrid || ignoresLayerTypes ? null : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
         if (types != null) {
             for (int i = 0; i < layerCount; i++) {
                 layers[i] = types[i].equals(SLIDING);
@@ -64,7 +67,7 @@ record SlidingLayers(int window, boolean[] layers) {
                     case "olmo3" -> (i + 1) % 4 != 0;
                     case "smollm3" -> !ropeLayers[i];
                     case "qwen2", "qwen3" -> i >= firstQwenSliding;
-                    case "mistral", "mixtral", "phi3", "starcoder2" -> true;
+                    case "mistral", "mixtral", "phi3", "starcoder2", DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3 -> true;
                     default -> false;
                 };
             }

@@ -84,6 +84,74 @@ class FamilyConfigTest {
         assertTrue(e.getMessage().contains("unsupported activation 'xielu'"), e.getMessage());
     }
 
+    /**
+     * Ministral 3 as Ministral3Config fills it (checked in transformers 5.17): without rope_parameters its YaRN (factor
+     * 16 over 16,384 positions, theta 1,000,000, a top-level rope_theta ignored) and a query temperature of beta 0.1;
+     * heads of 128, eps 1e-5, 262,144 positions, pad_token_id 11; no biases whatever attention_bias says; its window,
+     * when set, on every layer whatever layer_types says (its model ignores them).
+     */
+    @Test
+    void ministral3DefaultsAreMinistral3Configs() {
+        DecoderConfig c = DecoderConfig.fromJson(base("ministral3", 2).put("rope_theta", 5e5)
+                .put("attention_bias", true));
+        assertEquals("yarn", c.rope().ropeType());
+        assertEquals(1e6, c.rope().ropeTheta());
+        assertEquals(16.0, c.rope().factor());
+        assertEquals(16384, c.rope().originalMaxPositionEmbeddings());
+        assertEquals(1.0, c.rope().attentionFactor(), 0.0, "mscale and mscale_all_dim 1: a cos/sin factor of 1");
+        assertEquals(new QueryTemperature(0.1, 16384), c.queryTemperature());
+        assertEquals(128, c.headDim());
+        assertEquals(1e-5f, c.normEps());
+        assertEquals(262144, c.maxPositionEmbeddings());
+        assertEquals(11, c.paddingRow());
+        assertFalse(c.attentionBias() || c.outputBias() || c.mlpBias());
+        assertEquals(0, c.slidingWindow());
+        ObjectNode windowed = base("ministral3", 2).put("sliding_window", 8);
+        windowed.putArray("layer_types").add("full_attention").add("sliding_attention");
+        assertArrayEquals(new boolean[]{true, true}, DecoderConfig.fromJson(windowed).slidingLayers());
+        ObjectNode off = base("ministral3", 2);
+        off.putObject("rope_parameters").put("rope_type", "default").put("rope_theta", 1e4)
+                .put("llama_4_scaling_beta", 0.0).put("original_max_position_embeddings", 8);
+        assertNull(DecoderConfig.fromJson(off).queryTemperature(), "beta 0: a factor of 1 everywhere");
+    }
+
+    /** 1 + beta ln(1 + floor(p / original)), by hand: 1 up to original - 1, then ln 2, ln 3, ... steps. */
+    @Test
+    void theQueryTemperatureStepsByThePretrainedLength() {
+        QueryTemperature t = new QueryTemperature(0.1, 16384);
+        assertEquals(1f, t.at(0));
+        assertEquals(1f, t.at(16383));
+        assertEquals(1 + 0.1 * Math.log(2), t.at(16384), 1e-6);
+        assertEquals(1 + 0.1 * Math.log(2), t.at(32767), 1e-6);
+        assertEquals(1 + 0.1 * Math.log(4), t.at(3 * 16384), 1e-6);
+    }
+
+    /**
+     * Ministral as MinistralConfig fills it: a 4,096-token window on every layer unless layer_types lists them, eps
+     * 1e-6, 131,072 positions, no biases; sliding layers listed without a window are refused.
+     */
+    @Test
+    void ministralSlidesWhereItsLayerTypesSay() {
+        DecoderConfig plain = DecoderConfig.fromJson(base("ministral", 2).put("attention_bias", true));
+        assertArrayEquals(new boolean[]{true, true}, plain.slidingLayers());
+        assertEquals(4096, plain.slidingWindow());
+        assertEquals(1e-6f, plain.normEps());
+        assertEquals(131072, plain.maxPositionEmbeddings());
+        assertFalse(plain.attentionBias() || plain.mlpBias());
+        assertNull(plain.queryTemperature());
+        ObjectNode listed = base("ministral", 3).put("sliding_window", 32);
+        listed.putArray("layer_types").add("sliding_attention").add("full_attention").add("sliding_attention");
+        DecoderConfig c = DecoderConfig.fromJson(listed);
+        assertEquals(32, c.slidingWindowOf(0));
+        assertEquals(0, c.slidingWindowOf(1));
+        assertEquals(32, c.slidingWindowOf(2));
+        assertArrayEquals(new boolean[]{false, false, false},
+                DecoderConfig.fromJson(base("ministral", 3).putNull("sliding_window")).slidingLayers());
+        listed.putNull("sliding_window");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(listed));
+        assertTrue(e.getMessage().contains("'sliding_window' is not set"), e.getMessage());
+    }
+
     @Test
     void gemma3LegacyAndPerLayerTypeRopeFormsAgree() {
         ObjectNode legacy = base("gemma3_text", 6).put("sliding_window", 512).put("rope_theta", 1e6)

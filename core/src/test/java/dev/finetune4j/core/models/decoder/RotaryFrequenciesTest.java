@@ -1,11 +1,15 @@
 package dev.finetune4j.core.models.decoder;
 
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.GradCheck;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,6 +82,61 @@ class RotaryFrequenciesTest {
             assertArrayEquals(cos(0, 0, 1, 0.5),
                     longrope.table(new int[][]{{0}, {1}}, new int[]{4, 4}, Device.cpu()).cos().toFloatArray(), 1e-7f,
                     "4 tokens do not pass 4");
+        }
+    }
+
+    /**
+     * Ministral 3's temperature folded into the queries' tables: at each position cos and sin are the keys' times
+     * 1 + beta ln(1 + floor(p / 2)), for consecutive positions (the kept table) and others; rotating by them scales the
+     * output, and the gradient of the input, by that same constant of the position (d(f R q) / dq = f R^T).
+     */
+    @Test
+    void theQueriesTablesCarryTheTemperatureIntoTheRotationAndItsBackward() {
+        float[] invFreq = {1f, 0.5f};
+        QueryTemperature temperature = new QueryTemperature(0.5, 2);
+        int b = 1;
+        int h = 2;
+        int d = 4;
+        try (var model = TensorScope.detached()) {
+            RotaryFrequencies keys = new RotaryFrequencies(invFreq, 1.25f).withQueryFactor(temperature)
+                    .cachingTablesIn(() -> model);
+            assertSame(keys.queries(), keys.queries(), "the layers share one queries' instance");
+            for (int[][] positions : new int[][][]{{{0, 1, 2, 3, 4, 5}}, {{7, 3, 9, 0, 4, 2}}}) {
+                int t = positions[0].length;
+                try (var pass = TensorScope.open()) {
+                    Rotary.Table plain = keys.table(positions, Device.cpu());
+                    Rotary.Table scaled = keys.queries().table(positions, Device.cpu());
+                    float[] gradOut = GradCheck.randn(7, b * h * t * d);
+                    float[][] outputs = new float[2][];
+                    float[][] grads = new float[2][];
+                    for (int k = 0; k < 2; k++) {
+                        Tensor x = Tensor.of(GradCheck.randn(3, b * h * t * d), b, h, t, d).requiresGrad(true);
+                        Tensor out = Rotary.apply(x, k == 0 ? plain : scaled);
+                        Autograd.backward(out, Tensor.of(gradOut, b, h, t, d));
+                        outputs[k] = out.toFloatArray();
+                        grads[k] = x.grad().toFloatArray();
+                    }
+                    float[] cos = plain.cos().toFloatArray();
+                    float[] scaledCos = scaled.cos().toFloatArray();
+                    float[] sin = plain.sin().toFloatArray();
+                    float[] scaledSin = scaled.sin().toFloatArray();
+                    for (int p = 0; p < t; p++) {
+                        double factor = 1 + 0.5 * Math.log(1 + Math.floor(positions[0][p] / 2.0));
+                        for (int i = 0; i < invFreq.length; i++) {
+                            int at = p * invFreq.length + i;
+                            assertEquals(factor * cos[at], scaledCos[at], 1e-6, "cos at position " + positions[0][p]);
+                            assertEquals(factor * sin[at], scaledSin[at], 1e-6, "sin at position " + positions[0][p]);
+                        }
+                        for (int head = 0; head < h; head++) {
+                            for (int j = 0; j < d; j++) {
+                                int at = (head * t + p) * d + j;
+                                assertEquals(factor * outputs[0][at], outputs[1][at], 1e-5, "output " + at);
+                                assertEquals(factor * grads[0][at], grads[1][at], 1e-5, "gradient " + at);
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
