@@ -18,8 +18,8 @@ record SlidingLayers(int window, boolean[] layers) {
     private static final String FULL = "full_attention";
 
     /**
-     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Ministral
-     * (window 4096 by default), Ministral 3 (which ignores {@code layer_types}), Mixtral, Phi-3 and StarCoder2 when a
+     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral and Ministral
+     * (window 4096 by default, as their transformers classes: a config without the key slides), Ministral 3 (which ignores {@code layer_types}), Mixtral, Phi-3 and StarCoder2 when a
      * window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
      * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3, Cohere 2 and EXAONE 4 all but every
      * {@code sliding_window_pattern}-th (6, 4 and 4 by default); OLMo 3 all but every 4th; SmolLM3 with {@code use_sliding_window} its layers
@@ -30,7 +30,7 @@ record SlidingLayers(int window, boolean[] layers) {
     static SlidingLayers fromJson(JsonNode c, String type, int layerCount, boolean[] ropeLayers) {
         String at = "config.json";
         int fallback = switch (type) {
-            case "gemma2", "gemma3_text", "cohere2", "exaone4", DecoderConfig.MINISTRAL -> 4096;
+            case "mistral", "gemma2", "gemma3_text", "cohere2", "exaone4", DecoderConfig.MINISTRAL -> 4096;
             default -> 0;
         };
         // null switches the window off, where a family's default would otherwise set one

@@ -215,6 +215,16 @@ class FamilyConfigTest {
         assertEquals(256, DecoderConfig.fromJson(base("gemma", 2)).headDim(), "Gemma's head_dim default");
     }
 
+    /** MistralConfig's sliding_window is 4096 unless the config says otherwise; null switches it off. */
+    @Test
+    void mistralSlidesOver4096TokensWhereItsConfigIsSilent() {
+        DecoderConfig silent = DecoderConfig.fromJson(base("mistral", 2));
+        assertEquals(4096, silent.slidingWindowOf(0));
+        assertEquals(4096, silent.slidingWindowOf(1));
+        assertEquals(0, DecoderConfig.fromJson(base("mistral", 2).putNull("sliding_window")).slidingWindowOf(1));
+        assertEquals(100, DecoderConfig.fromJson(base("mistral", 2).put("sliding_window", 100)).slidingWindowOf(1));
+    }
+
     @Test
     void inconsistentConfigsAreRefusedNamingTheField() {
         ObjectNode types = base("gemma2", 2);
@@ -223,7 +233,7 @@ class FamilyConfigTest {
         ObjectNode unknown = base("gemma2", 1);
         unknown.putArray("layer_types").add("chunked_attention");
         assertMessage(unknown, "'layer_types'[0] = \"chunked_attention\" is not one of");
-        ObjectNode noWindow = base("mistral", 1);
+        ObjectNode noWindow = base("starcoder2", 1);
         noWindow.putArray("layer_types").add("sliding_attention");
         assertMessage(noWindow, "'sliding_window' is not set");
         ObjectNode lists = base("phi3", 1);
