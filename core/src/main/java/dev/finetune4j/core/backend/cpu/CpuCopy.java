@@ -44,6 +44,22 @@ final class CpuCopy implements CopyKernels {
             contiguous(src, s, dst, t);
             return;
         }
+        if (src.dtype() != dst.dtype() && (src.dtype().isFloatingPoint() || dst.dtype().isFloatingPoint())) {
+            // through float32: the source gathered in one pass over its strides (a mixed-precision step converts
+            // permuted bf16 views this way many times), then written in dst's order
+            float[] values = CpuTensors.read(src);
+            if (dst.isContiguous()) {
+                for (int i = 0; i < values.length; i++) {
+                    DTypeCodec.writeFloat(t, dst.dtype(), dst.offset() + i, values[i]);
+                }
+            } else {
+                long[] to = CpuTensors.elementOffsets(dst);
+                for (int i = 0; i < to.length; i++) {
+                    DTypeCodec.writeFloat(t, dst.dtype(), to[i], values[i]);
+                }
+            }
+            return;
+        }
         long[] from = CpuTensors.elementOffsets(src);
         long[] to = CpuTensors.elementOffsets(dst);
         if (src.dtype() == dst.dtype()) {
@@ -52,13 +68,9 @@ final class CpuCopy implements CopyKernels {
             for (int i = 0; i < from.length; i++) {
                 MemorySegment.copy(s, ValueLayout.JAVA_BYTE, from[i] * size, t, ValueLayout.JAVA_BYTE, to[i] * size, size);
             }
-        } else if (!src.dtype().isFloatingPoint() && !dst.dtype().isFloatingPoint()) {
-            for (int i = 0; i < from.length; i++) {
-                DTypeCodec.writeLong(t, dst.dtype(), to[i], DTypeCodec.readLong(s, src.dtype(), from[i]));
-            }
         } else {
             for (int i = 0; i < from.length; i++) {
-                DTypeCodec.writeFloat(t, dst.dtype(), to[i], DTypeCodec.readFloat(s, src.dtype(), from[i]));
+                DTypeCodec.writeLong(t, dst.dtype(), to[i], DTypeCodec.readLong(s, src.dtype(), from[i]));
             }
         }
     }

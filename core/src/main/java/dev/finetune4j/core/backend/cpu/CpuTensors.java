@@ -2,6 +2,7 @@ package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeCodec;
+import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -14,6 +15,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class CpuTensors {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort H = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private CpuTensors() {
     }
@@ -186,29 +188,16 @@ final class CpuTensors {
             MemorySegment.copy(s, F, t.offset() * Float.BYTES, out, 0, n);
             return;
         }
-        if (t.dtype() != DType.F32) {
-            long[] offsets = elementOffsets(t);
-            for (int i = 0; i < n; i++) {
-                out[i] = DTypeCodec.readFloat(s, t.dtype(), offsets[i]);
-            }
-            return;
-        }
-        // strided float32 (transposed, permuted and expanded views): the innermost dimension in a tight loop
+        // any other layout or dtype (transposed, permuted and expanded views; bf16 activations under mixed
+        // precision): the innermost dimension in a tight loop, with no per-element offset table
         int rank = t.rank();
         int inner = rank == 0 ? 1 : t.dim(rank - 1);
         long[] strides = t.strides();
         long innerStride = rank == 0 ? 0 : strides[rank - 1];
         int[] idx = new int[Math.max(0, rank - 1)];
         long base = t.offset();
-        for (int at = 0; at < n; ) {
-            if (innerStride == 1) {
-                MemorySegment.copy(s, F, base * Float.BYTES, out, at, inner);
-                at += inner;
-            } else {
-                for (int i = 0; i < inner; i++) {
-                    out[at++] = s.getAtIndex(F, base + i * innerStride);
-                }
-            }
+        for (int at = 0; at < n; at += inner) {
+            gatherRun(s, t.dtype(), base, innerStride, out, at, inner);
             for (int d = rank - 2; d >= 0; d--) {
                 idx[d]++;
                 base += strides[d];
@@ -217,6 +206,31 @@ final class CpuTensors {
                 }
                 base -= strides[d] * idx[d];
                 idx[d] = 0;
+            }
+        }
+    }
+
+    /** {@code count} elements of {@code type} from storage index {@code base}, {@code stride} apart, as float32. */
+    private static void gatherRun(MemorySegment s, DType type, long base, long stride, float[] out, int at, int count) {
+        switch (type) {
+            case F32 -> {
+                if (stride == 1) {
+                    MemorySegment.copy(s, F, base * Float.BYTES, out, at, count);
+                } else {
+                    for (int i = 0; i < count; i++) {
+                        out[at + i] = s.getAtIndex(F, base + i * stride);
+                    }
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < count; i++) {
+                    out[at + i] = DTypeConversions.bf16ToFloat(s.getAtIndex(H, base + i * stride));
+                }
+            }
+            default -> {
+                for (int i = 0; i < count; i++) {
+                    out[at + i] = DTypeCodec.readFloat(s, type, base + i * stride);
+                }
             }
         }
     }
