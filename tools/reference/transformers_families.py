@@ -87,6 +87,7 @@ from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
 from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
+from transformers.models.nemotron_h import modeling_nemotron_h
 from transformers.models.qwen3_5 import modeling_qwen3_5
 from transformers.models.qwen3_next import modeling_qwen3_next
 from transformers.models.qwen3_vl import modeling_qwen3_vl
@@ -2377,6 +2378,93 @@ def falcon_h1_bites(model, ids):
     return moved
 
 
+# ---- Nemotron-H (nemotron_h): each layer ONE block (Mamba-2, attention without rotary, or a gateless MLP) ----
+
+NEMOTRON_H_PATTERN = "M-*M-"  # hybrid_override_pattern's letters: Mamba-2, MLP, attention, Mamba-2, MLP
+NEMOTRON_H_TIME_STEP_MIN = 0.1  # transformers' mixer clamps dt below at time_step_min; 0.1 clamps some heads' steps
+
+
+def nemotron_h_config():
+    """5 layers M-*M- (written as layers_block_type), Mamba-2 mixers of 4 heads of 6 (24 wide, not 2 * hidden_size), 2
+    groups with states of 4, a convolution of 4; attention of 4 heads of 8 over 2 key/value heads; MLPs of 48 with the
+    squared ReLU; no biases but the convolution's."""
+    return transformers.NemotronHConfig(
+        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, hybrid_override_pattern=NEMOTRON_H_PATTERN,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=HEAD_DIM, max_position_embeddings=64,
+        mamba_num_heads=4, mamba_head_dim=6, ssm_state_size=4, n_groups=2, conv_kernel=4, chunk_size=4,
+        time_step_min=NEMOTRON_H_TIME_STEP_MIN, use_conv_bias=True, use_bias=False, mlp_bias=False,
+        tie_word_embeddings=False, pad_token_id=None, **NO_SPECIAL_TOKENS)
+
+
+NEMOTRON_H_GRADIENTS = ["model.layers.0.mixer." + n for n in ("in_proj.weight", "conv1d.weight", "conv1d.bias",
+                                                              "A_log", "dt_bias", "D", "norm.weight",
+                                                              "out_proj.weight")] + [
+    "model.layers.0.norm.weight", "model.layers.1.mixer.up_proj.weight", "model.layers.1.mixer.down_proj.weight",
+    "model.layers.2.mixer.q_proj.weight", "model.layers.2.mixer.k_proj.weight", "model.norm_f.weight",
+    "model.embeddings.weight"]
+
+
+def nemotron_h_mixers(model):
+    return [layer.mixer for layer in model.model.layers if layer.block_type == "linear_attention"]
+
+
+def nemotron_h_weights(model):
+    """falcon_h1_weights' decays, time steps and D for each Mamba-2 mixer (A_log = log(0.3, 0.8, 1.5, 3) + noise,
+    dt_bias around -1, D around 0.5), its in_proj and the attention's q/k 3x wider, the embeddings N(0,1)."""
+    with torch.no_grad():
+        model.model.embeddings.weight.copy_(model.model.embeddings.weight / 0.08)
+        for mixer in nemotron_h_mixers(model):
+            mixer.A_log.add_(torch.log(torch.tensor([0.3, 0.8, 1.5, 3.0])))
+            mixer.dt_bias.sub_(1)
+            mixer.D.add_(0.5)
+            mixer.in_proj.weight.mul_(3)
+        for layer in model.model.layers:
+            if layer.block_type == "full_attention":
+                layer.mixer.q_proj.weight.mul_(3)
+                layer.mixer.k_proj.weight.mul_(3)
+
+
+def check_nemotron_h(model):
+    """The layers as the pattern says, in_proj's rows (z, x, B, C, dt), the norm's group size, and the checkpoint's
+    names (backbone.*), which transformers renames to model.* on load."""
+    config = model.config
+    if config.layers_block_type != ["linear_attention", "mlp", "full_attention", "linear_attention", "mlp"]:
+        sys.exit(f"nemotron_h: layers_block_type {config.layers_block_type} is not the README's")
+    mixer = nemotron_h_mixers(model)[0]
+    if mixer.in_proj.weight.shape[0] != 2 * 24 + 2 * 2 * 4 + 4 or mixer.norm.group_size != 12:
+        sys.exit("nemotron_h: in_proj's rows or the gated norm's groups are not the README's")
+    if not all(name.startswith(("backbone.", "lm_head.")) for name in hub_tensors(model)):
+        sys.exit("nemotron_h: save_pretrained no longer writes the backbone as backbone.*")
+
+
+def nemotron_h_bites(model, ids):
+    def each_mixer(change):
+        return lambda m: [change(mixer) for mixer in nemotron_h_mixers(m)]
+
+    def mlps_act(function):
+        copied = copy.deepcopy(model)
+        for layer in copied.model.layers:
+            if layer.block_type == "mlp":
+                layer.mixer.act_fn = function
+        return logits_of(copied, ids)
+    moved = {
+        "gated norm over the whole width instead of per group":
+            changed_copy(model, ids, each_mixer(lambda mixer: setattr(mixer.norm, "group_size", 24))),
+        "time steps not clamped at time_step_min":
+            changed_copy(model, ids, each_mixer(lambda mixer: setattr(mixer, "time_step_limit", (0.0, math.inf)))),
+        "ReLU instead of the squared ReLU": mlps_act(torch.nn.ReLU()),
+        "MLP layers left out": changed_copy(model, ids, lambda m: [layer.mixer.down_proj.weight.zero_()
+                                                                   for layer in m.model.layers
+                                                                   if layer.block_type == "mlp"]),
+        "padding not zeroed (logits_left_padded, kept positions)": None}
+    own = masked_logits(model, ids, left_padding_mask(ids))
+    with mock.patch.object(modeling_nemotron_h, "apply_mask_to_padding_states", lambda states, mask: states):
+        unzeroed = masked_logits(model, ids, left_padding_mask(ids))
+    moved["padding not zeroed (logits_left_padded, kept positions)"] = (unzeroed[left_padding_mask(ids) == 1],
+                                                                         own[left_padding_mask(ids) == 1])
+    return moved
+
+
 # ---- one family ----
 
 class Family:
@@ -2616,6 +2704,9 @@ FAMILIES = {
     "deepseek_v2": deepseek_v2_family(lite=False, seed=4734, expert=5),
     "falcon_h1": falcon_h1_family(rms_norm=True, seed=43),
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
+    "nemotron_h": Family(nemotron_h_config, rotation=None, seed=44, head_std=0.3, bites=nemotron_h_bites,
+                         gradients=NEMOTRON_H_GRADIENTS, adjust_weights=nemotron_h_weights, check=check_nemotron_h,
+                         left_padding=True),
 }
 
 

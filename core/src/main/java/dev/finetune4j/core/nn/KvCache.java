@@ -252,10 +252,15 @@ public final class KvCache {
     /**
      * Number of cached positions.
      *
-     * @return the positions of the first layer, 0 when empty
+     * @return the positions of the layers that keep an entry (every layer that has run a pass has the same), 0 when
+     *         empty; NOTE: not simply the first layer's, which keeps none when it is a Nemotron-H MLP layer
      */
     public int length() {
-        return lengths[0];
+        int longest = 0;
+        for (int n : lengths) {
+            longest = Math.max(longest, n);
+        }
+        return longest;
     }
 
     /**

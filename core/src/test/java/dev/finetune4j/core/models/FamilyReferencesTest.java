@@ -39,7 +39,8 @@ class FamilyReferencesTest {
                 "references/deepseek_v2_lite", "references/qwen3_vl_moe", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe",
-                "references/falcon_h1", "references/falcon_h1_no_rms_norm");
+                "references/falcon_h1", "references/falcon_h1_no_rms_norm",
+                "references/nemotron_h");
     }
 
     /**
@@ -69,7 +70,8 @@ class FamilyReferencesTest {
             "hunyuan_v1_dense",
             "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
-            "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
+            "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
+            "nemotron_h"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
@@ -81,7 +83,8 @@ class FamilyReferencesTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
-            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
+            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
+            "nemotron_h"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }

@@ -44,6 +44,7 @@ final class FamilyDefaults {
             case "arcee" -> arcee(config.deepCopy());
             case DecoderConfig.APERTUS -> apertus(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
+            case BlockPattern.MODEL_TYPE -> nemotronH(config.deepCopy());
             default -> config;
         };
     }
@@ -313,6 +314,41 @@ final class FamilyDefaults {
             }
             c.put("intermediate_size", width);
         }
+        return c;
+    }
+
+    /** Nemotron-H's older names of its Mamba-2 fields, and the names NemotronHConfig renames them to. */
+    private static final String[][] NEMOTRON_H_RENAMES = {{"mamba_n_groups", "n_groups"}, {"mamba_d_conv", "conv_kernel"},
+        {"mamba_expand", "expand"}, {"mamba_dt_min", "time_step_min"}, {"mamba_dt_max", "time_step_max"},
+        {"mamba_dt_limit", "time_step_limit"}, {"mamba_dt_init_floor", "time_step_floor"},
+        {"mamba_conv_bias", "use_conv_bias"}, {"mamba_chunk_size", "chunk_size"}};
+
+    /**
+     * Nemotron-H: its older {@code mamba_*} keys under their current names (an older key wins, as in
+     * NemotronHConfig), as many layers as the pattern lists ({@code num_hidden_layers} is derived from it), and
+     * NemotronHConfig's defaults: a vocabulary of 131,072, hidden size 4,096, 32 heads of 128 over 8 key/value heads,
+     * MLPs of 21,504 with the squared ReLU, 128 Mamba-2 heads of 64 with 8 groups and states of 128, a convolution of
+     * 4, epsilon 1e-5.
+     */
+    private static JsonNode nemotronH(ObjectNode c) {
+        for (String[] rename : NEMOTRON_H_RENAMES) {
+            if (c.has(rename[0])) {
+                c.set(rename[1], c.get(rename[0]));
+            }
+        }
+        c.put("num_hidden_layers", BlockPattern.fromJson(c).kinds().length);
+        putIfAbsent(c, "vocab_size", 131072);
+        putIfAbsent(c, "hidden_size", 4096);
+        putIfAbsent(c, "num_attention_heads", 32);
+        putIfAbsent(c, "num_key_value_heads", 8);
+        putIfAbsent(c, "head_dim", 128);
+        putIfAbsent(c, "max_position_embeddings", 4096);
+        putIfAbsent(c, "intermediate_size", 21504);
+        putIfAbsent(c, "mamba_num_heads", 128);
+        putIfAbsent(c, "mamba_head_dim", 64);
+        putIfAbsent(c, "ssm_state_size", 128);
+        putIfAbsent(c, "n_groups", 8);
+        putIfAbsent(c, "conv_kernel", 4);
         return c;
     }
 
