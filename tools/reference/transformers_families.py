@@ -2706,7 +2706,7 @@ FAMILIES = {
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
     "nemotron_h": Family(nemotron_h_config, rotation=None, seed=44, head_std=0.3, bites=nemotron_h_bites,
                          gradients=NEMOTRON_H_GRADIENTS, adjust_weights=nemotron_h_weights, check=check_nemotron_h,
-                         left_padding=True),
+                         left_padding=True, extra_tensors=unloaded_tensors(["mtp.layers.0.mixer.q_proj.weight"])),
 }
 
 

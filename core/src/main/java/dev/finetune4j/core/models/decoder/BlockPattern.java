@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.models.ConfigLimits;
 
 import java.util.Arrays;
 import java.util.List;
@@ -127,8 +128,9 @@ public record BlockPattern(Kind[] kinds) {
             "attention");
 
     private static BlockPattern requireLayers(Kind[] kinds, String field) {
-        if (kinds.length == 0) {
-            throw new IllegalArgumentException("config.json: " + field + " lists no layer: give one entry per layer");
+        if (kinds.length == 0 || kinds.length > ConfigLimits.LAYERS) {
+            throw new IllegalArgumentException("config.json: " + field + " lists " + kinds.length + " layers; it must "
+                    + "list one entry per layer, between 1 and " + ConfigLimits.LAYERS);
         }
         return new BlockPattern(kinds);
     }
