@@ -63,7 +63,8 @@ class NewFamiliesTrainTest {
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "lfm2",
             "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1"})
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
+            "nemotron_h"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -76,6 +77,8 @@ class NewFamiliesTrainTest {
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 // every layer runs a Mamba-2 mixer beside its attention
                 case "falcon_h1" -> List.of("q_proj", "v_proj", "in_proj");
+                // PEFT's default: the attention layer's four projections (the Mamba-2 and MLP layers keep none)
+                case "nemotron_h" -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
                 case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
@@ -149,7 +152,7 @@ class NewFamiliesTrainTest {
     @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
             "olmo2,PREFIX", "olmo2,PFEIFFER", "qwen3_5_text,DORA", "qwen3_5_text,QLORA", "qwen3_5_text,HOULSBY",
             "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY", "granite4_h_moe,QLORA", "falcon_h1,IA3",
-            "falcon_h1,DORA", "falcon_h1,HOULSBY"})
+            "falcon_h1,DORA", "falcon_h1,HOULSBY", "nemotron_h,DORA", "nemotron_h,PFEIFFER"})
     void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = method.wrap.apply(base);
@@ -174,6 +177,26 @@ class NewFamiliesTrainTest {
                     e.getMessage());
             PeftModel attention = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("o_proj").build());
             assertEquals(List.of("o_proj"), targetedModules(attention));
+        }
+    }
+
+    /**
+     * Nemotron-H is Mamba-based for PEFT 0.21 too: LoRA on its Mamba-2 mixers' {@code out_proj} is refused, their
+     * {@code in_proj} (and the MLP layers' projections) adapt and train.
+     */
+    @Test
+    void loraOnNemotronHsMixerOutputIsRefusedAndItsInputTrains() {
+        try (LanguageModel base = tiny("nemotron_h")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, LoraConfig.builder().r(4)
+                    .targetModules("in_proj", "out_proj").build()));
+            assertTrue(e.getMessage().contains("model.layers.0.mixer.out_proj") && e.getMessage().contains("PEFT"),
+                    e.getMessage());
+        }
+        try (LanguageModel base = tiny("nemotron_h")) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules("in_proj", "up_proj", "down_proj").build());
+            assertEquals(List.of("in_proj", "up_proj", "down_proj"), targetedModules(model));
+            assertTrainsAndMatchesFiniteDifferences("nemotron_h in_proj", model, 1e-2, false);
         }
     }
 
@@ -459,6 +482,11 @@ class NewFamiliesTrainTest {
                 c.putArray("mlp_multipliers").add(1.4).add(0.6);
                 c.putArray("ssm_multipliers").add(0.9).add(1.2).add(0.7).add(1.1).add(0.8);
             }
+            // one block per layer: a Mamba-2 mixer (two groups of two heads, its time steps floored), the attention
+            // without rotary, an MLP with the squared ReLU
+            case "nemotron_h" -> c.put("hybrid_override_pattern", "M*-").put("mamba_num_heads", 4)
+                    .put("mamba_head_dim", 12).put("n_groups", 2).put("ssm_state_size", 8).put("time_step_min", 0.05)
+                    .put("layer_norm_epsilon", 1e-6);
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");
