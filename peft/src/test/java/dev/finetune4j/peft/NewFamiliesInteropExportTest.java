@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, Apertus (xIELU's
  * scalars in the base), LFM2, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's
  * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
- * Qwen3VLForConditionalGeneration) and Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
- * DoRA), each
+ * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
+ * DoRA) and Nemotron-H (its one-block layers, the checkpoint's backbone.* named model.* as PEFT names it), each
  * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
  * hold the merged model, saved as the whole checkpoint ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
@@ -105,7 +105,13 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("falcon_h1-lora-all", "falcon_h1", lora().targetModules("q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "gate_proj", "up_proj", "down_proj")),
                 Arguments.of("falcon_h1_no_rms_norm-dora", "falcon_h1_no_rms_norm", lora().targetModules("q_proj",
-                        "o_proj", "in_proj", "down_proj").useDora(true)));
+                        "o_proj", "in_proj", "down_proj").useDora(true)),
+                Arguments.of("nemotron_h-lora-default", "nemotron_h", lora()),
+                // every projection PEFT adapts in a Nemotron-H (not the mixers' out_proj: LoraInjector says why)
+                Arguments.of("nemotron_h-lora-all", "nemotron_h", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj", "up_proj", "down_proj")),
+                Arguments.of("nemotron_h-dora", "nemotron_h", lora().targetModules("o_proj", "in_proj", "down_proj")
+                        .useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {

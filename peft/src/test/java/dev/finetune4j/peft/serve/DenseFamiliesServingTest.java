@@ -23,7 +23,8 @@ import java.util.Map;
  * sigmoid routing, a partial rotary), ERNIE-4.5-MoE (a biased softmax router, lm_head's bias) and Qwen3-VL's language
  * models (adapters keyed under model.language_model, the vision tower left on disk; Qwen3-VL-MoE's stacked experts),
  * Falcon-H1 (attention and a Mamba-2 mixer in every layer: keys, values and a recurrent state per row in one layer's
- * cache entry) and Apertus (xIELU). Each completion equals core's Generator on the request alone.
+ * cache entry), Apertus (xIELU) and Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and
+ * values, MLP layers with no cache entry at all). Each completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -32,7 +33,8 @@ class DenseFamiliesServingTest {
             "references/granite4_h", "references/granite4_h_moe", "references/glm4", "references/ernie4_5",
             "references/cohere2", "references/exaone4", "references/hunyuan_v1_dense", "references/starcoder2",
             "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
-            "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus"})
+            "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
+            "references/nemotron_h"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
@@ -47,7 +49,7 @@ class DenseFamiliesServingTest {
     }
 
     /**
-     * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2 and Falcon-H1 with adapters on their recurrent layers' projections (the
+     * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2, Falcon-H1 and Nemotron-H with adapters on their recurrent layers' projections (the
      * rows' states stay apart under each adapter), and DeepSeek-V2 and V3 on their latent attention's (the cache holds each row's
      * expanded keys and padded values).
      */
@@ -58,7 +60,8 @@ class DenseFamiliesServingTest {
             "references/deepseek_v3,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/deepseek_v3_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
             "references/deepseek_v2,q_b_proj kv_b_proj,q_a_proj o_proj",
-            "references/falcon_h1,in_proj q_proj,v_proj o_proj"})
+            "references/falcon_h1,in_proj q_proj,v_proj o_proj",
+            "references/nemotron_h,in_proj q_proj,up_proj o_proj"})
     void ownProjectionAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
         Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
                 .targetModules(first.split(" ")), 1, tmp.resolve("a"));
