@@ -2382,14 +2382,15 @@ def falcon_h1_bites(model, ids):
 
 NEMOTRON_H_PATTERN = "M-*M-"  # hybrid_override_pattern's letters: Mamba-2, MLP, attention, Mamba-2, MLP
 NEMOTRON_H_TIME_STEP_MIN = 0.1  # transformers' mixer clamps dt below at time_step_min; 0.1 clamps some heads' steps
+NEMOTRON_H_VOCAB = 64  # the folder travels to the GPU machine: a vocabulary of 64 keeps it near 130 KB
 
 
 def nemotron_h_config():
     """5 layers M-*M- (written as layers_block_type), Mamba-2 mixers of 4 heads of 6 (24 wide, not 2 * hidden_size), 2
-    groups with states of 4, a convolution of 4; attention of 4 heads of 8 over 2 key/value heads; MLPs of 48 with the
+    groups with states of 4, a convolution of 4; attention of 4 heads of 8 over 2 key/value heads; MLPs of 24 with the
     squared ReLU; no biases but the convolution's."""
     return transformers.NemotronHConfig(
-        vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, hybrid_override_pattern=NEMOTRON_H_PATTERN,
+        vocab_size=NEMOTRON_H_VOCAB, hidden_size=HIDDEN, intermediate_size=24, hybrid_override_pattern=NEMOTRON_H_PATTERN,
         num_attention_heads=4, num_key_value_heads=2, head_dim=HEAD_DIM, max_position_embeddings=64,
         mamba_num_heads=4, mamba_head_dim=6, ssm_state_size=4, n_groups=2, conv_kernel=4, chunk_size=4,
         time_step_min=NEMOTRON_H_TIME_STEP_MIN, use_conv_bias=True, use_bias=False, mlp_bias=False,
@@ -2706,7 +2707,8 @@ FAMILIES = {
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
     "nemotron_h": Family(nemotron_h_config, rotation=None, seed=44, head_std=0.3, bites=nemotron_h_bites,
                          gradients=NEMOTRON_H_GRADIENTS, adjust_weights=nemotron_h_weights, check=check_nemotron_h,
-                         left_padding=True, extra_tensors=unloaded_tensors(["mtp.layers.0.mixer.q_proj.weight"])),
+                         left_padding=True, extra_tensors=unloaded_tensors(["mtp.layers.0.mixer.q_proj.weight"]),
+                         vocab=NEMOTRON_H_VOCAB),
 }
 
 
