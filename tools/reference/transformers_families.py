@@ -15,7 +15,9 @@ deepseek_v3_lite (DeepSeek-V3: multi-head latent attention, with YaRN and a low-
 query and default rope; GLM-4.5's router), qwen3_next (Qwen3-Next: Qwen3.5-MoE's gated DeltaNet and gated attention
 layers with the DeltaNet's projections fused per key head, a dense layer among the sparse ones) and deepseek_v2 /
 deepseek_v2_lite (DeepSeek-V2: DeepSeek-V3's latent attention rotated as complex numbers, a softmax router without
-a selection bias, group-limited by each group's best probability or plain greedy, never renormalised).
+a selection bias, group-limited by each group's best probability or plain greedy, never renormalised) and nemotron_h
+(Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
+rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
