@@ -898,6 +898,9 @@ def fused_slice(parameters, name):
     expert = HUB_EXPERT.fullmatch(name)
     if not expert:
         return parameters[name]
+    own = f"{expert[1]}.{expert[3]}"  # Nemotron-H's experts: up_proj and down_proj stacked apart, no gate
+    if own in parameters:
+        return parameters[own][int(expert[2])]
     fused, half = FUSED_EXPERT[expert[3]]
     stacked = parameters[f"{expert[1]}.{fused}"][int(expert[2])]
     return stacked if half is None else stacked.chunk(2, dim=0)[half]
@@ -2468,6 +2471,89 @@ def nemotron_h_bites(model, ids):
     return moved
 
 
+# ---- Nemotron-H's mixture (nemotron_h_moe): "E" layers, GLM-4.5's router over gateless relu2 experts ----
+
+NEMOTRON_H_MOE_PATTERN = "ME*E"  # Mamba-2, mixture, attention, mixture
+NEMOTRON_H_MOE_EXPERTS, NEMOTRON_H_MOE_TOP_K, NEMOTRON_H_MOE_SCALING = 6, 2, 2.5
+NEMOTRON_H_MOE_GROUPS, NEMOTRON_H_MOE_KEPT_GROUPS = 2, 1  # a token's 2 experts from the better of 2 groups of 3
+NEMOTRON_H_MOE_ROUTER_STD, NEMOTRON_H_MOE_BIAS_STD = 0.3, 0.15  # as glm4_moe's: sigmoids spread, the bias biting
+NEMOTRON_H_MOE_GRADIENTS = ["model.layers.0.mixer.in_proj.weight", "model.layers.1.mixer.gate.weight",
+                            "model.layers.1.mixer.experts.1.up_proj.weight",
+                            "model.layers.1.mixer.experts.1.down_proj.weight",
+                            "model.layers.1.mixer.shared_experts.up_proj.weight",
+                            "model.layers.1.mixer.shared_experts.down_proj.weight", "model.layers.1.norm.weight",
+                            "model.layers.2.mixer.q_proj.weight", "model.norm_f.weight"]
+
+
+def nemotron_h_moe_config():
+    """nemotron_h's sizes with the pattern ME*E: 6 experts of 8 (relu2, no gate), 2 per token from the better of 2
+    groups of 3, renormalised, times 2.5, beside a shared expert of 8; no latent projections."""
+    settings = {**nemotron_h_config().to_dict(), "hybrid_override_pattern": NEMOTRON_H_MOE_PATTERN,
+                "n_routed_experts": NEMOTRON_H_MOE_EXPERTS, "num_experts_per_tok": NEMOTRON_H_MOE_TOP_K,
+                "moe_intermediate_size": 8, "moe_shared_expert_intermediate_size": 8,
+                "n_group": NEMOTRON_H_MOE_GROUPS, "topk_group": NEMOTRON_H_MOE_KEPT_GROUPS,
+                "routed_scaling_factor": NEMOTRON_H_MOE_SCALING, "norm_topk_prob": True}
+    for key in ("layers_block_type", "model_type", "transformers_version", "architectures"):
+        settings.pop(key, None)
+    return transformers.NemotronHConfig(**settings)
+
+
+NEMOTRON_H_MOE_ROUTING = Routing(
+    modeling_nemotron_h.NemotronHMoE, modeling_nemotron_h.NemotronHTopkRouter, "mixer", ("up_proj", "up_proj",
+                                                                                        "down_proj"),
+    lambda block: block.gate.e_score_correction_bias, "gate.e_score_correction_bias",
+    RouterRule(torch.sigmoid, NEMOTRON_H_MOE_TOP_K, scaling=NEMOTRON_H_MOE_SCALING, epsilon=1e-20,
+               n_group=NEMOTRON_H_MOE_GROUPS, topk_group=NEMOTRON_H_MOE_KEPT_GROUPS))
+
+
+def nemotron_h_moe_weights(model):
+    nemotron_h_weights(model)
+    rescale_routers(NEMOTRON_H_MOE_ROUTING, NEMOTRON_H_MOE_ROUTER_STD, NEMOTRON_H_MOE_BIAS_STD)(model)
+
+
+def relu2_expert_by_hand(hub, prefix, x):
+    return linear_by_hand(hub, prefix + "down_proj", torch.relu(linear_by_hand(hub, prefix + "up_proj", x)) ** 2)
+
+
+def check_nemotron_h_moe(model):
+    """The first mixture against the README's rule from the hub's tensors (each expert's up_proj and down_proj under
+    its own name): RouterRule's choice and weights, sum of weight * down(relu(up x))^2, plus the shared expert's."""
+    hub = hub_tensors(model)
+    prefix = "backbone.layers.1.mixer."
+    if not all(f"{prefix}experts.{e}.{n}.weight" in hub for e in range(NEMOTRON_H_MOE_EXPERTS)
+               for n in ("up_proj", "down_proj")):
+        sys.exit("nemotron_h_moe: save_pretrained no longer writes each expert's up_proj and down_proj")
+    h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    chosen, weights, _ = NEMOTRON_H_MOE_ROUTING.rule.route(h @ hub[prefix + "gate.weight"].T,
+                                                           hub[prefix + "gate.e_score_correction_bias"])
+    expected = relu2_expert_by_hand(hub, prefix + "shared_experts.", h)
+    for token in range(len(h)):
+        for weight, expert in zip(weights[token], chosen[token].tolist()):
+            expected[token] += weight * relu2_expert_by_hand(hub, f"{prefix}experts.{expert}.", h[token])
+    with torch.no_grad():
+        got = model.model.layers[1].mixer(h[None])[0]
+    if not torch.allclose(got, expected, atol=1e-5):
+        sys.exit(f"nemotron_h_moe's mixture is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+def nemotron_h_moe_bites(model, ids):
+    routing = NEMOTRON_H_MOE_ROUTING
+
+    def shared_dropped(m):
+        for block in routing.blocks(m):
+            block.shared_experts.down_proj.weight.zero_()
+    return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
+            "e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
+                                                                              bias_in_selection=False),
+            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
+                                                                              bias_in_weights=True),
+            "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
+            "the experts dropped": changed_copy(model, ids, experts_dropped(routing)),
+            "no shared expert": changed_copy(model, ids, shared_dropped)}
+
+
 # ---- one family ----
 
 class Family:
@@ -2711,6 +2797,10 @@ FAMILIES = {
                          gradients=NEMOTRON_H_GRADIENTS, adjust_weights=nemotron_h_weights, check=check_nemotron_h,
                          left_padding=True, extra_tensors=unloaded_tensors(["mtp.layers.0.mixer.q_proj.weight"]),
                          vocab=NEMOTRON_H_VOCAB),
+    "nemotron_h_moe": Family(nemotron_h_moe_config, rotation=None, seed=45, head_std=0.3, bites=nemotron_h_moe_bites,
+                             gradients=NEMOTRON_H_MOE_GRADIENTS, adjust_weights=nemotron_h_moe_weights,
+                             check=check_nemotron_h_moe, left_padding=True, routing=NEMOTRON_H_MOE_ROUTING,
+                             vocab=NEMOTRON_H_VOCAB),
 }
 
 

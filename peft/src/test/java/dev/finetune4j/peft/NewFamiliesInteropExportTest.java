@@ -111,7 +111,10 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("nemotron_h-lora-all", "nemotron_h", lora().targetModules("q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "up_proj", "down_proj")),
                 Arguments.of("nemotron_h-dora", "nemotron_h", lora().targetModules("o_proj", "in_proj", "down_proj")
-                        .useDora(true)));
+                        .useDora(true)),
+                // the mixture's shared expert (PEFT meets the routed experts as stacked parameters, not modules)
+                Arguments.of("nemotron_h_moe-lora", "nemotron_h_moe", lora().targetModules("q_proj", "o_proj", "in_proj",
+                        "shared_experts.up_proj", "shared_experts.down_proj")));
     }
 
     private static LoraConfig.Builder lora() {

@@ -54,7 +54,7 @@ class FamilyReferencesOnCudaTest {
                 "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3",
                 "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "qwen3_next", "qwen3_vl", "falcon_h1",
                 "falcon_h1_no_rms_norm",
-                "nemotron_h")).map(family -> Arguments.of(family, device)));
+                "nemotron_h", "nemotron_h_moe")).map(family -> Arguments.of(family, device)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -24,7 +24,7 @@ import java.util.Map;
  * models (adapters keyed under model.language_model, the vision tower left on disk; Qwen3-VL-MoE's stacked experts),
  * Falcon-H1 (attention and a Mamba-2 mixer in every layer: keys, values and a recurrent state per row in one layer's
  * cache entry), Apertus (xIELU) and Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and
- * values, MLP layers with no cache entry at all). Each completion equals core's Generator on the request alone.
+ * values, MLP and mixture layers with no cache entry at all). Each completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -34,7 +34,7 @@ class DenseFamiliesServingTest {
             "references/cohere2", "references/exaone4", "references/hunyuan_v1_dense", "references/starcoder2",
             "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
             "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
-            "references/nemotron_h"})
+            "references/nemotron_h", "references/nemotron_h_moe"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));

@@ -64,7 +64,7 @@ class NewFamiliesTrainTest {
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "lfm2",
             "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
             "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
-            "nemotron_h"})
+            "nemotron_h", "nemotron_h_moe"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -78,7 +78,7 @@ class NewFamiliesTrainTest {
                 // every layer runs a Mamba-2 mixer beside its attention
                 case "falcon_h1" -> List.of("q_proj", "v_proj", "in_proj");
                 // PEFT's default: the attention layer's four projections (the Mamba-2 and MLP layers keep none)
-                case "nemotron_h" -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
+                case "nemotron_h", "nemotron_h_moe" -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
                 case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
@@ -89,13 +89,18 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * LoRA on every projection of a mixture of experts, each expert's included (and Qwen2-MoE's shared expert and
-     * dense layer): the gradients reach the experts through the routing weights, and agree with finite differences.
+     * LoRA on every projection of a mixture of experts, each expert's included (and Qwen2-MoE's and Nemotron-H's shared
+     * expert, their dense layers): the gradients reach the experts through the routing weights, and agree with finite
+     * differences.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "nemotron_h_moe"})
     void loraOnTheExpertsTrainsThroughTheRouting(String type) {
-        List<String> mlp = type.equals("mixtral") ? List.of("w1", "w2", "w3") : List.of("gate_proj", "up_proj", "down_proj");
+        List<String> mlp = switch (type) {
+            case "mixtral" -> List.of("w1", "w2", "w3");
+            case "nemotron_h_moe" -> List.of("up_proj", "down_proj"); // no gate
+            default -> List.of("gate_proj", "up_proj", "down_proj");
+        };
         try (LanguageModel base = tiny(type)) {
             LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
                     .targetModules(Stream.concat(Stream.of("q_proj", "o_proj"), mlp.stream()).toArray(String[]::new))
@@ -103,8 +108,10 @@ class NewFamiliesTrainTest {
             PeftModel model = Peft.wrap(base, lora);
             long expertAdapters = model.trainableParameters().keySet().stream()
                     .filter(n -> n.contains(".experts.") && n.contains("lora_A")).count();
-            int sparseLayers = type.equals("mixtral") ? 2 : 1; // Qwen2-MoE's layer 1 is dense (mlp_only_layers)
-            assertEquals(sparseLayers * 4L * 3, expertAdapters, type + ": sparse layers x 4 experts x 3 projections");
+            // Qwen2-MoE's layer 1 is dense (mlp_only_layers); Nemotron-H's one E layer among M and *
+            int sparseLayers = type.equals("mixtral") ? 2 : 1;
+            assertEquals(sparseLayers * 4L * mlp.size(), expertAdapters,
+                    type + ": sparse layers x 4 experts x their projections");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
         }
     }
@@ -487,6 +494,14 @@ class NewFamiliesTrainTest {
             case "nemotron_h" -> c.put("hybrid_override_pattern", "M*-").put("mamba_num_heads", 4)
                     .put("mamba_head_dim", 12).put("n_groups", 2).put("ssm_state_size", 8).put("time_step_min", 0.05)
                     .put("layer_norm_epsilon", 1e-6);
+            // nemotron_h's Mamba-2 and attention blocks around a mixture: 4 gateless experts of 16, 2 per token from
+            // the better of 2 groups, renormalised, times 2.5, beside a shared expert of 24
+            case "nemotron_h_moe" -> c.put("model_type", "nemotron_h").put("hybrid_override_pattern", "ME*")
+                    .put("mamba_num_heads", 4).put("mamba_head_dim", 12).put("n_groups", 2).put("ssm_state_size", 8)
+                    .put("time_step_min", 0.05).put("layer_norm_epsilon", 1e-6).put("n_routed_experts", 4)
+                    .put("num_experts_per_tok", 2).put("moe_intermediate_size", 16)
+                    .put("moe_shared_expert_intermediate_size", 24).put("n_group", 2).put("topk_group", 1)
+                    .put("routed_scaling_factor", 2.5);
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");

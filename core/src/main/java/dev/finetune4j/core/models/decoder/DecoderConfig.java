@@ -280,7 +280,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                     case MAMBA -> mamba.parameterCount(h);
                     case ATTENTION -> attention;
                     case MLP -> mlp;
-                    case MOE -> throw new IllegalStateException("refused by refuseNemotronH");
+                    case MOE -> 0; // counted with the mixture below
                 };
                 continue;
             }
@@ -618,6 +618,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 },
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
+                        && (blockPattern == null || blockPattern.has(BlockPattern.Kind.MOE))
                         ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
                 !anyOf(mambaLayers) ? null : blockPattern != null ? MambaConfig.nemotronH(c, mambaLayers)
@@ -675,7 +676,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
 
     /**
      * What Nemotron-H configs may set that finetune4j does not implement: a tied head (transformers' class never ties
-     * it) and mixture-of-experts layers.
+     * it) and the mixture's latent projections ({@code moe_latent_size}).
      */
     private static void refuseNemotronH(JsonNode c) {
         String at = "config.json";
@@ -684,11 +685,10 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                     + "transformers' NemotronHForCausalLM never ties lm_head to the embeddings, so the checkpoint must "
                     + "store lm_head.weight; set tie_word_embeddings to false (as every published Nemotron-H config)");
         }
-        if (BlockPattern.fromJson(c).has(BlockPattern.Kind.MOE)) {
-            throw new IllegalArgumentException(at + ": layers_block_type (or hybrid_override_pattern) lists \"moe\" "
-                    + "(E) layers, whose mixture of experts finetune4j does not implement for nemotron_h yet (Nemotron 3 "
-                    + "Nano 30B-A3B's); load a dense Nemotron-H (Nemotron-H 4B to 56B, Nemotron Nano 9B/12B v2: M, * and "
-                    + "- layers only)");
+        if (c.hasNonNull("moe_latent_size")) {
+            throw new IllegalArgumentException(at + ": moe_latent_size = " + c.get("moe_latent_size") + " is not "
+                    + "supported: finetune4j's Nemotron-H experts read the hidden states as they are, without the "
+                    + "fc1_latent_proj/fc2_latent_proj projections; load a checkpoint whose moe_latent_size is null");
         }
     }
 

@@ -328,7 +328,7 @@ final class FamilyDefaults {
      * NemotronHConfig), as many layers as the pattern lists ({@code num_hidden_layers} is derived from it), and
      * NemotronHConfig's defaults: a vocabulary of 131,072, hidden size 4,096, 32 heads of 128 over 8 key/value heads,
      * MLPs of 21,504 with the squared ReLU, 128 Mamba-2 heads of 64 with 8 groups and states of 128, a convolution of
-     * 4, epsilon 1e-5.
+     * 4, 8 experts of 7,688 of which 2 per token (renormalised) beside a shared one of 7,688, epsilon 1e-5.
      */
     private static JsonNode nemotronH(ObjectNode c) {
         for (String[] rename : NEMOTRON_H_RENAMES) {
@@ -349,6 +349,9 @@ final class FamilyDefaults {
         putIfAbsent(c, "ssm_state_size", 128);
         putIfAbsent(c, "n_groups", 8);
         putIfAbsent(c, "conv_kernel", 4);
+        putMixture(c, "n_routed_experts", 8, 2, 7688);
+        putIfAbsent(c, "moe_shared_expert_intermediate_size", 7688);
+        putIfAbsent(c, "norm_topk_prob", true);
         return c;
     }
 

@@ -673,7 +673,8 @@ class FamilyConfigTest {
 
     /**
      * Nemotron-H as NemotronHConfig fills it (checked in transformers 5.17): with neither layers_block_type nor
-     * hybrid_override_pattern the pattern is Mamba-2, mixture, attention, MLP (refused for its mixture); the older
+     * hybrid_override_pattern the pattern is Mamba-2, mixture, attention, MLP, the mixture 8 gateless experts of 7,688
+     * of which 2 per token by GLM-4.5's sigmoid router, beside a shared expert of 7,688; the older
      * mamba_* keys under their new names; an empty config's sizes (hidden 4,096, 32 heads of 128 over 8, MLPs of 21,504,
      * 128 Mamba-2 heads of 64 in 8 groups with states of 128, time steps at least 0.001); relu2, eps 1e-5, no rotary,
      * no padding row; the layer count the pattern's, whatever num_hidden_layers says; the names checkpoints use.
@@ -734,8 +735,29 @@ class FamilyConfigTest {
         both.putArray("layers_block_type").add("linear_attention").add("full_attention").add("mlp");
         assertEquals(3, DecoderConfig.fromJson(both).numHiddenLayers(), "layers_block_type before the pattern");
 
-        assertRefused(JSON.createObjectNode().put("model_type", "nemotron_h"), "lists \"moe\" (E) layers");
-        assertRefused(json.deepCopy().put("hybrid_override_pattern", "M-E*"), "lists \"moe\" (E) layers");
+        DecoderConfig mixture = DecoderConfig.fromJson(JSON.createObjectNode().put("model_type", "nemotron_h"));
+        assertArrayEquals(new BlockPattern.Kind[]{BlockPattern.Kind.MAMBA, BlockPattern.Kind.MOE,
+                BlockPattern.Kind.ATTENTION, BlockPattern.Kind.MLP}, mixture.blockPattern().kinds());
+        assertTrue(mixture.isSparse(1) && !mixture.isSparse(3));
+        MoeConfig moe = mixture.moe();
+        assertEquals(MoeConfig.Naming.NEMOTRON_H, moe.naming());
+        assertEquals(8, moe.numExperts());
+        assertEquals(2, moe.numExpertsPerTok());
+        assertEquals(7688, moe.expertIntermediateSize());
+        assertEquals(7688, moe.sharedExpertIntermediateSize());
+        assertFalse(moe.sharedExpertGated());
+        assertTrue(moe.normTopkProb());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM,
+                1e-20f, 1f, true), moe.routing());
+        ObjectNode grouped = json.deepCopy().put("hybrid_override_pattern", "M-E*").put("n_routed_experts", 16)
+                .put("num_experts_per_tok", 4).put("n_group", 4).put("topk_group", 2).put("routed_scaling_factor", 2.5)
+                .put("moe_intermediate_size", 24).put("moe_shared_expert_intermediate_size", 40)
+                .put("n_shared_experts", 3);
+        MoeConfig routed = DecoderConfig.fromJson(grouped).moe();
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 4, 2, MoeConfig.GroupScore.TOP_TWO_SUM,
+                1e-20f, 2.5f, true), routed.routing());
+        assertEquals(40, routed.sharedExpertIntermediateSize(), "its own width, whatever n_shared_experts says");
+        assertRefused(grouped.deepCopy().put("moe_latent_size", 16), "moe_latent_size = 16 is not supported");
         assertRefused(json.deepCopy().put("hybrid_override_pattern", "M-x*"), "holds 'x' at 2");
         assertRefused(json.deepCopy().put("hybrid_override_pattern", ""), "hybrid_override_pattern lists 0 layers");
         assertRefused(json.deepCopy().put("tie_word_embeddings", true), "tie_word_embeddings = true is not supported");
