@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
 import java.util.Arrays;
@@ -121,6 +122,27 @@ public record BlockPattern(Kind[] kinds) {
             return requireLayers(kinds, "hybrid_override_pattern");
         }
         return new BlockPattern(new Kind[]{Kind.MAMBA, Kind.MOE, Kind.ATTENTION, Kind.MLP});
+    }
+
+    /**
+     * What Nemotron-H configs may set that finetune4j does not implement: a tied head (transformers' class never ties
+     * it) and the mixture's latent projections ({@code moe_latent_size}).
+     *
+     * @param c the parsed config.json
+     * @throws IllegalArgumentException naming the key, its value and what to load instead
+     */
+    static void refuseUnsupported(JsonNode c) {
+        String at = "config.json";
+        if (JsonFields.bool(c, "tie_word_embeddings", false, at)) {
+            throw new IllegalArgumentException(at + ": tie_word_embeddings = true is not supported for nemotron_h: "
+                    + "transformers' NemotronHForCausalLM never ties lm_head to the embeddings, so the checkpoint must "
+                    + "store lm_head.weight; set tie_word_embeddings to false (as every published Nemotron-H config)");
+        }
+        if (c.hasNonNull("moe_latent_size")) {
+            throw new IllegalArgumentException(at + ": moe_latent_size = " + c.get("moe_latent_size") + " is not "
+                    + "supported: finetune4j's Nemotron-H experts read the hidden states as they are, without the "
+                    + "fc1_latent_proj/fc2_latent_proj projections; load a checkpoint whose moe_latent_size is null");
+        }
     }
 
     /** The names {@code layers_block_type} may hold. */

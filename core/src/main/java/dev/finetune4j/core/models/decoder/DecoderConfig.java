@@ -666,29 +666,11 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                     + "clip_qkv to null)");
         }
         if (type.equals(BlockPattern.MODEL_TYPE)) {
-            refuseNemotronH(c);
+            BlockPattern.refuseUnsupported(c);
         }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
                     + type + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
-        }
-    }
-
-    /**
-     * What Nemotron-H configs may set that finetune4j does not implement: a tied head (transformers' class never ties
-     * it) and the mixture's latent projections ({@code moe_latent_size}).
-     */
-    private static void refuseNemotronH(JsonNode c) {
-        String at = "config.json";
-        if (JsonFields.bool(c, "tie_word_embeddings", false, at)) {
-            throw new IllegalArgumentException(at + ": tie_word_embeddings = true is not supported for nemotron_h: "
-                    + "transformers' NemotronHForCausalLM never ties lm_head to the embeddings, so the checkpoint must "
-                    + "store lm_head.weight; set tie_word_embeddings to false (as every published Nemotron-H config)");
-        }
-        if (c.hasNonNull("moe_latent_size")) {
-            throw new IllegalArgumentException(at + ": moe_latent_size = " + c.get("moe_latent_size") + " is not "
-                    + "supported: finetune4j's Nemotron-H experts read the hidden states as they are, without the "
-                    + "fc1_latent_proj/fc2_latent_proj projections; load a checkpoint whose moe_latent_size is null");
         }
     }
 
