@@ -17,7 +17,8 @@ layers with the DeltaNet's projections fused per key head, a dense layer among t
 deepseek_v2_lite (DeepSeek-V2: DeepSeek-V3's latent attention rotated as complex numbers, a softmax router without
 a selection bias, group-limited by each group's best probability or plain greedy, never renormalised) and nemotron_h
 (Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
-rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor).
+rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
+mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 

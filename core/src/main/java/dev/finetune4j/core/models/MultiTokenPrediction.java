@@ -34,7 +34,8 @@ final class MultiTokenPrediction {
         return switch (config.modelType()) {
             case MoeConfig.GLM_MOE, LatentAttentionConfig.MODEL_TYPE -> name -> beyondLastLayer(name, config.numHiddenLayers());
             case MoeConfig.ERNIE_MOE -> name -> name.contains("mtp");
-            case DecoderConfig.QWEN3_NEXT, DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT, BlockPattern.MODEL_TYPE ->
+            case DecoderConfig.QWEN3_NEXT, DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT,
+                 BlockPattern.MODEL_TYPE ->
                     name -> name.startsWith("mtp.");
             default -> name -> false;
         };

@@ -30,9 +30,10 @@ import dev.finetune4j.core.tensor.TensorScope;
  * mixer or an attention (without MLP) or an MLP or a mixture of experts (without token mixer).
  */
 public final class DecoderLayer extends Module {
-    private final DecoderConfig.LayerNormNames norms;
     /** Nemotron-H's name of a layer's one block. */
     private static final String BLOCK = "mixer";
+
+    private final DecoderConfig.LayerNormNames norms;
     /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
     private final boolean parallel;
     private final float residualMultiplier;

@@ -317,11 +317,12 @@ final class FamilyDefaults {
         return c;
     }
 
-    /** Nemotron-H's older names of its Mamba-2 fields, and the names NemotronHConfig renames them to. */
-    private static final String[][] NEMOTRON_H_RENAMES = {{"mamba_n_groups", "n_groups"}, {"mamba_d_conv", "conv_kernel"},
-        {"mamba_expand", "expand"}, {"mamba_dt_min", "time_step_min"}, {"mamba_dt_max", "time_step_max"},
-        {"mamba_dt_limit", "time_step_limit"}, {"mamba_dt_init_floor", "time_step_floor"},
-        {"mamba_conv_bias", "use_conv_bias"}, {"mamba_chunk_size", "chunk_size"}};
+    /**
+     * Nemotron-H's older names of the Mamba-2 fields finetune4j reads, and the names NemotronHConfig renames them to
+     * (it renames {@code mamba_expand}, {@code mamba_dt_max}, ... too, which no forward pass reads).
+     */
+    private static final String[][] NEMOTRON_H_RENAMES = {{"mamba_n_groups", "n_groups"},
+        {"mamba_d_conv", "conv_kernel"}, {"mamba_dt_min", "time_step_min"}, {"mamba_conv_bias", "use_conv_bias"}};
 
     /**
      * Nemotron-H: its older {@code mamba_*} keys under their current names (an older key wins, as in

@@ -23,9 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Mamba-2 mixer ({@code mamba}; Dao and Gu 2024) of Granite 4.0 H, Falcon-H1 and Nemotron-H, as transformers'
- * {@code GraniteMoeHybridMambaLayer}, {@code FalconH1Mixer} and {@code NemotronHMamba2Mixer} compute it: {@code in_proj} gives the gate z, the
- * convolution's channels (x, then each group's B and C) and one time step per head; a short causal convolution with a
- * bias and SiLU over x, B and C; per head h, with {@code dt = softplus(dt + dt_bias)} (Nemotron-H's at least {@code time_step_min}) and {@code A = -exp(A_log)}, the
+ * {@code GraniteMoeHybridMambaLayer}, {@code FalconH1Mixer} and {@code NemotronHMamba2Mixer} compute it:
+ * {@code in_proj} gives the gate z, the convolution's channels (x, then each group's B and C) and one time step per
+ * head; a short causal convolution with a bias and SiLU over x, B and C; per head h, with
+ * {@code dt = softplus(dt + dt_bias)} (Nemotron-H's at least {@code time_step_min}) and {@code A = -exp(A_log)}, the
  * state S (stateSize, headDim) evolves as {@code S = exp(dt A) S + dt B x^T} and reads {@code y = S^T C + D x} (B and C
  * shared by the heads of a group); then y meets the gate as {@link MambaConfig.GatedNorm} says (Granite: {@code norm}
  * of {@code y silu(z)} over the whole inner width), and {@code out_proj}. Falcon-H1 multiplies the input by

@@ -27,7 +27,8 @@ import java.util.Arrays;
  * @param projectionMultipliers the factors on {@code in_proj}'s five parts z, x, B, C and dt (Falcon-H1's
  *                              {@code ssm_multipliers}, its muP vector; all 1 for Granite)
  * @param timeStepFloor the least time step, {@code dt = max(softplus(dt + dt_bias), timeStepFloor)}: Nemotron-H's
- *                      {@code time_step_min}, which transformers' mixer clamps to; 0 (no clamp) for Granite and Falcon-H1
+ *                      {@code time_step_min}, which transformers' mixer clamps to; 0 (no clamp) for Granite and
+ *                      Falcon-H1
  */
 public record MambaConfig(boolean[] layers, int numHeads, int headDim, int stateSize, int numGroups, int convKernel,
                           boolean convBias, boolean projBias, boolean outProjBias, GatedNorm gatedNorm,
@@ -226,8 +227,8 @@ public record MambaConfig(boolean[] layers, int numHeads, int headDim, int state
         }
         String act = c.path("mamba_hidden_act").asText("silu");
         if (!act.equals("silu")) {
-            throw new IllegalArgumentException(at + ": mamba_hidden_act = \"" + act + "\" is not supported: finetune4j's "
-                    + "Mamba-2 convolution applies SiLU, as every Nemotron-H checkpoint does");
+            throw new IllegalArgumentException(at + ": mamba_hidden_act = \"" + act + "\" is not supported: "
+                    + "finetune4j's Mamba-2 convolution applies SiLU, as every Nemotron-H checkpoint does");
         }
         boolean bias = JsonFields.bool(c, "use_bias", false, at);
         return new MambaConfig(layers, heads,
