@@ -17,7 +17,7 @@ TYPES = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text",
          "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm",
          "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee",
          "apertus", "lfm2", "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "glm4_moe", "ernie4_5_moe",
-         "deepseek_v3", "deepseek_v2", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_next", "falcon_h1", "gpt2", "bert", "roberta",
+         "deepseek_v3", "deepseek_v2", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_next", "falcon_h1", "nemotron_h", "gpt2", "bert", "roberta",
          "xlm-roberta", "distilbert",
          "ministral", "ministral3", "mistral3"]
 

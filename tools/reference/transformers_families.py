@@ -19,7 +19,10 @@ a selection bias, group-limited by each group's best probability or plain greedy
 (Ministral 3: Mistral's layer with YaRN and Llama 4's query temperature 1 + beta ln(1 + floor(p / original)) over 4
 original positions), mistral3 (a Mistral3ForConditionalGeneration around ministral3's language model, a one-layer
 pixtral tower; save_pretrained writes transformers 4's names) and ministral (Ministral: layer_types with sliding and
-full layers); these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB.
+full layers; these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB), nemotron_h
+(Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
+rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
+mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -93,6 +96,7 @@ from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
 from transformers.models.ministral import modeling_ministral
 from transformers.models.ministral3 import modeling_ministral3
+from transformers.models.nemotron_h import modeling_nemotron_h
 from transformers.models.qwen3_5 import modeling_qwen3_5
 from transformers.models.qwen3_next import modeling_qwen3_next
 from transformers.models.qwen3_vl import modeling_qwen3_vl
@@ -901,6 +905,9 @@ def fused_slice(parameters, name):
     expert = HUB_EXPERT.fullmatch(name)
     if not expert:
         return parameters[name]
+    own = f"{expert[1]}.{expert[3]}"  # Nemotron-H's experts: up_proj and down_proj stacked apart, no gate
+    if own in parameters:
+        return parameters[own][int(expert[2])]
     fused, half = FUSED_EXPERT[expert[3]]
     stacked = parameters[f"{expert[1]}.{fused}"][int(expert[2])]
     return stacked if half is None else stacked.chunk(2, dim=0)[half]
@@ -2383,6 +2390,177 @@ def falcon_h1_bites(model, ids):
     return moved
 
 
+# ---- Nemotron-H (nemotron_h): each layer ONE block (Mamba-2, attention without rotary, or a gateless MLP) ----
+
+NEMOTRON_H_PATTERN = "M-*M-"  # hybrid_override_pattern's letters: Mamba-2, MLP, attention, Mamba-2, MLP
+NEMOTRON_H_TIME_STEP_MIN = 0.1  # transformers' mixer clamps dt below at time_step_min; 0.1 clamps some heads' steps
+NEMOTRON_H_VOCAB = 64  # the folder travels to the GPU machine: a vocabulary of 64 keeps it near 130 KB
+
+
+def nemotron_h_config():
+    """5 layers M-*M- (written as layers_block_type), Mamba-2 mixers of 4 heads of 6 (24 wide, not 2 * hidden_size), 2
+    groups with states of 4, a convolution of 4; attention of 4 heads of 8 over 2 key/value heads; MLPs of 24 with the
+    squared ReLU; no biases but the convolution's."""
+    return transformers.NemotronHConfig(
+        vocab_size=NEMOTRON_H_VOCAB, hidden_size=HIDDEN, intermediate_size=24, hybrid_override_pattern=NEMOTRON_H_PATTERN,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=HEAD_DIM, max_position_embeddings=64,
+        mamba_num_heads=4, mamba_head_dim=6, ssm_state_size=4, n_groups=2, conv_kernel=4, chunk_size=4,
+        time_step_min=NEMOTRON_H_TIME_STEP_MIN, use_conv_bias=True, use_bias=False, mlp_bias=False,
+        tie_word_embeddings=False, pad_token_id=None, **NO_SPECIAL_TOKENS)
+
+
+NEMOTRON_H_GRADIENTS = ["model.layers.0.mixer." + n for n in ("in_proj.weight", "conv1d.weight", "conv1d.bias",
+                                                              "A_log", "dt_bias", "D", "norm.weight",
+                                                              "out_proj.weight")] + [
+    "model.layers.0.norm.weight", "model.layers.1.mixer.up_proj.weight", "model.layers.1.mixer.down_proj.weight",
+    "model.layers.2.mixer.q_proj.weight", "model.layers.2.mixer.k_proj.weight", "model.norm_f.weight",
+    "model.embeddings.weight"]
+
+
+def nemotron_h_mixers(model):
+    return [layer.mixer for layer in model.model.layers if layer.block_type == "linear_attention"]
+
+
+def nemotron_h_weights(model):
+    """falcon_h1_weights' decays, time steps and D for each Mamba-2 mixer (A_log = log(0.3, 0.8, 1.5, 3) + noise,
+    dt_bias around -1, D around 0.5), its in_proj and the attention's q/k 3x wider, the embeddings N(0,1)."""
+    with torch.no_grad():
+        model.model.embeddings.weight.copy_(model.model.embeddings.weight / 0.08)
+        for mixer in nemotron_h_mixers(model):
+            mixer.A_log.add_(torch.log(torch.tensor([0.3, 0.8, 1.5, 3.0])))
+            mixer.dt_bias.sub_(1)
+            mixer.D.add_(0.5)
+            mixer.in_proj.weight.mul_(3)
+        for layer in model.model.layers:
+            if layer.block_type == "full_attention":
+                layer.mixer.q_proj.weight.mul_(3)
+                layer.mixer.k_proj.weight.mul_(3)
+
+
+def check_nemotron_h(model):
+    """The layers as the pattern says, in_proj's rows (z, x, B, C, dt), the norm's group size, and the checkpoint's
+    names (backbone.*), which transformers renames to model.* on load."""
+    config = model.config
+    if config.layers_block_type != ["linear_attention", "mlp", "full_attention", "linear_attention", "mlp"]:
+        sys.exit(f"nemotron_h: layers_block_type {config.layers_block_type} is not the README's")
+    mixer = nemotron_h_mixers(model)[0]
+    if mixer.in_proj.weight.shape[0] != 2 * 24 + 2 * 2 * 4 + 4 or mixer.norm.group_size != 12:
+        sys.exit("nemotron_h: in_proj's rows or the gated norm's groups are not the README's")
+    if not all(name.startswith(("backbone.", "lm_head.")) for name in hub_tensors(model)):
+        sys.exit("nemotron_h: save_pretrained no longer writes the backbone as backbone.*")
+
+
+def nemotron_h_bites(model, ids):
+    def each_mixer(change):
+        return lambda m: [change(mixer) for mixer in nemotron_h_mixers(m)]
+
+    def mlps_act(function):
+        copied = copy.deepcopy(model)
+        for layer in copied.model.layers:
+            if layer.block_type == "mlp":
+                layer.mixer.act_fn = function
+        return logits_of(copied, ids)
+    moved = {
+        "gated norm over the whole width instead of per group":
+            changed_copy(model, ids, each_mixer(lambda mixer: setattr(mixer.norm, "group_size", 24))),
+        "time steps not clamped at time_step_min":
+            changed_copy(model, ids, each_mixer(lambda mixer: setattr(mixer, "time_step_limit", (0.0, math.inf)))),
+        "ReLU instead of the squared ReLU": mlps_act(torch.nn.ReLU()),
+        "MLP layers left out": changed_copy(model, ids, lambda m: [layer.mixer.down_proj.weight.zero_()
+                                                                   for layer in m.model.layers
+                                                                   if layer.block_type == "mlp"]),
+        "padding not zeroed (logits_left_padded, kept positions)": None}
+    own = masked_logits(model, ids, left_padding_mask(ids))
+    with mock.patch.object(modeling_nemotron_h, "apply_mask_to_padding_states", lambda states, mask: states):
+        unzeroed = masked_logits(model, ids, left_padding_mask(ids))
+    moved["padding not zeroed (logits_left_padded, kept positions)"] = (unzeroed[left_padding_mask(ids) == 1],
+                                                                         own[left_padding_mask(ids) == 1])
+    return moved
+
+
+# ---- Nemotron-H's mixture (nemotron_h_moe): "E" layers, GLM-4.5's router over gateless relu2 experts ----
+
+NEMOTRON_H_MOE_PATTERN = "ME*E"  # Mamba-2, mixture, attention, mixture
+NEMOTRON_H_MOE_EXPERTS, NEMOTRON_H_MOE_TOP_K, NEMOTRON_H_MOE_SCALING = 6, 2, 2.5
+NEMOTRON_H_MOE_GROUPS, NEMOTRON_H_MOE_KEPT_GROUPS = 2, 1  # a token's 2 experts from the better of 2 groups of 3
+NEMOTRON_H_MOE_ROUTER_STD, NEMOTRON_H_MOE_BIAS_STD = 0.3, 0.15  # as glm4_moe's: sigmoids spread, the bias biting
+NEMOTRON_H_MOE_GRADIENTS = ["model.layers.0.mixer.in_proj.weight", "model.layers.1.mixer.gate.weight",
+                            "model.layers.1.mixer.experts.1.up_proj.weight",
+                            "model.layers.1.mixer.experts.1.down_proj.weight",
+                            "model.layers.1.mixer.shared_experts.up_proj.weight",
+                            "model.layers.1.mixer.shared_experts.down_proj.weight", "model.layers.1.norm.weight",
+                            "model.layers.2.mixer.q_proj.weight", "model.norm_f.weight"]
+
+
+def nemotron_h_moe_config():
+    """nemotron_h's sizes with the pattern ME*E: 6 experts of 8 (relu2, no gate), 2 per token from the better of 2
+    groups of 3, renormalised, times 2.5, beside a shared expert of 8; no latent projections."""
+    settings = {**nemotron_h_config().to_dict(), "hybrid_override_pattern": NEMOTRON_H_MOE_PATTERN,
+                "n_routed_experts": NEMOTRON_H_MOE_EXPERTS, "num_experts_per_tok": NEMOTRON_H_MOE_TOP_K,
+                "moe_intermediate_size": 8, "moe_shared_expert_intermediate_size": 8,
+                "n_group": NEMOTRON_H_MOE_GROUPS, "topk_group": NEMOTRON_H_MOE_KEPT_GROUPS,
+                "routed_scaling_factor": NEMOTRON_H_MOE_SCALING, "norm_topk_prob": True}
+    for key in ("layers_block_type", "model_type", "transformers_version", "architectures"):
+        settings.pop(key, None)
+    return transformers.NemotronHConfig(**settings)
+
+
+NEMOTRON_H_MOE_ROUTING = Routing(
+    modeling_nemotron_h.NemotronHMoE, modeling_nemotron_h.NemotronHTopkRouter, "mixer", ("up_proj", "up_proj",
+                                                                                        "down_proj"),
+    lambda block: block.gate.e_score_correction_bias, "gate.e_score_correction_bias",
+    RouterRule(torch.sigmoid, NEMOTRON_H_MOE_TOP_K, scaling=NEMOTRON_H_MOE_SCALING, epsilon=1e-20,
+               n_group=NEMOTRON_H_MOE_GROUPS, topk_group=NEMOTRON_H_MOE_KEPT_GROUPS))
+
+
+def nemotron_h_moe_weights(model):
+    nemotron_h_weights(model)
+    rescale_routers(NEMOTRON_H_MOE_ROUTING, NEMOTRON_H_MOE_ROUTER_STD, NEMOTRON_H_MOE_BIAS_STD)(model)
+
+
+def relu2_expert_by_hand(hub, prefix, x):
+    return linear_by_hand(hub, prefix + "down_proj", torch.relu(linear_by_hand(hub, prefix + "up_proj", x)) ** 2)
+
+
+def check_nemotron_h_moe(model):
+    """The first mixture against the README's rule from the hub's tensors (each expert's up_proj and down_proj under
+    its own name): RouterRule's choice and weights, sum of weight * down(relu(up x))^2, plus the shared expert's."""
+    hub = hub_tensors(model)
+    prefix = "backbone.layers.1.mixer."
+    if not all(f"{prefix}experts.{e}.{n}.weight" in hub for e in range(NEMOTRON_H_MOE_EXPERTS)
+               for n in ("up_proj", "down_proj")):
+        sys.exit("nemotron_h_moe: save_pretrained no longer writes each expert's up_proj and down_proj")
+    h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    chosen, weights, _ = NEMOTRON_H_MOE_ROUTING.rule.route(h @ hub[prefix + "gate.weight"].T,
+                                                           hub[prefix + "gate.e_score_correction_bias"])
+    expected = relu2_expert_by_hand(hub, prefix + "shared_experts.", h)
+    for token in range(len(h)):
+        for weight, expert in zip(weights[token], chosen[token].tolist()):
+            expected[token] += weight * relu2_expert_by_hand(hub, f"{prefix}experts.{expert}.", h[token])
+    with torch.no_grad():
+        got = model.model.layers[1].mixer(h[None])[0]
+    if not torch.allclose(got, expected, atol=1e-5):
+        sys.exit(f"nemotron_h_moe's mixture is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+def nemotron_h_moe_bites(model, ids):
+    routing = NEMOTRON_H_MOE_ROUTING
+
+    def shared_dropped(m):
+        for block in routing.blocks(m):
+            block.shared_experts.down_proj.weight.zero_()
+    return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
+            "e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
+                                                                              bias_in_selection=False),
+            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
+                                                                              bias_in_weights=True),
+            "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
+            "the experts dropped": changed_copy(model, ids, experts_dropped(routing)),
+            "no shared expert": changed_copy(model, ids, shared_dropped)}
+
+
 # ---- one family ----
 
 class Family:
@@ -2722,6 +2900,14 @@ FAMILIES = {
                         bites=ministral_bites, vocab=64),
     "falcon_h1": falcon_h1_family(rms_norm=True, seed=43),
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
+    "nemotron_h": Family(nemotron_h_config, rotation=None, seed=44, head_std=0.3, bites=nemotron_h_bites,
+                         gradients=NEMOTRON_H_GRADIENTS, adjust_weights=nemotron_h_weights, check=check_nemotron_h,
+                         left_padding=True, extra_tensors=unloaded_tensors(["mtp.layers.0.mixer.q_proj.weight"]),
+                         vocab=NEMOTRON_H_VOCAB),
+    "nemotron_h_moe": Family(nemotron_h_moe_config, rotation=None, seed=45, head_std=0.3, bites=nemotron_h_moe_bites,
+                             gradients=NEMOTRON_H_MOE_GRADIENTS, adjust_weights=nemotron_h_moe_weights,
+                             check=check_nemotron_h_moe, left_padding=True, routing=NEMOTRON_H_MOE_ROUTING,
+                             vocab=NEMOTRON_H_VOCAB),
 }
 
 

@@ -407,11 +407,11 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * Whether some layers are Mamba-2 layers in place of attention (Granite 4.0 H's); Falcon-H1's mixers run beside the
-     * attention of every layer.
+     * Whether some layers are Granite 4.0 H's Mamba-2 layers in place of attention; Falcon-H1's mixers run beside the
+     * attention of every layer, and Nemotron-H's (blocks of their own) have no mapping here.
      */
     private boolean mambaLayers() {
-        return config.mamba() != null && config.parallelHybrid() == null;
+        return config.mamba() != null && config.modelType().equals("granitemoehybrid");
     }
 
     /**

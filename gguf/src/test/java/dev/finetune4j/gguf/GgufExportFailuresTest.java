@@ -404,6 +404,22 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * Nemotron-H has no GGUF mapping here: refused by its model_type, not exported as Granite 4.0 H's granitehybrid,
+     * whose Mamba-2 layers it shares (its MLP-only layers and relu2 are not that graph's).
+     */
+    @Test
+    void nemotronHIsRefusedNotExportedAsGraniteHybrid(@TempDir Path tmp) throws Exception {
+        ReferenceCase falcon = ReferenceCase.byName().get("falconh1-bytebpe-f32");
+        ObjectNode nemotron = new ObjectMapper().createObjectNode().put("model_type", "nemotron_h")
+                .put("vocab_size", falcon.configJson().get("vocab_size").asInt()).put("hidden_size", 16)
+                .put("intermediate_size", 16).put("hybrid_override_pattern", "M*-").put("num_attention_heads", 4)
+                .put("num_key_value_heads", 2).put("head_dim", 4).put("mamba_num_heads", 4).put("mamba_head_dim", 8)
+                .put("ssm_state_size", 4).put("n_groups", 1);
+        String message = refusal(nemotron, falcon, tmp);
+        assertTrue(message.contains("GGUF export supports model_type") && message.contains("not 'nemotron_h'"), message);
+    }
+
+    /**
      * What llama.cpp's lfm2 fixes (src/models/lfm2.cpp): convolution layers without biases (conv_bias gives in_proj,
      * the convolution and out_proj each one, which its graph never adds), a kernel of at least 2 taps (it asserts one
      * cached input), and q_proj and out_proj square in the hidden size.

@@ -95,6 +95,10 @@ public final class PeftFamilies {
         // projection, beside the attention in every layer
         row("falcon_h1", "FalconH1ForCausalLM", names("q_proj", "v_proj", "in_proj"), null,
                 new AdapterSites(names("self_attn", "mamba"), names("feed_forward")), Set.of("out_proj", "conv1d"));
+        // PEFT 0.21's default: the attention layers' four projections (the Mamba-2 and MLP layers keep none); each
+        // layer is one block, its mixer, which bottleneck adapters follow whatever it is
+        row("nemotron_h", "NemotronHForCausalLM", names("q_proj", "k_proj", "v_proj", "o_proj"), null,
+                new AdapterSites(names("mixer"), names("mixer")), Set.of("out_proj", "conv1d"));
         row("olmo2", "Olmo2ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("olmo3", "Olmo3ForCausalLM", Q_V, null, ATTENTION_MLP);
         row("smollm3", "SmolLM3ForCausalLM", Q_V, null, ATTENTION_MLP);

@@ -23,10 +23,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * scalars in the base), LFM2, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's
  * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
  * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
- * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers) and Mistral 3's language model (its
- * adapters named as on Mistral3ForConditionalGeneration), each
- * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL and Mistral
- * 3 cases also hold the merged model, saved as the whole checkpoint ({@code merged/}).
+ * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers), Mistral 3's language model (its
+ * adapters named as on Mistral3ForConditionalGeneration) and Nemotron-H (its one-block layers, the checkpoint's
+ * backbone.* named model.* as PEFT names it), each with LoRA at this library's default targets or on every projection,
+ * random non-zero weights; the Qwen3-VL and Mistral 3 cases also hold the merged model, saved as the whole checkpoint
+ * ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
  * merged folder in transformers); the results are recorded in peft/INTEROP.md.
  */
@@ -112,7 +113,16 @@ class NewFamiliesInteropExportTest {
                 // the default targets: the language model's q/v only (the pixtral tower has q_proj and v_proj too)
                 Arguments.of("mistral3-lora-default", "mistral3", lora()),
                 Arguments.of("mistral3-dora", "mistral3", lora().targetModules("q_proj", "o_proj", "down_proj")
-                        .useDora(true)));
+                        .useDora(true)),
+                Arguments.of("nemotron_h-lora-default", "nemotron_h", lora()),
+                // every projection PEFT adapts in a Nemotron-H (not the mixers' out_proj: LoraInjector says why)
+                Arguments.of("nemotron_h-lora-all", "nemotron_h", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj", "up_proj", "down_proj")),
+                Arguments.of("nemotron_h-dora", "nemotron_h", lora().targetModules("o_proj", "in_proj", "down_proj")
+                        .useDora(true)),
+                // the mixture's shared expert (PEFT meets the routed experts as stacked parameters, not modules)
+                Arguments.of("nemotron_h_moe-lora", "nemotron_h_moe", lora().targetModules("q_proj", "o_proj", "in_proj",
+                        "shared_experts.up_proj", "shared_experts.down_proj")));
     }
 
     private static LoraConfig.Builder lora() {

@@ -8,6 +8,7 @@ import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
@@ -61,7 +62,7 @@ public final class AutoModel {
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
             MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE,
-            ParallelHybridConfig.MODEL_TYPE, "gpt2",
+            ParallelHybridConfig.MODEL_TYPE, BlockPattern.MODEL_TYPE, "gpt2",
             DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3, "mistral3");
     /**
      * Sequence-classification families: the encoders BERT, RoBERTa, XLM-RoBERTa and DistilBERT, and the decoders that
@@ -114,7 +115,9 @@ public final class AutoModel {
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
-        Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName : AutoModel::causalAlias;
+        Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName
+                : model instanceof DecoderModel d && d.config().blockPattern() != null ? AutoModel::backboneAlias
+                : AutoModel::causalAlias;
         Predicate<String> visionParts = visionLanguage != null ? visionLanguage::isLeftOut : name -> false;
         Predicate<String> predictionLayers = model instanceof DecoderModel d ? MultiTokenPrediction.weights(d.config())
                 : name -> false;
@@ -513,6 +516,14 @@ public final class AutoModel {
     /** Checkpoints saved by some tools prefix the backbone differently; try the common alternatives. */
     static String causalAlias(String name) {
         return name.startsWith("model.") ? name.substring("model.".length()) : null;
+    }
+
+    /**
+     * Nemotron-H's checkpoints store the backbone as {@code backbone.*}, which transformers renames to {@code model.*}
+     * on load (and finetune4j names it so, as PEFT's adapter keys do).
+     */
+    static String backboneAlias(String name) {
+        return name.startsWith("model.") ? "backbone." + name.substring("model.".length()) : null;
     }
 
     private static void closeQuietly(Module model) {

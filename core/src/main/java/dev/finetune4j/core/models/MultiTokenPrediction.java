@@ -1,5 +1,6 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
@@ -13,7 +14,7 @@ import java.util.regex.Pattern;
  * the model (Qwen3-Next's and Qwen3.5's too), which only their own speculative decoding reads: transformers skips them when it loads the causal LM, and
  * so does finetune4j. GLM-4.5 and DeepSeek-V3 store them as further decoder layers ({@code model.layers.N.*} with N at
  * least {@code num_hidden_layers}), ERNIE-4.5 under names holding {@code mtp} ({@code model.mtp_block.0.*}),
- * Qwen3-Next and Qwen3.5 under {@code mtp.*}.
+ * Qwen3-Next, Qwen3.5 and Nemotron-H under {@code mtp.*}.
  *
  * <p>Thread safety: stateless.
  */
@@ -33,7 +34,8 @@ final class MultiTokenPrediction {
         return switch (config.modelType()) {
             case MoeConfig.GLM_MOE, LatentAttentionConfig.MODEL_TYPE -> name -> beyondLastLayer(name, config.numHiddenLayers());
             case MoeConfig.ERNIE_MOE -> name -> name.contains("mtp");
-            case DecoderConfig.QWEN3_NEXT, DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT ->
+            case DecoderConfig.QWEN3_NEXT, DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT,
+                 BlockPattern.MODEL_TYPE ->
                     name -> name.startsWith("mtp.");
             default -> name -> false;
         };

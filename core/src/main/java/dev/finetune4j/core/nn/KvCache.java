@@ -107,16 +107,17 @@ public final class KvCache {
     /**
      * {@link #preallocated(Tensor[], Tensor[], int)} for a model with recurrent layers: such a layer has no keys
      * and values (null) but a recurrent state ({@link #recurrentState}: its convolution's past inputs and its delta
-     * rule's state, B rows each), which its passes update in place; the attention layers have no state (null), and a
-     * hybrid layer (Falcon-H1's attention beside a Mamba-2 mixer) has both.
+     * rule's state, B rows each), which its passes update in place; the attention layers have no state (null), a
+     * hybrid layer (Falcon-H1's attention beside a Mamba-2 mixer) has both, and a layer that mixes no tokens
+     * (Nemotron-H's MLP layers) neither.
      *
      * @param keys      one key buffer per layer, null for a recurrent layer
      * @param values    one value buffer per layer, shaped like the keys, null where they are
      * @param recurrent per layer its recurrent state, null for an attention layer
      * @param length    the positions already filled, at most the capacity
      * @return a cache that appends into the buffers and updates the states
-     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has neither kind, or
-     *                                  {@code length} exceeds the capacity
+     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has keys without values,
+     *                                  or {@code length} exceeds the capacity
      */
     public static KvCache preallocated(Tensor[] keys, Tensor[] values, Tensor[][] recurrent, int length) {
         if (keys.length == 0 || keys.length != values.length || keys.length != recurrent.length) {
@@ -125,9 +126,9 @@ public final class KvCache {
         }
         Tensor like = null;
         for (int i = 0; i < keys.length; i++) {
-            if (keys[i] == null && recurrent[i] == null || (keys[i] == null) != (values[i] == null)) {
-                throw new IllegalArgumentException("layer " + i + " needs keys and values (attention), a recurrent "
-                        + "state (linear attention or Mamba-2) or both (a hybrid layer), keys never without values");
+            if ((keys[i] == null) != (values[i] == null)) {
+                throw new IllegalArgumentException("layer " + i + " has keys without values or values without keys: "
+                        + "an attention layer needs both");
             }
             if (keys[i] == null) {
                 continue;
@@ -252,10 +253,15 @@ public final class KvCache {
     /**
      * Number of cached positions.
      *
-     * @return the positions of the first layer, 0 when empty
+     * @return the positions of the layers that keep an entry (every layer that has run a pass has the same), 0 when
+     *         empty; NOTE: not simply the first layer's, which keeps none when it is a Nemotron-H MLP layer
      */
     public int length() {
-        return lengths[0];
+        int longest = 0;
+        for (int n : lengths) {
+            longest = Math.max(longest, n);
+        }
+        return longest;
     }
 
     /**

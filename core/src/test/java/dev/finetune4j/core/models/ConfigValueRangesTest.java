@@ -116,7 +116,7 @@ class ConfigValueRangesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"/hf-tiny/llama", "/hf-tiny/qwen2", "/references/mistral", "/references/qwen3",
-            "/references/llama_rope_llama3", "/references/qwen2_rope_yarn"})
+            "/references/llama_rope_llama3", "/references/qwen2_rope_yarn", "/references/nemotron_h"})
     void realFixtureConfigsStillLoad(String dir) throws IOException {
         ObjectNode c = fixture(dir + "/config.json");
         assertDoesNotThrow(() -> DecoderConfig.fromJson(c));

@@ -26,7 +26,8 @@ class FamilyReferencesOnCudaTest {
      * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
      * caches, GLM-4's partial rotary in adjacent pairs, Cohere 2's bias-free LayerNorms, parallel sub-blocks and
      * layers without rotary, LFM2's short convolutions and their cache, Falcon-H1's attention and Mamba-2 side by side
-     * with one cache entry for both, its grouped gated norm and muP multipliers); the windows' kernels, and the activations
+     * with one cache entry for both, its grouped gated norm and muP multipliers, Nemotron-H's one-block layers, MLP
+     * layers without a cache entry and its time steps' floor); the windows' kernels, and the activations
      * and LayerNorms of the others, are checked there on their own (CudaKernelConformanceTest).
      */
     static Stream<String> familiesFor(String device) {
@@ -34,7 +35,8 @@ class FamilyReferencesOnCudaTest {
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
                 "references/granite4_h", "references/glm4", "references/cohere2", "references/lfm2",
-                "references/falcon_h1")
+                "references/falcon_h1",
+                "references/nemotron_h")
                 : FamilyReferencesTest.families();
     }
 
@@ -52,7 +54,8 @@ class FamilyReferencesOnCudaTest {
                 "hunyuan_v1_dense",
                 "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3",
                 "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "qwen3_next", "qwen3_vl", "falcon_h1",
-                "falcon_h1_no_rms_norm", "ministral3", "mistral3", "ministral")).map(family -> Arguments.of(family, device)));
+                "falcon_h1_no_rms_norm", "ministral3", "mistral3", "ministral",
+                "nemotron_h", "nemotron_h_moe")).map(family -> Arguments.of(family, device)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

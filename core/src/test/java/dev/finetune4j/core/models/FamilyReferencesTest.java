@@ -42,7 +42,8 @@ class FamilyReferencesTest {
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe",
                 "references/falcon_h1", "references/falcon_h1_no_rms_norm",
-                "references/ministral3", "references/mistral3", "references/ministral");
+                "references/ministral3", "references/mistral3", "references/ministral",
+                "references/nemotron_h", "references/nemotron_h_moe");
     }
 
     /**
@@ -73,7 +74,8 @@ class FamilyReferencesTest {
             "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
             "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
-            "ministral3", "mistral3", "ministral"})
+            "ministral3", "mistral3", "ministral",
+            "nemotron_h", "nemotron_h_moe"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
@@ -85,7 +87,8 @@ class FamilyReferencesTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
-            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm"})
+            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
+            "nemotron_h", "nemotron_h_moe"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }

@@ -17,6 +17,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -170,6 +171,36 @@ class HostileConfigTest {
         editConfig(dir, field, value);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadSequenceClassifier(dir));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    /**
+     * Nemotron-H's layer count is the pattern's length, so a pattern is a size claim too: too long for any model, or
+     * longer than the weights, it is refused before allocating, as are its Mamba-2 sizes.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "hybrid_override_pattern | `\"M-*M-M-*M-M-*M-\"` | safetensors files hold",
+            "mamba_num_heads         | 1000000000 | 'mamba_num_heads' = 1000000000 must be an integer",
+            "ssm_state_size          | 2.5        | 'ssm_state_size' = 2.5 must be an integer",
+            "mamba_head_dim          | -6         | 'mamba_head_dim' = -6 must be an integer"})
+    void nemotronHSizesAreCheckedBeforeAllocating(String field, String value, String expected, @TempDir Path tmp)
+            throws Exception {
+        Path dir = copyOf("/references/nemotron_h", tmp);
+        ObjectNode c = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        c.remove("layers_block_type"); // the pattern is read where the list is absent
+        c.put("hybrid_override_pattern", "M-*M-");
+        JSON.writeValue(dir.resolve("config.json").toFile(), c);
+        editConfig(dir, field, value);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void aMillionLayerNemotronHPatternIsRefusedNamingIt(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/nemotron_h", tmp);
+        editConfig(dir, "layers_block_type", JSON.writeValueAsString(Collections.nCopies(1_000_000, "mlp")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("layers_block_type lists 1000000 layers"), e.getMessage());
     }
 
     private static void editConfig(Path dir, String field, String value) throws IOException {

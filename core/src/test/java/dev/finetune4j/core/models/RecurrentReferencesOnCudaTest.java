@@ -19,7 +19,8 @@ class RecurrentReferencesOnCudaTest {
     static Stream<Arguments> foldersOnDevices() {
         return CudaTestDevices.names().flatMap(device -> Stream.of(Arguments.of("qwen3_5", 2e-4, device),
                 Arguments.of("granite4_h", 1e-4, device), Arguments.of("granite4_h_moe", 1e-4, device),
-                Arguments.of("falcon_h1", 1e-4, device)));
+                Arguments.of("falcon_h1", 1e-4, device),
+                Arguments.of("nemotron_h", 1e-4, device)));
     }
 
     @ParameterizedTest(name = "{0} on {2}")

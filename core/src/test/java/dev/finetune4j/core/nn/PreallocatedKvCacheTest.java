@@ -44,6 +44,28 @@ class PreallocatedKvCacheTest {
                     () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{Tensor.zeros(1, 1, 4, 2)}, 0));
             assertThrows(IllegalArgumentException.class, () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{k, k}, 0));
             assertThrows(IllegalArgumentException.class, () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{k}, 4));
+            IllegalArgumentException unpaired = assertThrows(IllegalArgumentException.class,
+                    () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{null}, new Tensor[1][], 0));
+            assertTrue(unpaired.getMessage().contains("layer 0 has keys without values"), unpaired.getMessage());
+        }
+    }
+
+    /**
+     * A layer that mixes no tokens (Nemotron-H's MLP layers) keeps neither keys nor a state; the cache's length is its
+     * attention layer's, even with such a layer first.
+     */
+    @Test
+    void aLayerThatKeepsNothingLeavesTheLengthToTheOthers() {
+        try (var scope = TensorScope.open()) {
+            Tensor keys = Tensor.zeros(1, 1, 3, 2);
+            Tensor values = Tensor.zeros(1, 1, 3, 2);
+            KvCache cache = KvCache.preallocated(new Tensor[]{null, keys}, new Tensor[]{null, values}, new Tensor[2][], 1);
+            assertEquals(1, cache.length());
+            cache.extend(1, Tensor.of(new float[]{3, 4}, 1, 1, 1, 2), Tensor.of(new float[]{-3, -4}, 1, 1, 1, 2));
+            assertEquals(2, cache.length());
+            KvCache growing = KvCache.forGeneration(2, 4);
+            growing.extend(1, Tensor.of(new float[]{3, 4}, 1, 1, 1, 2), Tensor.of(new float[]{-3, -4}, 1, 1, 1, 2));
+            assertEquals(1, growing.length(), "layer 0 kept nothing; layer 1 one position");
         }
     }
 }

@@ -12,7 +12,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  * positions end at the shared right end: a row holding n positions occupies columns {@code [length - n, length)}
  * and the columns before them are masked out. A recurrent layer (Qwen3.5's linear attention, a Mamba-2 layer) holds
  * instead each row's recurrent state, whatever its length: its convolution's last inputs and its recurrence's state;
- * a hybrid layer (Falcon-H1's) holds both.
+ * a hybrid layer (Falcon-H1's) holds both, a layer that mixes no tokens (Nemotron-H's MLP layers) neither.
  *
  * <p>Thread safety: confined to the decode thread.
  */
@@ -38,9 +38,10 @@ final class BatchCache implements AutoCloseable {
         this.recurrent = new Tensor[layers][];
         this.capacity = capacity;
         this.length = length;
-        for (int l = 0; l < layers && device == null; l++) {
-            Tensor any = like.keys(l) != null ? like.keys(l) : like.recurrentState(l)[0];
-            device = any.device();
+        for (int l = 0; l < layers && device == null; l++) { // the first layer that keeps something
+            Tensor any = like.keys(l) != null ? like.keys(l)
+                    : like.recurrentState(l) != null ? like.recurrentState(l)[0] : null;
+            device = any == null ? null : any.device();
         }
         this.scope = TensorScope.detached(device);
         for (int l = 0; l < layers; l++) {

@@ -24,8 +24,9 @@ import java.util.Map;
  * models (adapters keyed under model.language_model, the vision tower left on disk; Qwen3-VL-MoE's stacked experts),
  * Falcon-H1 (attention and a Mamba-2 mixer in every layer: keys, values and a recurrent state per row in one layer's
  * cache entry), Apertus (xIELU), Ministral 3 (the query temperature of each row's own positions), Mistral 3's language
- * model (adapters keyed under model.language_model, the pixtral tower left on disk) and Ministral (sliding and full
- * layers). Each completion equals core's Generator on the request alone.
+ * model (adapters keyed under model.language_model, the pixtral tower left on disk), Ministral (sliding and full
+ * layers) and Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and values, MLP and mixture
+ * layers with no cache entry at all). Each completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -35,7 +36,8 @@ class DenseFamiliesServingTest {
             "references/cohere2", "references/exaone4", "references/hunyuan_v1_dense", "references/starcoder2",
             "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
             "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
-            "references/ministral3", "references/mistral3", "references/ministral"})
+            "references/ministral3", "references/mistral3", "references/ministral",
+            "references/nemotron_h", "references/nemotron_h_moe"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
@@ -50,7 +52,7 @@ class DenseFamiliesServingTest {
     }
 
     /**
-     * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2 and Falcon-H1 with adapters on their recurrent layers' projections (the
+     * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2, Falcon-H1 and Nemotron-H with adapters on their recurrent layers' projections (the
      * rows' states stay apart under each adapter), and DeepSeek-V2 and V3 on their latent attention's (the cache holds each row's
      * expanded keys and padded values).
      */
@@ -61,7 +63,8 @@ class DenseFamiliesServingTest {
             "references/deepseek_v3,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/deepseek_v3_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
             "references/deepseek_v2,q_b_proj kv_b_proj,q_a_proj o_proj",
-            "references/falcon_h1,in_proj q_proj,v_proj o_proj"})
+            "references/falcon_h1,in_proj q_proj,v_proj o_proj",
+            "references/nemotron_h,in_proj q_proj,up_proj o_proj"})
     void ownProjectionAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
         Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
                 .targetModules(first.split(" ")), 1, tmp.resolve("a"));

@@ -64,7 +64,8 @@ class NewFamiliesTrainTest {
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "lfm2",
             "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
             "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
-            "ministral3", "ministral"})
+            "ministral3", "ministral",
+            "nemotron_h", "nemotron_h_moe"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -77,6 +78,8 @@ class NewFamiliesTrainTest {
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 // every layer runs a Mamba-2 mixer beside its attention
                 case "falcon_h1" -> List.of("q_proj", "v_proj", "in_proj");
+                // PEFT's default: the attention layer's four projections (the Mamba-2 and MLP layers keep none)
+                case "nemotron_h", "nemotron_h_moe" -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
                 case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
@@ -87,13 +90,18 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * LoRA on every projection of a mixture of experts, each expert's included (and Qwen2-MoE's shared expert and
-     * dense layer): the gradients reach the experts through the routing weights, and agree with finite differences.
+     * LoRA on every projection of a mixture of experts, each expert's included (and Qwen2-MoE's and Nemotron-H's shared
+     * expert, their dense layers): the gradients reach the experts through the routing weights, and agree with finite
+     * differences.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "nemotron_h_moe"})
     void loraOnTheExpertsTrainsThroughTheRouting(String type) {
-        List<String> mlp = type.equals("mixtral") ? List.of("w1", "w2", "w3") : List.of("gate_proj", "up_proj", "down_proj");
+        List<String> mlp = switch (type) {
+            case "mixtral" -> List.of("w1", "w2", "w3");
+            case "nemotron_h_moe" -> List.of("up_proj", "down_proj"); // no gate
+            default -> List.of("gate_proj", "up_proj", "down_proj");
+        };
         try (LanguageModel base = tiny(type)) {
             LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
                     .targetModules(Stream.concat(Stream.of("q_proj", "o_proj"), mlp.stream()).toArray(String[]::new))
@@ -101,8 +109,10 @@ class NewFamiliesTrainTest {
             PeftModel model = Peft.wrap(base, lora);
             long expertAdapters = model.trainableParameters().keySet().stream()
                     .filter(n -> n.contains(".experts.") && n.contains("lora_A")).count();
-            int sparseLayers = type.equals("mixtral") ? 2 : 1; // Qwen2-MoE's layer 1 is dense (mlp_only_layers)
-            assertEquals(sparseLayers * 4L * 3, expertAdapters, type + ": sparse layers x 4 experts x 3 projections");
+            // Qwen2-MoE's layer 1 is dense (mlp_only_layers); Nemotron-H's one E layer among M and *
+            int sparseLayers = type.equals("mixtral") ? 2 : 1;
+            assertEquals(sparseLayers * 4L * mlp.size(), expertAdapters,
+                    type + ": sparse layers x 4 experts x their projections");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
         }
     }
@@ -150,7 +160,7 @@ class NewFamiliesTrainTest {
     @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
             "olmo2,PREFIX", "olmo2,PFEIFFER", "qwen3_5_text,DORA", "qwen3_5_text,QLORA", "qwen3_5_text,HOULSBY",
             "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY", "granite4_h_moe,QLORA", "falcon_h1,IA3",
-            "falcon_h1,DORA", "falcon_h1,HOULSBY"})
+            "falcon_h1,DORA", "falcon_h1,HOULSBY", "nemotron_h,DORA", "nemotron_h,PFEIFFER"})
     void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = method.wrap.apply(base);
@@ -175,6 +185,26 @@ class NewFamiliesTrainTest {
                     e.getMessage());
             PeftModel attention = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("o_proj").build());
             assertEquals(List.of("o_proj"), targetedModules(attention));
+        }
+    }
+
+    /**
+     * Nemotron-H is Mamba-based for PEFT 0.21 too: LoRA on its Mamba-2 mixers' {@code out_proj} is refused, their
+     * {@code in_proj} (and the MLP layers' projections) adapt and train.
+     */
+    @Test
+    void loraOnNemotronHsMixerOutputIsRefusedAndItsInputTrains() {
+        try (LanguageModel base = tiny("nemotron_h")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, LoraConfig.builder().r(4)
+                    .targetModules("in_proj", "out_proj").build()));
+            assertTrue(e.getMessage().contains("model.layers.0.mixer.out_proj") && e.getMessage().contains("PEFT"),
+                    e.getMessage());
+        }
+        try (LanguageModel base = tiny("nemotron_h")) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules("in_proj", "up_proj", "down_proj").build());
+            assertEquals(List.of("in_proj", "up_proj", "down_proj"), targetedModules(model));
+            assertTrainsAndMatchesFiniteDifferences("nemotron_h in_proj", model, 1e-2, false);
         }
     }
 
@@ -460,6 +490,19 @@ class NewFamiliesTrainTest {
                 c.putArray("mlp_multipliers").add(1.4).add(0.6);
                 c.putArray("ssm_multipliers").add(0.9).add(1.2).add(0.7).add(1.1).add(0.8);
             }
+            // one block per layer: a Mamba-2 mixer (two groups of two heads, its time steps floored), the attention
+            // without rotary, an MLP with the squared ReLU
+            case "nemotron_h" -> c.put("hybrid_override_pattern", "M*-").put("mamba_num_heads", 4)
+                    .put("mamba_head_dim", 12).put("n_groups", 2).put("ssm_state_size", 8).put("time_step_min", 0.05)
+                    .put("layer_norm_epsilon", 1e-6);
+            // nemotron_h's Mamba-2 and attention blocks around a mixture: 4 gateless experts of 16, 2 per token from
+            // the better of 2 groups, renormalised, times 2.5, beside a shared expert of 24
+            case "nemotron_h_moe" -> c.put("model_type", "nemotron_h").put("hybrid_override_pattern", "ME*")
+                    .put("mamba_num_heads", 4).put("mamba_head_dim", 12).put("n_groups", 2).put("ssm_state_size", 8)
+                    .put("time_step_min", 0.05).put("layer_norm_epsilon", 1e-6).put("n_routed_experts", 4)
+                    .put("num_experts_per_tok", 2).put("moe_intermediate_size", 16)
+                    .put("moe_shared_expert_intermediate_size", 24).put("n_group", 2).put("topk_group", 1)
+                    .put("routed_scaling_factor", 2.5);
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");

@@ -21,7 +21,8 @@ import java.util.Set;
  * each sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
  * projections and partial rotary, the interleaved rotary pairs of GLM, ERNIE 4.5 and Cohere, Cohere's LayerNorms and
  * parallel sub-blocks, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs,
- * Qwen3.5's linear-attention layers and gated attention, and Falcon-H1's attention and Mamba-2 side by side.
+ * Qwen3.5's linear-attention layers and gated attention, Falcon-H1's attention and Mamba-2 side by side, and
+ * Nemotron-H's layers of one block each.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
  *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoe}, {@code granitemoeshared},
@@ -92,6 +93,8 @@ import java.util.Set;
  *                       for the other families
  * @param queryTemperature Ministral 3's factor on the rotated queries of each position (Llama 4's attention
  *                         temperature); null for the other families, and for a {@code llama_4_scaling_beta} of 0
+ * @param blockPattern Nemotron-H's layers, each one block (Mamba-2, attention, MLP or mixture) after its own norm;
+ *                     null for the families whose layers mix tokens and then transform them
  */
 public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -104,7 +107,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
                             boolean attentionOutputGate, LatentAttentionConfig latentAttention,
-                            ParallelHybridConfig parallelHybrid, QueryTemperature queryTemperature) {
+                            ParallelHybridConfig parallelHybrid, QueryTemperature queryTemperature,
+                            BlockPattern blockPattern) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -218,7 +222,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT,
             ParallelHybridConfig.MODEL_TYPE,
-            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3);
+            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3,
+            BlockPattern.MODEL_TYPE);
 
     /** The {@code model_type} of Ministral 8B (2410): Mistral's layer with sliding and full layers ({@code layer_types}). */
     public static final String MINISTRAL = "ministral";
@@ -255,6 +260,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 mamba == null ? 0 : mamba.layers().length);
         require(shortConv == null || shortConv.layers().length == numHiddenLayers, "layer_types (one per layer)",
                 shortConv == null ? 0 : shortConv.layers().length);
+        require(blockPattern == null || blockPattern.kinds().length == numHiddenLayers,
+                "layers_block_type (one per layer)", blockPattern == null ? 0 : blockPattern.kinds().length);
         if (headBias && tieWordEmbeddings) {
             throw new IllegalArgumentException("config.json: use_bias with tie_word_embeddings gives lm_head a bias beside "
                     + "the tied embeddings, which finetune4j does not implement (the published ERNIE-4.5 mixtures set "
@@ -277,6 +284,15 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
+            if (blockPattern != null) { // one block per layer
+                count += switch (blockPattern.kind(i)) {
+                    case MAMBA -> mamba.parameterCount(h);
+                    case ATTENTION -> attention;
+                    case MLP -> mlp;
+                    case MOE -> 0; // counted with the mixture below
+                };
+                continue;
+            }
             long mixer = isLinearAttention(i) ? linearAttention.parameterCount(h)
                     : isMamba(i) ? mamba.parameterCount(h) : isShortConv(i) ? shortConv.parameterCount(h)
                     : parallelHybrid != null ? attention + mamba.parameterCount(h) : attention;
@@ -308,6 +324,24 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             case PARALLEL -> new LayerNormNames("input_layernorm", null, null, null);
         };
     }
+
+    /**
+     * The names of layer {@code layer}'s norms: {@link #normNames()}, but for Nemotron-H's one {@code norm}, before its
+     * token mixer or before its MLP or mixture.
+     *
+     * @param layer the layer's index
+     * @return the names, null where the layer has no such norm
+     */
+    public LayerNormNames normNames(int layer) {
+        if (blockPattern == null) {
+            return normNames();
+        }
+        return blockPattern.kind(layer).mixesTokens() ? new LayerNormNames(BLOCK_NORM, null, null, null)
+                : new LayerNormNames(null, null, BLOCK_NORM, null);
+    }
+
+    /** Nemotron-H's norm before a layer's one block. */
+    private static final String BLOCK_NORM = "norm";
 
     /**
      * Whether layer {@code layer}'s MLP is a mixture of experts.
@@ -400,11 +434,21 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
     /**
      * The name of the norm after the last layer.
      *
-     * @return {@code norm}; LFM2's {@code embedding_norm}, Falcon-H1's {@code final_layernorm}
+     * @return {@code norm}; LFM2's {@code embedding_norm}, Falcon-H1's {@code final_layernorm}, Nemotron-H's
+     *         {@code norm_f}
      */
     public String finalNorm() {
         return ShortConvConfig.appliesTo(modelType) ? "embedding_norm"
-                : parallelHybrid != null ? "final_layernorm" : "norm";
+                : parallelHybrid != null ? "final_layernorm" : blockPattern != null ? "norm_f" : "norm";
+    }
+
+    /**
+     * The name of the token embeddings in the backbone.
+     *
+     * @return {@code embed_tokens}; Nemotron-H's {@code embeddings}
+     */
+    public String embeddingsName() {
+        return blockPattern != null ? "embeddings" : "embed_tokens";
     }
 
     /**
@@ -437,6 +481,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
         boolean falconH1 = type.equals(ParallelHybridConfig.MODEL_TYPE);
+        BlockPattern blockPattern = type.equals(BlockPattern.MODEL_TYPE) ? BlockPattern.fromJson(c) : null;
         boolean granite = type.startsWith("granite");
         // Granite's shared MLP (shared_mlp): always in Granite 4, where shared_intermediate_size is set (above 0) in
         // Granite 3's granitemoeshared
@@ -455,6 +500,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             case MINISTRAL, MINISTRAL3 -> false;
             case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
             case "ernie4_5", MoeConfig.ERNIE_MOE, "starcoder2" -> JsonFields.bool(c, "use_bias", starcoder2, at);
+            // NOTE: transformers' Nemotron-H attention has no biases whatever attention_bias says
+            case BlockPattern.MODEL_TYPE -> false;
             default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
         };
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
@@ -480,6 +527,9 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         if (falconH1) {
             Arrays.fill(mambaLayers, true); // every Falcon-H1 layer is "hybrid"
         }
+        if (blockPattern != null) {
+            mambaLayers = blockPattern.layersOf(BlockPattern.Kind.MAMBA);
+        }
         ShortConvConfig shortConv = ShortConvConfig.appliesTo(type) ? ShortConvConfig.fromJson(c, layers) : null;
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
@@ -494,7 +544,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         int vocab = JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at);
         return new DecoderConfig(type,
                 vocab,
-                paddingRow(c, vocab, at),
+                // Nemotron-H's embeddings have no padding_idx: every row learns
+                blockPattern != null ? -1 : paddingRow(c, vocab, at),
                 hidden,
                 sharedMlp ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
                         // Qwen3.5-MoE's config has no dense width (every layer is sparse): its experts' stands in
@@ -512,10 +563,12 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                             case "cohere", "cohere2" -> "layer_norm_eps";
                             case "starcoder2" -> "norm_epsilon";
                             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> "norm_eps";
+                            case BlockPattern.MODEL_TYPE -> "layer_norm_epsilon";
                             default -> "rms_norm_eps";
                         },
                         Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", APERTUS,
-                                MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, ParallelHybridConfig.MODEL_TYPE).contains(type)
+                                MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, ParallelHybridConfig.MODEL_TYPE,
+                                BlockPattern.MODEL_TYPE).contains(type)
                         || ShortConvConfig.appliesTo(type) ? 1e-5 : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
@@ -572,18 +625,22 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                     case "arcee", APERTUS -> DenseMlp.UP_DOWN;
                     case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> DenseMlp.LFM2;
                     case ParallelHybridConfig.MODEL_TYPE -> DenseMlp.FALCON_H1;
+                    case BlockPattern.MODEL_TYPE -> DenseMlp.NEMOTRON_H;
                     default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
                 },
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
+                        && (blockPattern == null || blockPattern.has(BlockPattern.Kind.MOE))
                         ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
-                anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden, falconH1) : null,
+                !anyOf(mambaLayers) ? null : blockPattern != null ? MambaConfig.nemotronH(c, mambaLayers)
+                        : MambaConfig.fromJson(c, mambaLayers, hidden, falconH1),
                 shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
                 qwen35,
                 latent,
                 parallelHybrid,
-                type.equals(MINISTRAL3) ? QueryTemperature.fromJson(c) : null);
+                type.equals(MINISTRAL3) ? QueryTemperature.fromJson(c) : null,
+                blockPattern);
     }
 
     /**
@@ -620,6 +677,9 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
                     + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
                     + "clip_qkv to null)");
+        }
+        if (type.equals(BlockPattern.MODEL_TYPE)) {
+            BlockPattern.refuseUnsupported(c);
         }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
@@ -669,6 +729,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             case "gemma2", "gemma3_text" -> c.path("hidden_activation").asText("gelu_pytorch_tanh");
             case "gemma" -> c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText()
                     : c.path("hidden_act").asText("gelu_pytorch_tanh");
+            case BlockPattern.MODEL_TYPE -> c.path("mlp_hidden_act").asText("relu2");
             default -> c.path("hidden_act").asText("silu");
         };
         return Activations.Kind.fromConfig(name);

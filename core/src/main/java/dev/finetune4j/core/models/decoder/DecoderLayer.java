@@ -25,24 +25,29 @@ import dev.finetune4j.core.tensor.TensorScope;
  * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
  * ({@code mamba}), LFM2's convolution layers with a {@link ShortConv} ({@code conv}), in place of self-attention
  * ({@code self_attn}). Falcon-H1's layers run a {@link Mamba2Mixer} beside the attention on the same normed input
- * ({@link ParallelHybridConfig}): x + attention_out attn(attention_in norm(x)) + ssm_out mamba(norm(x)).
+ * ({@link ParallelHybridConfig}): x + attention_out attn(attention_in norm(x)) + ssm_out mamba(norm(x)). A
+ * Nemotron-H layer is one block, its {@code mixer} ({@link BlockPattern}): x + mixer(norm(x)), the mixer a Mamba-2
+ * mixer or an attention (without MLP) or an MLP or a mixture of experts (without token mixer).
  */
 public final class DecoderLayer extends Module {
+    /** Nemotron-H's name of a layer's one block. */
+    private static final String BLOCK = "mixer";
+
     private final DecoderConfig.LayerNormNames norms;
     /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
     private final boolean parallel;
     private final float residualMultiplier;
     private final float residualDropout;
     /**
-     * The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, Granite 4's {@code shared_mlp} or LFM2's
-     * {@code feed_forward}.
+     * The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, Granite 4's {@code shared_mlp}, LFM2's
+     * {@code feed_forward} or Nemotron-H's {@code mixer}; null in a Nemotron-H layer that mixes tokens.
      */
     private final String mlp;
     /** The dense MLP added to a sparse block's output ({@code shared_mlp}), or null. */
     private final String sharedMlp;
     /**
-     * The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5), {@code mamba} (Granite 4.0 H) or
-     * {@code conv} (LFM2).
+     * The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5), {@code mamba} (Granite 4.0 H),
+     * {@code conv} (LFM2) or {@code mixer} (Nemotron-H); null in a Nemotron-H MLP or mixture layer.
      */
     private final String mixer;
     /** Falcon-H1's multipliers of the attention and the {@code mamba} mixer beside it; null in other families. */
@@ -57,20 +62,23 @@ public final class DecoderLayer extends Module {
      * @param index the layer's index
      */
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
-        this.norms = c.normNames();
+        this.norms = c.normNames(index);
         this.residualMultiplier = c.multipliers().residual();
         this.residualDropout = c.dropouts().residual();
-        if (c.isLinearAttention(index)) {
+        BlockPattern pattern = c.blockPattern();
+        if (pattern != null && !pattern.kind(index).mixesTokens()) {
+            this.mixer = null;
+        } else if (c.isLinearAttention(index)) {
             this.mixer = "linear_attn";
             registerChild(mixer, new GatedDeltaNet(scope, c, index));
         } else if (c.isMamba(index)) {
-            this.mixer = "mamba";
+            this.mixer = pattern != null ? BLOCK : "mamba";
             registerChild(mixer, new Mamba2Mixer(scope, c, index));
         } else if (c.isShortConv(index)) {
             this.mixer = "conv";
             registerChild(mixer, new ShortConv(scope, c, index));
         } else {
-            this.mixer = "self_attn";
+            this.mixer = pattern != null ? BLOCK : "self_attn";
             registerChild(mixer, c.latentAttention() != null ? new LatentAttention(scope, c, rotary, index)
                     : new DecoderAttention(scope, c, rotary, index));
         }
@@ -78,8 +86,12 @@ public final class DecoderLayer extends Module {
         if (parallelHybrid != null) {
             registerChild("mamba", new Mamba2Mixer(scope, c, index));
         }
-        this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
-        registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
+        if (pattern != null && pattern.kind(index).mixesTokens()) {
+            this.mlp = null;
+        } else {
+            this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
+            registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
+        }
         this.sharedMlp = c.isSparse(index) && c.sharedMlpBesideExperts() ? c.denseMlp().module() : null;
         if (sharedMlp != null) {
             registerChild(sharedMlp, new DecoderMlp(scope, c));
@@ -127,10 +139,16 @@ public final class DecoderLayer extends Module {
             SpentActivations.free(h, out); // no backward reads the partial sum
             return out;
         }
-        Tensor normed = normed(norms.input(), x);
-        Tensor attended = normed(norms.attentionOutput(), mixed(normed, ctx));
-        Tensor h = residual(x, attended, ctx);
-        SpentActivations.free(attended, x, normed);
+        Tensor h = x;
+        if (mixer != null) {
+            Tensor normed = normed(norms.input(), x);
+            Tensor attended = normed(norms.attentionOutput(), mixed(normed, ctx));
+            h = residual(x, attended, ctx);
+            SpentActivations.free(attended, x, normed);
+        }
+        if (mlp == null) {
+            return h;
+        }
         Tensor normedH = normed(norms.mlpInput(), h);
         Tensor transformed = layer(mlp).forward(normedH);
         if (sharedMlp != null) {

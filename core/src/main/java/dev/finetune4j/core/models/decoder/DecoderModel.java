@@ -225,16 +225,23 @@ public final class DecoderModel extends LanguageModel {
         }
     }
 
-    /** The {@code model} sub-tree: embeddings, layers and the final norm. */
+    /**
+     * The {@code model} sub-tree: embeddings, layers and the final norm (Nemotron-H's checkpoints store it as
+     * {@code backbone}, which transformers renames to {@code model} on load, as finetune4j does).
+     */
     static final class Backbone extends Module {
+        /** {@code embed_tokens}, or Nemotron-H's {@code embeddings}. */
+        private final String embeddingsName;
+
         Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
-            registerChild("embed_tokens", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
+            registerChild(c.embeddingsName(), new Embedding(scope, c.vocabSize(), c.hiddenSize()));
             registerChild("layers", new ModuleList<>(layers));
             registerChild(c.finalNorm(), DecoderLayer.norm(scope, c));
+            this.embeddingsName = c.embeddingsName();
         }
 
         Embedding embedTokens() {
-            return (Embedding) child("embed_tokens");
+            return (Embedding) child(embeddingsName);
         }
     }
 }

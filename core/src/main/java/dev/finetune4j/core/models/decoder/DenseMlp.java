@@ -26,6 +26,8 @@ public record DenseMlp(String module, MlpNames names, boolean fusedGateUp) {
     public static final DenseMlp LFM2 = new DenseMlp("feed_forward", MlpNames.MIXTRAL, false);
     /** StarCoder2: {@code mlp.c_fc}, the activation, {@code mlp.c_proj}, no gate. */
     public static final DenseMlp STARCODER2 = new DenseMlp("mlp", new MlpNames(null, "c_fc", "c_proj"), false);
+    /** Nemotron-H's MLP layers: {@code mixer.up_proj}, the squared ReLU, {@code mixer.down_proj}, no gate. */
+    public static final DenseMlp NEMOTRON_H = new DenseMlp("mixer", new MlpNames(null, "up_proj", "down_proj"), false);
     /** Arcee: {@code mlp.up_proj}, the activation, {@code mlp.down_proj}, no gate. */
     public static final DenseMlp UP_DOWN = new DenseMlp("mlp", new MlpNames(null, "up_proj", "down_proj"), false);
 

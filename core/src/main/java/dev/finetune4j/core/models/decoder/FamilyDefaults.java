@@ -46,6 +46,7 @@ final class FamilyDefaults {
             case DecoderConfig.MINISTRAL -> ministral(config.deepCopy());
             case DecoderConfig.MINISTRAL3 -> ministral3(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
+            case BlockPattern.MODEL_TYPE -> nemotronH(config.deepCopy());
             default -> config;
         };
     }
@@ -342,6 +343,45 @@ final class FamilyDefaults {
             }
             c.put("intermediate_size", width);
         }
+        return c;
+    }
+
+    /**
+     * Nemotron-H's older names of the Mamba-2 fields finetune4j reads, and the names NemotronHConfig renames them to
+     * (it renames {@code mamba_expand}, {@code mamba_dt_max}, ... too, which no forward pass reads).
+     */
+    private static final String[][] NEMOTRON_H_RENAMES = {{"mamba_n_groups", "n_groups"},
+        {"mamba_d_conv", "conv_kernel"}, {"mamba_dt_min", "time_step_min"}, {"mamba_conv_bias", "use_conv_bias"}};
+
+    /**
+     * Nemotron-H: its older {@code mamba_*} keys under their current names (an older key wins, as in
+     * NemotronHConfig), as many layers as the pattern lists ({@code num_hidden_layers} is derived from it), and
+     * NemotronHConfig's defaults: a vocabulary of 131,072, hidden size 4,096, 32 heads of 128 over 8 key/value heads,
+     * MLPs of 21,504 with the squared ReLU, 128 Mamba-2 heads of 64 with 8 groups and states of 128, a convolution of
+     * 4, 8 experts of 7,688 of which 2 per token (renormalised) beside a shared one of 7,688, epsilon 1e-5.
+     */
+    private static JsonNode nemotronH(ObjectNode c) {
+        for (String[] rename : NEMOTRON_H_RENAMES) {
+            if (c.has(rename[0])) {
+                c.set(rename[1], c.get(rename[0]));
+            }
+        }
+        c.put("num_hidden_layers", BlockPattern.fromJson(c).kinds().length);
+        putIfAbsent(c, "vocab_size", 131072);
+        putIfAbsent(c, "hidden_size", 4096);
+        putIfAbsent(c, "num_attention_heads", 32);
+        putIfAbsent(c, "num_key_value_heads", 8);
+        putIfAbsent(c, "head_dim", 128);
+        putIfAbsent(c, "max_position_embeddings", 4096);
+        putIfAbsent(c, "intermediate_size", 21504);
+        putIfAbsent(c, "mamba_num_heads", 128);
+        putIfAbsent(c, "mamba_head_dim", 64);
+        putIfAbsent(c, "ssm_state_size", 128);
+        putIfAbsent(c, "n_groups", 8);
+        putIfAbsent(c, "conv_kernel", 4);
+        putMixture(c, "n_routed_experts", 8, 2, 7688);
+        putIfAbsent(c, "moe_shared_expert_intermediate_size", 7688);
+        putIfAbsent(c, "norm_topk_prob", true);
         return c;
     }
 

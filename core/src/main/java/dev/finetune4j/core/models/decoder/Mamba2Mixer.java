@@ -22,10 +22,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The Mamba-2 mixer ({@code mamba}; Dao and Gu 2024) of Granite 4.0 H and Falcon-H1, as transformers'
- * {@code GraniteMoeHybridMambaLayer} and {@code FalconH1Mixer} compute it: {@code in_proj} gives the gate z, the
- * convolution's channels (x, then each group's B and C) and one time step per head; a short causal convolution with a
- * bias and SiLU over x, B and C; per head h, with {@code dt = softplus(dt + dt_bias)} and {@code A = -exp(A_log)}, the
+ * The Mamba-2 mixer ({@code mamba}; Dao and Gu 2024) of Granite 4.0 H, Falcon-H1 and Nemotron-H, as transformers'
+ * {@code GraniteMoeHybridMambaLayer}, {@code FalconH1Mixer} and {@code NemotronHMamba2Mixer} compute it:
+ * {@code in_proj} gives the gate z, the convolution's channels (x, then each group's B and C) and one time step per
+ * head; a short causal convolution with a bias and SiLU over x, B and C; per head h, with
+ * {@code dt = softplus(dt + dt_bias)} (Nemotron-H's at least {@code time_step_min}) and {@code A = -exp(A_log)}, the
  * state S (stateSize, headDim) evolves as {@code S = exp(dt A) S + dt B x^T} and reads {@code y = S^T C + D x} (B and C
  * shared by the heads of a group); then y meets the gate as {@link MambaConfig.GatedNorm} says (Granite: {@code norm}
  * of {@code y silu(z)} over the whole inner width), and {@code out_proj}. Falcon-H1 multiplies the input by
@@ -105,6 +106,11 @@ final class Mamba2Mixer extends Module implements Block {
         // the time steps and decays in float32 under any precision, as transformers computes them
         try (var f32 = Precision.F32.use()) {
             dt = Activations.apply(Activations.Kind.SOFTPLUS, Elementwise.add(dtRaw, parameter("dt_bias")));
+            float floor = config.timeStepFloor();
+            if (floor > 0) { // Nemotron-H: max(dt, floor) as floor + relu(dt - floor), no gradient below the floor
+                dt = Elementwise.addScalar(Activations.apply(Activations.Kind.RELU, Elementwise.addScalar(dt, -floor)),
+                        floor);
+            }
             g = Elementwise.mul(dt, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
         }
         Tensor o = LinearAttention.gatedRule(StateUpdate.ADDITIVE, queries, keys, xs, g, dt,

@@ -7,9 +7,10 @@ import dev.finetune4j.core.models.ConfigLimits;
 import java.util.Arrays;
 
 /**
- * The Mamba-2 token mixers of Granite 4.0 H ({@code granitemoehybrid}: in place of self-attention in some layers) and
- * of Falcon-H1 ({@code falcon_h1}: beside self-attention in every layer), and their sizes and switches as
- * {@code GraniteMoeHybridConfig} and {@code FalconH1Config} read them.
+ * The Mamba-2 token mixers of Granite 4.0 H ({@code granitemoehybrid}: in place of self-attention in some layers), of
+ * Falcon-H1 ({@code falcon_h1}: beside self-attention in every layer) and of Nemotron-H ({@code nemotron_h}: a block
+ * of its own in some layers), and their sizes and switches as {@code GraniteMoeHybridConfig}, {@code FalconH1Config}
+ * and {@code NemotronHConfig} read them.
  *
  * @param layers per layer, whether it has a Mamba-2 mixer ({@code mamba})
  * @param numHeads heads, each with its own (headDim, stateSize) state ({@code mamba_n_heads})
@@ -25,10 +26,13 @@ import java.util.Arrays;
  * @param inputMultiplier the factor on the mixer's input (Falcon-H1's {@code ssm_in_multiplier}; 1 for Granite)
  * @param projectionMultipliers the factors on {@code in_proj}'s five parts z, x, B, C and dt (Falcon-H1's
  *                              {@code ssm_multipliers}, its muP vector; all 1 for Granite)
+ * @param timeStepFloor the least time step, {@code dt = max(softplus(dt + dt_bias), timeStepFloor)}: Nemotron-H's
+ *                      {@code time_step_min}, which transformers' mixer clamps to; 0 (no clamp) for Granite and
+ *                      Falcon-H1
  */
 public record MambaConfig(boolean[] layers, int numHeads, int headDim, int stateSize, int numGroups, int convKernel,
                           boolean convBias, boolean projBias, boolean outProjBias, GatedNorm gatedNorm,
-                          float inputMultiplier, float[] projectionMultipliers) {
+                          float inputMultiplier, float[] projectionMultipliers, float timeStepFloor) {
 
     /** How the scan's output y meets the gate z before {@code out_proj}. */
     public enum GatedNorm {
@@ -73,6 +77,10 @@ public record MambaConfig(boolean[] layers, int numHeads, int headDim, int state
                 throw new IllegalArgumentException("config.json: ssm_multipliers[" + i + "] (" + PROJECTION_PARTS[i]
                         + ") = " + projectionMultipliers[i] + " must be a positive finite number");
             }
+        }
+        if (!(timeStepFloor >= 0 && Float.isFinite(timeStepFloor))) {
+            throw new IllegalArgumentException("config.json: time_step_min = " + timeStepFloor
+                    + " must be a finite number >= 0");
         }
         projectionMultipliers = projectionMultipliers.clone();
     }
@@ -192,7 +200,45 @@ public record MambaConfig(boolean[] layers, int numHeads, int headDim, int state
                 falconH1 ? JsonFields.bool(c, "projectors_bias", false, at) : projBias,
                 falconH1 ? falconGatedNorm(c) : GatedNorm.GATE_THEN_NORM,
                 falconH1 ? (float) JsonFields.number(c, "ssm_in_multiplier", 1.0, at) : 1f,
-                falconH1 ? ParallelHybridConfig.floats(c, "ssm_multipliers", 5) : new float[]{1f, 1f, 1f, 1f, 1f});
+                falconH1 ? ParallelHybridConfig.floats(c, "ssm_multipliers", 5) : NO_MULTIPLIERS, 0f);
+    }
+
+    /** Factors of 1 on every part of {@code in_proj}. */
+    private static final float[] NO_MULTIPLIERS = {1f, 1f, 1f, 1f, 1f};
+
+    /**
+     * Reads the Mamba-2 settings of a {@code nemotron_h} config (its older {@code mamba_*} keys renamed by
+     * {@link FamilyDefaults}): {@code mamba_num_heads} heads of {@code mamba_head_dim}, whatever {@code expand} says,
+     * {@code n_groups} groups, each normalised on its own after the gate, {@code use_bias} on both projections, and
+     * the time steps clamped below at {@code time_step_min}.
+     *
+     * @param c the parsed config.json, with Nemotron-H's defaults filled in
+     * @param layers per layer, whether it is a Mamba-2 block
+     * @return the settings
+     * @throws IllegalArgumentException for groups that do not divide the heads, or an activation other than SiLU
+     */
+    static MambaConfig nemotronH(JsonNode c, boolean[] layers) {
+        String at = "config.json";
+        int heads = JsonFields.requiredInteger(c, "mamba_num_heads", 1, ConfigLimits.HEADS, at);
+        int groups = JsonFields.requiredInteger(c, "n_groups", 1, ConfigLimits.HEADS, at);
+        if (heads % groups != 0) {
+            throw new IllegalArgumentException(at + ": n_groups " + groups + " must divide mamba_num_heads " + heads
+                    + ": each group's B and C serve a whole number of heads");
+        }
+        String act = c.path("mamba_hidden_act").asText("silu");
+        if (!act.equals("silu")) {
+            throw new IllegalArgumentException(at + ": mamba_hidden_act = \"" + act + "\" is not supported: "
+                    + "finetune4j's Mamba-2 convolution applies SiLU, as every Nemotron-H checkpoint does");
+        }
+        boolean bias = JsonFields.bool(c, "use_bias", false, at);
+        return new MambaConfig(layers, heads,
+                JsonFields.requiredInteger(c, "mamba_head_dim", 1, ConfigLimits.HIDDEN, at),
+                JsonFields.requiredInteger(c, "ssm_state_size", 1, ConfigLimits.HIDDEN, at),
+                groups,
+                JsonFields.requiredInteger(c, "conv_kernel", 1, 64, at),
+                JsonFields.bool(c, "use_conv_bias", true, at),
+                bias, bias, GatedNorm.GATE_THEN_GROUP_NORM, 1f, NO_MULTIPLIERS,
+                (float) JsonFields.number(c, "time_step_min", 0.001, v -> v >= 0 && v < 1e3, "in [0, 1000)", at));
     }
 
     /** Falcon-H1's {@code mamba_rms_norm} (default false) and {@code mamba_norm_before_gate} (default true). */

@@ -12,8 +12,8 @@ import java.util.Set;
 
 /**
  * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE,
- * Granite 4.0 H, LFM2-MoE, GLM-4.5 or ERNIE-4.5-MoE config.json: which layers route each token to
- * {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * Granite 4.0 H, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE or Nemotron-H config.json: which layers route each token to
+ * {@code numExpertsPerTok} of {@code numExperts} MLPs (gated but Nemotron-H's), and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
@@ -124,7 +124,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
             ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
-            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT, MoeConfig.QWEN3_VL_MOE_TEXT);
+            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT, MoeConfig.QWEN3_VL_MOE_TEXT,
+            BlockPattern.MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -149,7 +150,14 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          * Qwen3-VL-MoE's language model: {@code mlp.gate} and the experts stacked into {@code mlp.experts.gate_up_proj}
          * (gate then up halves) and {@code down_proj}, without biases ({@link FusedExperts}).
          */
-        QWEN3_VL("mlp", "gate", false, null);
+        QWEN3_VL("mlp", "gate", false, null),
+        /**
+         * Nemotron-H: the block is the layer's {@code mixer}: {@code mixer.gate} (GLM-4.5's router with its
+         * {@code e_score_correction_bias}), {@code mixer.experts.N.up_proj} and {@code down_proj} without a gate, and
+         * {@code mixer.shared_experts} named alike, as the checkpoints store them (transformers stacks the experts on
+         * load).
+         */
+        NEMOTRON_H("mixer", "gate", false, new MlpNames(null, "up_proj", "down_proj"));
 
         private final String block;
         private final String router;
@@ -269,6 +277,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
         boolean glm = type.equals(GLM_MOE) || type.equals(LatentAttentionConfig.MODEL_TYPE);
         boolean ernie = type.equals(ERNIE_MOE);
+        boolean nemotronH = type.equals(BlockPattern.MODEL_TYPE);
         // the families' own defaults are FamilyDefaults'; these are Qwen2-MoE's and Qwen3-MoE's
         int experts = JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
         // DeepSeek-V2's config has no default k (transformers fails without one)
@@ -282,6 +291,9 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 ConfigLimits.INTERMEDIATE, at);
         boolean gatedShare = type.equals("qwen2_moe") || qwen35 || qwen3Next;
         int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at)
+                // Nemotron-H's shared experts have a width of their own, whatever n_shared_experts says
+                : nemotronH ? JsonFields.requiredInteger(c, "moe_shared_expert_intermediate_size", 1,
+                        ConfigLimits.INTERMEDIATE, at)
                 : glm || ernie || deepseekV2 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
                         ? "moe_num_shared_experts" : "n_shared_experts", 0, 0, ConfigLimits.EXPERTS, at))
                 : 0;
@@ -291,7 +303,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
-                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : Naming.QWEN;
+                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : nemotronH ? Naming.NEMOTRON_H : Naming.QWEN;
         // Mixtral's, gpt-oss's and Granite's softmax over the k chosen logits is the renormalisation; Qwen3.5-MoE's,
         // Qwen3-VL-MoE's and ERNIE's routers always renormalise, DeepSeek-V2's never (it does not read norm_topk_prob)
         boolean renormalises = !deepseekV2 && (mixtral || gptOss || granite || qwen35 || qwen3Vl || ernie
@@ -306,7 +318,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
                 lfm2 ? new Routing(true, JsonFields.bool(c, "use_expert_bias", true, at) ? SelectionBias.BLOCK
                         : SelectionBias.NONE, 1, 1, GroupScore.TOP_TWO_SUM, 1e-6f, scalingFactor(c), false)
-                        : glm ? new Routing(true, SelectionBias.ROUTER,
+                        // Nemotron-H's router is DeepSeek-V3's, as GLM-4.5's
+                        : glm || nemotronH ? new Routing(true, SelectionBias.ROUTER,
                                 JsonFields.integer(c, "n_group", 1, 1, ConfigLimits.EXPERTS, at),
                                 JsonFields.integer(c, "topk_group", 1, 1, ConfigLimits.EXPERTS, at),
                                 GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c), true)
@@ -353,8 +366,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     /**
      * Which layers route, by each family's keys: Qwen's {@code decoder_sparse_step} less {@code mlp_only_layers}, LFM2-MoE's
      * dense first {@code num_dense_layers}, GLM-4.5's dense first {@code first_k_dense_replace}, ERNIE's
-     * {@code moe_layer_interval} between {@code moe_layer_start_index} and {@code moe_layer_end_index}; every layer in
-     * the other families.
+     * {@code moe_layer_interval} between {@code moe_layer_start_index} and {@code moe_layer_end_index}, Nemotron-H's
+     * "moe" ("E") layers of its pattern; every layer in the other families.
      */
     private static boolean[] sparseLayers(JsonNode c, String type, int layers) {
         String at = "config.json";
@@ -390,6 +403,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     sparse[i] = (i + 1) % interval == 0 && i >= start && (end < 0 || i <= end);
                 }
             }
+            case BlockPattern.MODEL_TYPE -> sparse = BlockPattern.fromJson(c).layersOf(BlockPattern.Kind.MOE);
             default -> Arrays.fill(sparse, true);
         }
         return sparse;
@@ -416,8 +430,10 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      * @return their count
      */
     long parameterCount(long hidden) {
-        long perSparseLayer = numExperts * (3 * hidden * expertIntermediateSize + hidden)
-                + 3 * hidden * sharedExpertIntermediateSize + (sharedExpertGated ? hidden : 0);
+        // Nemotron-H's experts have no gate: two matrices each
+        long matrices = naming.expert() != null && naming.expert().gate() == null ? 2 : 3;
+        long perSparseLayer = numExperts * (matrices * hidden * expertIntermediateSize + hidden)
+                + matrices * hidden * sharedExpertIntermediateSize + (sharedExpertGated ? hidden : 0);
         long count = 0;
         for (boolean s : sparseLayers) {
             count += s ? perSparseLayer : 0;

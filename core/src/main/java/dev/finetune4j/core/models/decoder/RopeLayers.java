@@ -10,7 +10,8 @@ import java.util.Arrays;
  * Which layers of a decoder rotate their queries and keys. Every layer does, except in SmolLM3, whose
  * {@code no_rope_layers} holds one flag per layer (1: rotary, 0: no position encoding at all, a "NoPE" layer) and
  * which, when that list is absent, leaves out every {@code no_rope_layer_interval}-th layer (the 4th, 8th, ...), and
- * in Granite 4, where no layer does unless {@code position_embedding_type} is "rope", and in Cohere 2 and EXAONE 4,
+ * in Granite 4, where no layer does unless {@code position_embedding_type} is "rope", in Nemotron-H, where none does,
+ * and in Cohere 2 and EXAONE 4,
  * whose full-attention layers do not ({@link #afterSliding}).
  */
 final class RopeLayers {
@@ -47,7 +48,9 @@ final class RopeLayers {
      */
     static boolean[] fromJson(JsonNode c, String type, int layerCount) {
         boolean[] rotated = new boolean[layerCount];
-        Arrays.fill(rotated, !type.equals(GraniteHybridLayers.MODEL_TYPE) || GraniteHybridLayers.rotary(c));
+        // Nemotron-H's attention has no position encoding at all: its Mamba-2 layers order the tokens
+        Arrays.fill(rotated, !type.equals(BlockPattern.MODEL_TYPE)
+                && (!type.equals(GraniteHybridLayers.MODEL_TYPE) || GraniteHybridLayers.rotary(c)));
         if (!type.equals("smollm3")) {
             return rotated;
         }

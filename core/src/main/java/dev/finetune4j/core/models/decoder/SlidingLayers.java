@@ -40,14 +40,18 @@ record SlidingLayers(int window, boolean[] layers) {
         if ((qwen || type.equals("smollm3")) && !JsonFields.bool(c, "use_sliding_window", false, at)) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
+        if (type.equals(BlockPattern.MODEL_TYPE)) {
+            window = 0; // NOTE: transformers' Nemotron-H attention ignores sliding_window: it sees every earlier token
+        }
         boolean[] layers = new boolean[layerCount];
         // Granite 4's, Qwen3.5's and LFM2's layer_types tell attention from Mamba-2, linear-attention or convolution
         // layers (GraniteHybridLayers, LinearAttentionConfig, ShortConvConfig), and no layer slides
         boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type)
-                || ShortConvConfig.appliesTo(type);
+                || ShortConvConfig.appliesTo(type) || type.equals(BlockPattern.MODEL_TYPE);
         // NOTE: Ministral 3's model ignores layer_types (transformers only warns): its window, if set, is every layer's
         boolean ignoresLayerTypes = type.equals(DecoderConfig.MINISTRAL3);
-        String[] types = hybrid || ignoresLayerTypes ? null : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
+        String[] types = hybrid || ignoresLayerTypes ? null
+                : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
         if (types != null) {
             for (int i = 0; i < layerCount; i++) {
                 layers[i] = types[i].equals(SLIDING);

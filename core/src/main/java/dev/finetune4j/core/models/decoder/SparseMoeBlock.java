@@ -23,14 +23,15 @@ import java.util.List;
 
 /**
  * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss, Qwen3.5-MoE,
- * LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE; beside Granite 4.0 H's shared MLP), as
+ * LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, Nemotron-H; beside Granite 4.0 H's shared MLP), as
  * transformers computes it: the router scores each token against every expert, softmax in float32 gives the routing
  * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
  * by those probabilities (renormalised to sum 1 where the family says so; gpt-oss's softmax over the k chosen logits is
  * that renormalisation). LFM2-MoE's and GLM-4.5's routers score by sigmoids instead; LFM2-MoE, GLM-4.5 and ERNIE pick
  * by score plus a bias of the checkpoint, GLM-4.5 within a token's best groups of experts
  * ({@link MoeConfig.Routing}). Qwen2-MoE adds a shared expert that every token passes through, scaled by
- * {@code sigmoid(shared_expert_gate(x))}; GLM-4.5's and ERNIE's shared experts are added unscaled.
+ * {@code sigmoid(shared_expert_gate(x))}; GLM-4.5's, ERNIE's and Nemotron-H's shared experts are added unscaled.
+ * Nemotron-H's routes as GLM-4.5's to experts without a gate ({@code up_proj}, the squared ReLU, {@code down_proj}).
  *
  * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
  * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
@@ -101,7 +102,9 @@ public final class SparseMoeBlock extends Module implements Layer {
             registerChild(SHARED_EXPERT, new DecoderMlp(scope, c, shared, MlpNames.STANDARD, c.mlpBias()));
             registerChild(SHARED_EXPERT_GATE, new Linear(scope, c.hiddenSize(), 1, false));
         } else if (shared > 0) {
-            registerChild(SHARED_EXPERTS, new DecoderMlp(scope, c, shared, MlpNames.STANDARD, c.mlpBias()));
+            // named as the routed experts (Nemotron-H's up_proj and down_proj without a gate)
+            MlpNames names = moe.naming().stacked() ? MlpNames.STANDARD : moe.naming().expert();
+            registerChild(SHARED_EXPERTS, new DecoderMlp(scope, c, shared, names, c.mlpBias()));
         }
     }
 

@@ -749,6 +749,104 @@ class FamilyConfigTest {
         assertRefused(published.deepCopy().put("mamba_n_heads", -4), "'mamba_n_heads' = -4 must be an integer in [1,");
     }
 
+    /**
+     * Nemotron-H as NemotronHConfig fills it (checked in transformers 5.17): with neither layers_block_type nor
+     * hybrid_override_pattern the pattern is Mamba-2, mixture, attention, MLP, the mixture 8 gateless experts of 7,688
+     * of which 2 per token by GLM-4.5's sigmoid router, beside a shared expert of 7,688; the older
+     * mamba_* keys under their new names; an empty config's sizes (hidden 4,096, 32 heads of 128 over 8, MLPs of 21,504,
+     * 128 Mamba-2 heads of 64 in 8 groups with states of 128, time steps at least 0.001); relu2, eps 1e-5, no rotary,
+     * no padding row; the layer count the pattern's, whatever num_hidden_layers says; the names checkpoints use.
+     */
+    @Test
+    void nemotronHReadsItsLayerPatternAndDefaults() {
+        ObjectNode json = JSON.createObjectNode().put("model_type", "nemotron_h").put("num_hidden_layers", 52)
+                .put("hybrid_override_pattern", "M-*M");
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertEquals(4, c.numHiddenLayers(), "the pattern's length, num_hidden_layers ignored as transformers does");
+        assertArrayEquals(new BlockPattern.Kind[]{BlockPattern.Kind.MAMBA, BlockPattern.Kind.MLP,
+                BlockPattern.Kind.ATTENTION, BlockPattern.Kind.MAMBA}, c.blockPattern().kinds());
+        assertTrue(c.isMamba(0) && !c.isMamba(1) && !c.isMamba(2) && c.isMamba(3));
+        assertEquals(131072, c.vocabSize());
+        assertEquals(4096, c.hiddenSize());
+        assertEquals(21504, c.intermediateSize());
+        assertEquals(32, c.numAttentionHeads());
+        assertEquals(8, c.numKeyValueHeads());
+        assertEquals(128, c.headDim());
+        assertEquals(4096, c.maxPositionEmbeddings());
+        assertEquals(1e-5f, c.normEps());
+        assertEquals(Activations.Kind.RELU2, c.hiddenAct());
+        assertEquals(DenseMlp.NEMOTRON_H, c.denseMlp());
+        assertFalse(c.tieWordEmbeddings() || c.attentionBias() || c.mlpBias());
+        assertEquals(-1, c.paddingRow(), "no padding_idx: pad_token_id 0 still learns");
+        assertFalse(c.ropeLayers()[2], "the attention has no position encoding");
+        assertEquals(0, c.slidingWindowOf(2));
+        assertNull(c.moe());
+        MambaConfig mamba = c.mamba();
+        assertEquals(128, mamba.numHeads());
+        assertEquals(64, mamba.headDim());
+        assertEquals(8192, mamba.innerDim(), "mamba_num_heads x mamba_head_dim, not expand x hidden_size");
+        assertEquals(128, mamba.stateSize());
+        assertEquals(8, mamba.numGroups());
+        assertEquals(4, mamba.convKernel());
+        assertTrue(mamba.convBias() && !mamba.projBias() && !mamba.outProjBias());
+        assertEquals(MambaConfig.GatedNorm.GATE_THEN_GROUP_NORM, mamba.gatedNorm());
+        assertEquals(0.001f, mamba.timeStepFloor());
+        assertEquals("norm_f", c.finalNorm());
+        assertEquals("embeddings", c.embeddingsName());
+        assertEquals(new DecoderConfig.LayerNormNames("norm", null, null, null), c.normNames(0));
+        assertEquals(new DecoderConfig.LayerNormNames(null, null, "norm", null), c.normNames(1));
+
+        ObjectNode older = json.deepCopy().put("mamba_n_groups", 2).put("n_groups", 4).put("mamba_d_conv", 3)
+                .put("mamba_conv_bias", false).put("mamba_dt_min", 0.01).put("use_bias", true)
+                .put("mamba_num_heads", 16).put("mamba_head_dim", 8).put("ssm_state_size", 16);
+        older.remove("hybrid_override_pattern");
+        older.putArray("layers_block_type").add("mamba").add("attention").add("mlp");
+        DecoderConfig renamed = DecoderConfig.fromJson(older);
+        assertEquals(3, renamed.numHiddenLayers());
+        assertTrue(renamed.isMamba(0) && !renamed.isMamba(1));
+        assertEquals(2, renamed.mamba().numGroups(), "the older key wins, as in NemotronHConfig");
+        assertEquals(3, renamed.mamba().convKernel());
+        assertFalse(renamed.mamba().convBias());
+        assertEquals(0.01f, renamed.mamba().timeStepFloor());
+        assertTrue(renamed.mamba().projBias() && renamed.mamba().outProjBias(), "use_bias: in_proj's and out_proj's");
+        ObjectNode both = older.deepCopy().put("hybrid_override_pattern", "M-M-*");
+        both.putArray("layers_block_type").add("linear_attention").add("full_attention").add("mlp");
+        assertEquals(3, DecoderConfig.fromJson(both).numHiddenLayers(), "layers_block_type before the pattern");
+
+        DecoderConfig mixture = DecoderConfig.fromJson(JSON.createObjectNode().put("model_type", "nemotron_h"));
+        assertArrayEquals(new BlockPattern.Kind[]{BlockPattern.Kind.MAMBA, BlockPattern.Kind.MOE,
+                BlockPattern.Kind.ATTENTION, BlockPattern.Kind.MLP}, mixture.blockPattern().kinds());
+        assertTrue(mixture.isSparse(1) && !mixture.isSparse(3));
+        MoeConfig moe = mixture.moe();
+        assertEquals(MoeConfig.Naming.NEMOTRON_H, moe.naming());
+        assertEquals(8, moe.numExperts());
+        assertEquals(2, moe.numExpertsPerTok());
+        assertEquals(7688, moe.expertIntermediateSize());
+        assertEquals(7688, moe.sharedExpertIntermediateSize());
+        assertFalse(moe.sharedExpertGated());
+        assertTrue(moe.normTopkProb());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM,
+                1e-20f, 1f, true), moe.routing());
+        ObjectNode grouped = json.deepCopy().put("hybrid_override_pattern", "M-E*").put("n_routed_experts", 16)
+                .put("num_experts_per_tok", 4).put("n_group", 4).put("topk_group", 2).put("routed_scaling_factor", 2.5)
+                .put("moe_intermediate_size", 24).put("moe_shared_expert_intermediate_size", 40)
+                .put("n_shared_experts", 3);
+        MoeConfig routed = DecoderConfig.fromJson(grouped).moe();
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 4, 2, MoeConfig.GroupScore.TOP_TWO_SUM,
+                1e-20f, 2.5f, true), routed.routing());
+        assertEquals(40, routed.sharedExpertIntermediateSize(), "its own width, whatever n_shared_experts says");
+        assertRefused(grouped.deepCopy().put("moe_latent_size", 16), "moe_latent_size = 16 is not supported");
+        assertRefused(json.deepCopy().put("hybrid_override_pattern", "M-x*"), "holds 'x' at 2");
+        assertRefused(json.deepCopy().put("hybrid_override_pattern", ""), "hybrid_override_pattern lists 0 layers");
+        assertRefused(json.deepCopy().put("tie_word_embeddings", true), "tie_word_embeddings = true is not supported");
+        assertRefused(json.deepCopy().put("mamba_hidden_act", "gelu"), "mamba_hidden_act = \"gelu\"");
+        assertRefused(json.deepCopy().put("n_groups", 3), "n_groups 3 must divide mamba_num_heads 128");
+        assertRefused(json.deepCopy().put("time_step_min", -1), "'time_step_min' = -1");
+        ObjectNode unknown = json.deepCopy();
+        unknown.putArray("layers_block_type").add("mamba").add("conv");
+        assertRefused(unknown, "'layers_block_type'[1] = \"conv\" is not one of");
+    }
+
     private static ObjectNode withoutKey(ObjectNode json, String key) {
         ObjectNode copy = json.deepCopy();
         copy.remove(key);
