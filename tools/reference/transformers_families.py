@@ -1274,8 +1274,9 @@ def rotate_adjacent_instead(q, k, cos, sin, unsqueeze_dim=1):
     return rotate(q), rotate(k)
 
 
-def grouped_router_bites(routing, model, ids):
-    """The router rules GLM-4.5's and DeepSeek-V3's logits must show, then routing_bites."""
+def grouped_router_bites(routing, model, ids, expert_bites=None):
+    """The router rules GLM-4.5's, DeepSeek-V3's and Nemotron-H's logits must show, then expert_bites (default:
+    routing_bites)."""
     return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
             "e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
                                                                               bias_in_selection=False),
@@ -1284,7 +1285,7 @@ def grouped_router_bites(routing, model, ids):
             "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
             "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
             "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
-            **routing_bites(routing, model, ids)}
+            **(routing_bites(routing, model, ids) if expert_bites is None else expert_bites)}
 
 
 def glm4_moe_bites(model, ids):
@@ -2549,16 +2550,9 @@ def nemotron_h_moe_bites(model, ids):
     def shared_dropped(m):
         for block in routing.blocks(m):
             block.shared_experts.down_proj.weight.zero_()
-    return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
-            "e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
-                                                                              bias_in_selection=False),
-            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
-                                                                              bias_in_weights=True),
-            "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
-            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
-            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
-            "the experts dropped": changed_copy(model, ids, experts_dropped(routing)),
-            "no shared expert": changed_copy(model, ids, shared_dropped)}
+    return grouped_router_bites(routing, model, ids, {
+        "the experts dropped": changed_copy(model, ids, experts_dropped(routing)),
+        "no shared expert": changed_copy(model, ids, shared_dropped)})
 
 
 # ---- one family ----
