@@ -8,8 +8,8 @@
 # 4.0 H, OLMo 2 and 3, SmolLM3, the mixtures, gpt-oss, Qwen3.5 and Qwen3.5-MoE (text and conditional-generation;
 # seconds each, on the CPU; 120 s at most).
 # Then Python PEFT's add_weighted_adapter checks the adapter-mixing golden values (tools/reference/adapter_mix_torch.py).
-# Everything lands under $OUT: transformers-verify.log, peft-mix-check.json/.log, check.log, check-isolated.log, environment.txt, reports/ and
-# side-by-side/.
+# Everything lands under $OUT: transformers-verify.log, peft-mix-check.json/.log, check.log, check-isolated.log,
+# environment.txt and side-by-side/.
 #
 #   device run, carry [".device/gpu"], timeout_s = TOTAL_S + 40:  benchmarks/gpu/device-run.sh
 # Exit status: check.sh's.
