@@ -36,10 +36,11 @@ LIBS='^(jackson-(core|databind|annotations)|slf4j-(api|simple)|guava|failureacce
 if [ ! -f "$CONSOLE" ]; then
     mvn -B -ntp -q dependency:get -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT"
 fi
-# Compiles the modules and their tests without running them; installs nothing into ~/.m2.
-mvn -B -ntp -o -q test-compile -pl "$(echo $MODULES | tr ' ' ',')" -am
-mvn -B -ntp -o -q dependency:build-classpath -pl samples -Dmdep.includeScope=test \
-    -Dmdep.outputFile="$PWD/samples/target/gpu-classpath.txt"
+# Compiles the modules and their tests without running them and writes each module's test class path in the same
+# reactor, so that the project's own modules resolve to their target folders: nothing is installed into ~/.m2, and a
+# fresh machine needs no install first.
+mvn -B -ntp -o -q test-compile dependency:build-classpath -pl "$(echo $MODULES | tr ' ' ',')" -am \
+    -Dmdep.includeScope=test -Dmdep.outputFile=target/gpu-classpath.txt
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR"
