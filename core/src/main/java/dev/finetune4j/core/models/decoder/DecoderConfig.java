@@ -554,7 +554,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                         : JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
                 layers,
                 heads,
-                latent != null ? latentKeyValueHeads(c, heads)
+                latent != null ? LatentAttentionConfig.keyValueHeads(c, heads)
                         : JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
                 headDim,
                 activation(c, type),
@@ -641,20 +641,6 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 parallelHybrid,
                 type.equals(MINISTRAL3) ? QueryTemperature.fromJson(c) : null,
                 blockPattern);
-    }
-
-    /**
-     * DeepSeek-V3's key/value heads: every query head gets its own, expanded from the shared latent, so a config must
-     * name as many as there are query heads (transformers' attention would otherwise repeat the expanded heads).
-     */
-    private static int latentKeyValueHeads(JsonNode c, int heads) {
-        int kv = JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, "config.json");
-        if (kv != heads) {
-            throw new IllegalArgumentException("config.json: num_key_value_heads = " + kv + " with "
-                    + "num_attention_heads = " + heads + ": DeepSeek-V3's latent attention expands a key and a value for "
-                    + "every query head, so both must be equal (the published checkpoints set both to the same value)");
-        }
-        return kv;
     }
 
     private static boolean anyOf(boolean[] flags) {

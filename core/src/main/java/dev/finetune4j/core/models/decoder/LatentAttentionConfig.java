@@ -71,6 +71,20 @@ public record LatentAttentionConfig(int qLoraRank, int kvLoraRank, int qkNopeHea
     }
 
     /**
+     * DeepSeek-V3's key/value heads: every query head gets its own, expanded from the shared latent, so a config must
+     * name as many as there are query heads (transformers' attention would otherwise repeat the expanded heads).
+     */
+    static int keyValueHeads(JsonNode c, int heads) {
+        int kv = JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, "config.json");
+        if (kv != heads) {
+            throw new IllegalArgumentException("config.json: num_key_value_heads = " + kv + " with "
+                    + "num_attention_heads = " + heads + ": DeepSeek-V3's latent attention expands a key and a value for "
+                    + "every query head, so both must be equal (the published checkpoints set both to the same value)");
+        }
+        return kv;
+    }
+
+    /**
      * The matrix parameters of one layer's attention.
      *
      * @param hidden the hidden size
