@@ -107,7 +107,9 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * The sliding layers alone, wherever the window applies (cohere2.cpp; exaone4.cpp at its {@code windowDepth},
          * every layer at any other depth).
          */
-        SLIDING_ONLY
+        SLIDING_ONLY,
+        /** No layer: the attention has no position encoding (nemotron-h.cpp). */
+        NONE
     }
 
     /** What the graph ties the width of a head to. */

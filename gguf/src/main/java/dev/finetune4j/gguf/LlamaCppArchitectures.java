@@ -112,7 +112,10 @@ final class LlamaCppArchitectures {
             // Falcon-H1: attention (rotating halves, LLAMA_ROPE_TYPE_NEOX) and a Mamba-2 mixer beside it in every layer;
             // the muP multipliers are baked into the matrices (BakedMultipliers), its graph has no key for them
             // its pre_ff_layernorm is blk.N.ffn_norm, without .weight, as the converter names it and the graph reads it
-            graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm());
+            graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm(),
+            // Nemotron-H: one block per layer (Mamba-2, attention without position encoding or a squared-ReLU MLP),
+            // its kind told by the per-layer attention.head_count_kv and feed_forward_length
+            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2));
 
     private LlamaCppArchitectures() {
     }
