@@ -41,7 +41,9 @@ import java.util.stream.IntStream;
  * layers told by their {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, Granite's
  * inner width of twice the hidden size and a gated norm after the gate per group, which only one group makes Granite's
  * norm over the whole width), LFM2's
- * convolutions ({@link #refuseWhatLfm2CannotSay}), Hunyuan's NTK alpha written into the base as the converter does
+ * convolutions ({@link #refuseWhatLfm2CannotSay}), Nemotron-H's blocks (told apart by per-layer
+ * {@code attention.head_count_kv} and {@code feed_forward_length}, 0 where a layer does not attend or has no MLP, its
+ * mixtures refused), Hunyuan's NTK alpha written into the base as the converter does
  * ({@link #alphaRaisedBase}), and Qwen3.5's interleaved M-RoPE, whose sections are written for text
  * ({@link #textRopeSections}). Granite's rotary embedding is on in every layer or in none:
  * {@code rope.scaling.finetuned}, which the converter writes for Granite 4 ({@code granitemoehybrid}, attention-only
@@ -420,7 +422,7 @@ final class DecoderHyperparameters {
 
     /**
      * Whether some layers are Granite 4.0 H's Mamba-2 layers in place of attention; Falcon-H1's mixers run beside the
-     * attention of every layer, and Nemotron-H's (blocks of their own) have no mapping here.
+     * attention of every layer, and Nemotron-H's are blocks of their own ({@code blocks}).
      */
     private boolean mambaLayers() {
         return config.mamba() != null && config.modelType().equals("granitemoehybrid");
