@@ -45,7 +45,8 @@ import java.util.TreeSet;
  * without rotary other than every 4th, tied OLMo and OLMoE heads, gpt-oss's SwiGLU, YaRN betas and scale other than
  * llama.cpp's constants, Qwen3.5 DeltaNets with key and value heads of different sizes, Granite 4.0 H with more than
  * one Mamba-2 group, whose gated norm llama.cpp computes per group, Falcon-H1's norm before the gate and its
- * projection biases, Nemotron-H's mixture layers and Mamba-2 projection biases, LFM2's convolution biases, ERNIE 4.5's {@code use_bias}, Cohere's attention
+ * projection biases, Nemotron-H's mixture layers and Mamba-2 projection biases, LFM2's convolution biases,
+ * ERNIE 4.5's {@code use_bias}, Cohere's attention
  * biases and untied head) and Gemma 3's
  * vision-language checkpoints are refused rather than exported as a model
  * llama.cpp would compute differently. Mistral's, Mixtral's and Phi-3's sliding windows are not applied by llama.cpp

@@ -27,8 +27,8 @@ final class MambaPlacements {
     }
 
     /**
-     * Adds the placements of the mixer whose Hugging Face prefix is {@code m} ({@code model.layers.N.mamba.}, Nemotron-H's
-     * {@code model.layers.N.mixer.}).
+     * Adds the placements of the mixer whose Hugging Face prefix is {@code m} ({@code model.layers.N.mamba.},
+     * Nemotron-H's {@code model.layers.N.mixer.}).
      */
     static void add(List<Placement> out, String m, String blk, MambaConfig c) {
         int heads = c.numHeads();
