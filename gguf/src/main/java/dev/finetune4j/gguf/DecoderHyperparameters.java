@@ -123,8 +123,9 @@ final class DecoderHyperparameters {
         if (config.blockPattern() != null && config.moe() != null) {
             throw new IllegalArgumentException("GGUF export of Nemotron-H's mixture-of-experts layers (\"moe\" in "
                     + "layers_block_type, E in hybrid_override_pattern: llama.cpp's nemotron_h_moe) is not "
-                    + "implemented; serve the model with finetune4j, or save it (with any adapter merged: finetune4j merge) as a "
-                    + "Hugging Face folder and convert that with llama.cpp's convert_hf_to_gguf.py");
+                    + "implemented; serve the model with finetune4j, or save it (with any adapter merged: "
+                    + "finetune4j merge) as a Hugging Face folder and convert that with llama.cpp's "
+                    + "convert_hf_to_gguf.py");
         }
         refuseWhatGgufCannotSay();
         this.mixture = config.moe() == null ? null
