@@ -42,8 +42,8 @@ import java.util.stream.IntStream;
  * inner width of twice the hidden size and a gated norm after the gate per group, which only one group makes Granite's
  * norm over the whole width), LFM2's
  * convolutions ({@link #refuseWhatLfm2CannotSay}), Nemotron-H's blocks (told apart by per-layer
- * {@code attention.head_count_kv} and {@code feed_forward_length}, 0 where a layer does not attend or has no MLP, its
- * mixtures refused), Hunyuan's NTK alpha written into the base as the converter does
+ * {@code attention.head_count_kv} and {@code feed_forward_length}, 0 where a layer does not attend or has no MLP, and
+ * without MLP layers beside mixture layers), Hunyuan's NTK alpha written into the base as the converter does
  * ({@link #alphaRaisedBase}), and Qwen3.5's interleaved M-RoPE, whose sections are written for text
  * ({@link #textRopeSections}). Granite's rotary embedding is on in every layer or in none:
  * {@code rope.scaling.finetuned}, which the converter writes for Granite 4 ({@code granitemoehybrid}, attention-only
@@ -107,6 +107,7 @@ final class DecoderHyperparameters {
         this.blocks = config.blockPattern();
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
         String architecture = mambaLayers() ? LlamaCppArchitectures.GRANITE_HYBRID
+                : blocks != null && config.moe() != null ? LlamaCppArchitectures.NEMOTRON_H_MOE
                 : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
@@ -120,14 +121,11 @@ final class DecoderHyperparameters {
                     + "model with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face "
                     + "folder and convert that with llama.cpp's convert_hf_to_gguf.py");
         }
-        if (config.blockPattern() != null && config.moe() != null) {
-            throw new IllegalArgumentException("GGUF export of Nemotron-H's mixture-of-experts layers (\"moe\" in "
-                    + "layers_block_type, E in hybrid_override_pattern: llama.cpp's nemotron_h_moe) is not "
-                    + "implemented; serve the model with finetune4j, or save it (with any adapter merged: "
-                    + "finetune4j merge) as a Hugging Face folder and convert that with llama.cpp's "
-                    + "convert_hf_to_gguf.py");
-        }
         refuseWhatGgufCannotSay();
+        if (blocks != null && blocks.has(BlockPattern.Kind.MOE) && blocks.has(BlockPattern.Kind.MLP)) {
+            cannot("MLP layers beside mixture layers (\"mlp\" and \"moe\" in layers_block_type, - and E in "
+                    + "hybrid_override_pattern: once it has experts, every layer with a feed_forward_length routes)");
+        }
         this.mixture = config.moe() == null ? null
                 : new MixtureHyperparameters(config.moe(), graph.mixture(), config.numHiddenLayers(), this::cannot);
         this.latent = config.latentAttention() == null ? null
@@ -579,9 +577,14 @@ final class DecoderHyperparameters {
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
         if (blocks != null) {
-            // nemotron_h takes a layer with a width for an MLP layer, one without for a Mamba-2 or attention layer
+            // nemotron_h takes a layer with a width for an MLP or mixture layer, one without for a Mamba-2 or
+            // attention layer; as the converter writes it, a mixture layer's is an expert's
             meta.putInt32s(a + "feed_forward_length", IntStream.range(0, config.numHiddenLayers())
-                    .map(i -> blocks.kind(i) == BlockPattern.Kind.MLP ? config.intermediateSize() : 0).toArray());
+                    .map(i -> switch (blocks.kind(i)) {
+                        case MLP -> config.intermediateSize();
+                        case MOE -> config.moe().expertIntermediateSize();
+                        case MAMBA, ATTENTION -> 0;
+                    }).toArray());
         } else if (graph.writesDenseWidth()) {
             // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());

@@ -92,11 +92,12 @@ import java.util.stream.IntStream;
  *       reads it), {@code feed_forward}'s projections as
  *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, {@code final_layernorm} as {@code output_norm}, and its
  *       muP multipliers baked into the matrices ({@link BakedMultipliers}).</li>
- *   <li>{@code nemotron_h} (dense patterns; its attention has no position encoding, so its rows are kept): each layer's
+ *   <li>{@code nemotron_h} (its attention has no position encoding, so its rows are kept): each layer's
  *       one {@code norm} as {@code attn_norm} whatever its block, the block's {@code mixer} as a Mamba-2 mixer
  *       ({@link MambaPlacements}), the attention's projections or the ungated MLP's {@code up_proj} and
  *       {@code down_proj} as {@code ffn_up} and {@code ffn_down}, {@code embeddings} as {@code token_embd} and
- *       {@code norm_f} as {@code output_norm}.</li>
+ *       {@code norm_f} as {@code output_norm}; with mixture layers {@code nemotron_h_moe}, each mixture's router,
+ *       selection bias, gateless stacked experts and ungated shared expert as GLM-4.5's.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
@@ -263,8 +264,7 @@ final class DecoderMapping implements ModelMapping {
             case MAMBA -> MambaPlacements.add(out, hf + "mixer.", blk, config.mamba());
             case ATTENTION -> addAttention(put, hf + "mixer.", blk, q, k);
             case MLP -> addDenseMlp(out, put, hf, blk);
-            // refused before (DecoderHyperparameters): nemotron_h_moe is not exported
-            case MOE -> throw new IllegalStateException("Nemotron-H's mixture layer " + hf + " has no placement");
+            case MOE -> addMixture(out, hf, blk);
         }
     }
 
@@ -362,6 +362,9 @@ final class DecoderMapping implements ModelMapping {
         }
         for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
                 new String[] {names.down(), "down"})) {
+            if (kind[0] == null) {
+                continue; // Nemotron-H's experts have no gate, nor its shared expert
+            }
             for (int e = 0; e < moe.numExperts(); e++) {
                 out.add(Placement.expert(block + "experts." + e + "." + kind[0] + ".weight",
                         blk + "ffn_" + kind[1] + "_exps.weight", e));
@@ -372,7 +375,7 @@ final class DecoderMapping implements ModelMapping {
             if (moe.sharedExpertGated()) {
                 out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
             }
-            for (String kind : List.of("gate", "up", "down")) {
+            for (String kind : names.gate() == null ? List.of("up", "down") : List.of("gate", "up", "down")) {
                 out.add(Placement.plain(block + shared + "." + kind + "_proj.weight",
                         blk + "ffn_" + kind + "_shexp.weight"));
             }

@@ -308,6 +308,11 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * Those from {@code leading_dense_block_count} on at every {@code interleave_moe_layer_step}-th (ernie4-5-moe.cpp),
          * though its loader reads every layer from the leading count on as sparse, so only a step of 1 loads.
          */
-        AFTER_LEADING_DENSE_BY_STEP
+        AFTER_LEADING_DENSE_BY_STEP,
+        /**
+         * Every layer with a {@code feed_forward_length} above 0 (nemotron-h.cpp once it has experts): Nemotron-H's
+         * mixture layers, so none of its MLP layers can stay dense.
+         */
+        FEED_FORWARD_LAYERS
     }
 }

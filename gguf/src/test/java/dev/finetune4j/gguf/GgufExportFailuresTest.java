@@ -404,8 +404,9 @@ class GgufExportFailuresTest {
     }
 
     /**
-     * What llama.cpp's nemotron_h cannot say of Nemotron-H here: its mixture-of-experts layers (nemotron_h_moe, not
-     * exported), and Mamba-2 projection biases (use_bias: nemotron-h.cpp reads no ssm_in or ssm_out bias).
+     * What llama.cpp's nemotron_h and nemotron_h_moe cannot say of Nemotron-H: MLP layers beside mixture layers
+     * (once it has experts, every layer with a feed_forward_length routes), and Mamba-2 projection biases (use_bias:
+     * nemotron-h.cpp reads no ssm_in or ssm_out bias).
      */
     @Test
     void nemotronHSettingsLlamaCppCannotSayAreRefused(@TempDir Path tmp) throws Exception {
@@ -414,8 +415,9 @@ class GgufExportFailuresTest {
                 .put("moe_intermediate_size", 32).put("moe_shared_expert_intermediate_size", 32);
         moe.putArray("layers_block_type").add("mamba").add("moe").add("attention").add("mamba").add("mlp");
         String mixture = refusal(moe, nemotron, tmp.resolve("a"));
-        assertTrue(mixture.contains("GGUF export of Nemotron-H's mixture-of-experts layers (\"moe\" in "
-                + "layers_block_type") && mixture.contains("nemotron_h_moe) is not implemented"), mixture);
+        assertTrue(mixture.contains("nemotron_h_moe architecture cannot express MLP layers beside mixture layers "
+                + "(\"mlp\" and \"moe\" in layers_block_type") && mixture.contains("of this nemotron_h model"),
+                mixture);
         String bias = refusal(nemotron.configJson().put("use_bias", true), nemotron, tmp.resolve("b"));
         assertTrue(bias.contains("nemotron_h architecture cannot express Mamba-2 projection biases")
                 && bias.contains("of this nemotron_h model"), bias);
