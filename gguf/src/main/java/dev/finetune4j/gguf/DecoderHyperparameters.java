@@ -2,6 +2,7 @@ package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.backend.RotaryLayout;
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
@@ -40,7 +41,9 @@ import java.util.stream.IntStream;
  * layers told by their {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, Granite's
  * inner width of twice the hidden size and a gated norm after the gate per group, which only one group makes Granite's
  * norm over the whole width), LFM2's
- * convolutions ({@link #refuseWhatLfm2CannotSay}), Hunyuan's NTK alpha written into the base as the converter does
+ * convolutions ({@link #refuseWhatLfm2CannotSay}), Nemotron-H's blocks (told apart by per-layer
+ * {@code attention.head_count_kv} and {@code feed_forward_length}, 0 where a layer does not attend or has no MLP, and
+ * without MLP layers beside mixture layers), Hunyuan's NTK alpha written into the base as the converter does
  * ({@link #alphaRaisedBase}), and Qwen3.5's interleaved M-RoPE, whose sections are written for text
  * ({@link #textRopeSections}). Granite's rotary embedding is on in every layer or in none:
  * {@code rope.scaling.finetuned}, which the converter writes for Granite 4 ({@code granitemoehybrid}, attention-only
@@ -71,7 +74,7 @@ final class DecoderHyperparameters {
             Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
             Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"),
-            Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"));
+            Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"), Map.entry(BlockPattern.MODEL_TYPE, "nemotron_h"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -96,11 +99,15 @@ final class DecoderHyperparameters {
     private final MixtureHyperparameters mixture;
     /** DeepSeek's latent attention's keys and refusals; null for any other attention. */
     private final LatentAttentionHyperparameters latent;
+    /** Nemotron-H's layers of one block each; null for any other model. */
+    private final BlockPattern blocks;
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
+        this.blocks = config.blockPattern();
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
         String architecture = mambaLayers() ? LlamaCppArchitectures.GRANITE_HYBRID
+                : blocks != null && config.moe() != null ? LlamaCppArchitectures.NEMOTRON_H_MOE
                 : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
@@ -115,6 +122,10 @@ final class DecoderHyperparameters {
                     + "folder and convert that with llama.cpp's convert_hf_to_gguf.py");
         }
         refuseWhatGgufCannotSay();
+        if (blocks != null && blocks.has(BlockPattern.Kind.MOE) && blocks.has(BlockPattern.Kind.MLP)) {
+            cannot("MLP layers beside mixture layers (\"mlp\" and \"moe\" in layers_block_type, - and E in "
+                    + "hybrid_override_pattern: once it has experts, every layer with a feed_forward_length routes)");
+        }
         this.mixture = config.moe() == null ? null
                 : new MixtureHyperparameters(config.moe(), graph.mixture(), config.numHiddenLayers(), this::cannot);
         this.latent = config.latentAttention() == null ? null
@@ -288,13 +299,15 @@ final class DecoderHyperparameters {
         }
         boolean smolLm3 = rotary == RotaryLayers.ALL_BUT_EVERY_FOURTH;
         boolean slidingOnly = rotary == RotaryLayers.SLIDING_ONLY && windowApplies();
+        boolean none = rotary == RotaryLayers.NONE;
         List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
                 .filter(i -> config.ropeLayers()[i] != (slidingOnly ? config.slidingLayers()[i]
-                        : !smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
+                        : !none && (!smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0))).boxed().toList();
         if (!differ.isEmpty()) {
             cannot(smolLm3 ? "layers without rotary embedding other than every " + SMOLLM3_NO_ROPE_STEP + "th (no_rope_layers "
                     + "or no_rope_layer_interval; it leaves out layers 3, 7, 11... only): they differ at layers " + differ
                     : slidingOnly ? "rotary embedding in other layers than the sliding ones (layers " + differ + ")"
+                    : none ? "rotary embedding (layers " + differ + "; its attention has no position encoding)"
                     : "layers without rotary embedding (layers " + differ + ")");
         }
     }
@@ -408,7 +421,7 @@ final class DecoderHyperparameters {
 
     /**
      * Whether some layers are Granite 4.0 H's Mamba-2 layers in place of attention; Falcon-H1's mixers run beside the
-     * attention of every layer, and Nemotron-H's (blocks of their own) have no mapping here.
+     * attention of every layer, and Nemotron-H's are blocks of their own ({@code blocks}).
      */
     private boolean mambaLayers() {
         return config.mamba() != null && config.modelType().equals("granitemoehybrid");
@@ -443,6 +456,11 @@ final class DecoderHyperparameters {
         }
         if (mamba.projBias()) {
             cannot("Mamba-2 projection biases (mamba_proj_bias true; it has no ssm_in or ssm_out bias)");
+        }
+        if (mamba.timeStepFloor() > 0) {
+            LOG.warn("{}'s Mamba-2 time steps are clamped below at time_step_min {}, which llama.cpp's {} does not do: "
+                    + "a channel whose softplus(dt + dt_bias) falls under it computes slightly otherwise there",
+                    config.modelType(), mamba.timeStepFloor(), graph.name());
         }
         if (mamba.outProjBias()) {
             cannot("a bias of the Mamba-2 out_proj (projectors_bias true; it has no ssm_out bias)");
@@ -530,6 +548,14 @@ final class DecoderHyperparameters {
         return false;
     }
 
+    /**
+     * Whether layer {@code layer} self-attends: not a Mamba-2 or convolution layer, nor Nemotron-H's MLP layer.
+     */
+    boolean attends(int layer) {
+        return blocks != null ? blocks.kind(layer) == BlockPattern.Kind.ATTENTION
+                : !config.isMamba(layer) && !config.isShortConv(layer);
+    }
+
     private void cannot(String what) {
         // ONNX export takes no recurrent layer nor mixture of experts either: such a model is served here
         String instead = config.hasRecurrentLayers() || config.moe() != null ? "serve it with finetune4j (finetune4j serve)"
@@ -546,19 +572,29 @@ final class DecoderHyperparameters {
         }
         RopeConfig rope = config.rope();
         boolean alpha = rope.ropeType().equals("dynamic");
-        meta.putUint32(a + "context_length", mambaLayers() && !anyRotary() ? UNBOUNDED_CONTEXT
+        meta.putUint32(a + "context_length", (mambaLayers() || blocks != null) && !anyRotary() ? UNBOUNDED_CONTEXT
                         : alpha ? HUNYUAN_ALPHA_CONTEXT : config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
-        if (graph.writesDenseWidth()) {
+        if (blocks != null) {
+            // nemotron_h takes a layer with a width for an MLP or mixture layer, one without for a Mamba-2 or
+            // attention layer; as the converter writes it, a mixture layer's is an expert's
+            meta.putInt32s(a + "feed_forward_length", IntStream.range(0, config.numHiddenLayers())
+                    .map(i -> switch (blocks.kind(i)) {
+                        case MLP -> config.intermediateSize();
+                        case MOE -> config.moe().expertIntermediateSize();
+                        case MAMBA, ATTENTION -> 0;
+                    }).toArray());
+        } else if (graph.writesDenseWidth()) {
             // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
         }
         meta.putUint32(a + "attention.head_count", config.numAttentionHeads());
-        if (mambaLayers() || config.shortConv() != null) {
-            // llama.cpp's granitehybrid and lfm2 take a layer without key/value heads for a Mamba-2 or convolution one
+        if (mambaLayers() || config.shortConv() != null || blocks != null) {
+            // llama.cpp's granitehybrid, lfm2 and nemotron_h take a layer without key/value heads for one that does
+            // not attend
             meta.putInt32s(a + "attention.head_count_kv", IntStream.range(0, config.numHiddenLayers())
-                    .map(i -> config.isMamba(i) || config.isShortConv(i) ? 0 : config.numKeyValueHeads()).toArray());
+                    .map(i -> attends(i) ? config.numKeyValueHeads() : 0).toArray());
         } else if (latent != null) {
             latent.put(meta, a); // one key/value head of the latent's width
         } else {
@@ -573,6 +609,10 @@ final class DecoderHyperparameters {
                         : "attention.layer_norm_rms_epsilon"), config.normEps())
                 .putFloat32(a + "rope.freq_base", alpha ? alphaRaisedBase(rope) : rope.ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
+        if (blocks != null) {
+            // nemotron_h requires the LayerNorm key (its MTP head's norm) and reads the RMSNorms' from the other
+            meta.putFloat32(a + "attention.layer_norm_epsilon", config.normEps());
+        }
         if (alpha) {
             // as the converter writes Hunyuan's: the raised base, no scaling, and its 256K context
             meta.putString(a + "rope.scaling.type", "none").putFloat32(a + "rope.scaling.factor", 1)

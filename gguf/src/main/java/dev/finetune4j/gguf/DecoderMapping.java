@@ -1,6 +1,7 @@
 package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Xielu;
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -91,6 +92,12 @@ import java.util.stream.IntStream;
  *       reads it), {@code feed_forward}'s projections as
  *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, {@code final_layernorm} as {@code output_norm}, and its
  *       muP multipliers baked into the matrices ({@link BakedMultipliers}).</li>
+ *   <li>{@code nemotron_h} (its attention has no position encoding, so its rows are kept): each layer's
+ *       one {@code norm} as {@code attn_norm} whatever its block, the block's {@code mixer} as a Mamba-2 mixer
+ *       ({@link MambaPlacements}), the attention's projections or the ungated MLP's {@code up_proj} and
+ *       {@code down_proj} as {@code ffn_up} and {@code ffn_down}, {@code embeddings} as {@code token_embd} and
+ *       {@code norm_f} as {@code output_norm}; with mixture layers {@code nemotron_h_moe}, each mixture's router,
+ *       selection bias, gateless stacked experts and ungated shared expert as GLM-4.5's.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
@@ -165,7 +172,7 @@ final class DecoderMapping implements ModelMapping {
     public ModelLayout layout() {
         // llama-quantize counts the value projections it meets: one per layer, none in a Mamba-2 or convolution layer
         List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers())
-                .filter(i -> !config.isMamba(i) && !config.isShortConv(i)).boxed().toList();
+                .filter(hyperparameters::attends).boxed().toList();
         return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
                 config.numKeyValueHeads(), config.tieWordEmbeddings() && !BakedMultipliers.writesOwnOutput(config),
                 config.moe() == null ? 0 : config.moe().numExperts(),
@@ -182,7 +189,7 @@ final class DecoderMapping implements ModelMapping {
         float normShift = config.gemmaNorms() ? 1f : 0f; // Gemma's and Qwen3.5's RMSNorms scale by 1 + w
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
-        put.add("model.embed_tokens.weight", "token_embd.weight", null);
+        put.add("model." + config.embeddingsName() + ".weight", "token_embd.weight", null);
         boolean permute = hyperparameters.reordersQueryKeyRows();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
@@ -190,23 +197,27 @@ final class DecoderMapping implements ModelMapping {
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String hf = "model.layers." + i + ".";
             String blk = "blk." + i + ".";
+            if (config.blockPattern() != null) {
+                addNemotronBlock(out, put, hf, blk, config.blockPattern().kind(i), q, k);
+                continue;
+            }
             if (norms.input() != null) {
                 addNorm(put, hf + norms.input(), blk + "attn_norm");
             }
             if (config.isLinearAttention(i)) {
                 LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
             } else if (config.isMamba(i)) {
-                MambaPlacements.add(out, hf, blk, config.mamba());
+                MambaPlacements.add(out, hf + "mamba.", blk, config.mamba());
             } else if (config.isShortConv(i)) {
                 ShortConvPlacements.add(out, hf, blk, config.hiddenSize(), config.shortConv().kernel());
             } else if (config.latentAttention() != null) {
                 LatentAttentionPlacements.add(out, hf, blk, config.latentAttention(), config.numAttentionHeads(),
                         permute);
             } else {
-                addAttention(put, hf, blk, q, k);
+                addAttention(put, hf + "self_attn.", blk, q, k);
             }
             if (config.parallelHybrid() != null) { // Falcon-H1's Mamba-2 mixer, beside the attention on the same input
-                MambaPlacements.add(out, hf, blk, config.mamba());
+                MambaPlacements.add(out, hf + "mamba.", blk, config.mamba());
             }
             if (norms.attentionOutput() != null) {
                 put.add(hf + norms.attentionOutput() + ".weight", blk + "post_attention_norm.weight", null);
@@ -228,28 +239,7 @@ final class DecoderMapping implements ModelMapping {
             if (config.isSparse(i)) {
                 addMixture(out, hf, blk);
             } else {
-                DenseMlp mlp = config.denseMlp();
-                String m = hf + mlp.module() + ".";
-                if (mlp.fusedGateUp() && hyperparameters.graph().fusedGateUp()) {
-                    put.add(m + mlp.gateUp() + ".weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
-                } else if (mlp.fusedGateUp()) {
-                    // Granite 4's input_linear [2I, C]: the converter writes its gate rows and its up rows apart
-                    String fused = m + mlp.gateUp() + ".weight";
-                    int width = config.intermediateSize();
-                    out.add(Placement.part(fused, blk + "ffn_gate.weight", 0, width));
-                    out.add(Placement.part(fused, blk + "ffn_up.weight", width, width));
-                } else {
-                    if (mlp.gated()) {
-                        put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
-                    }
-                    put.add(m + mlp.names().up() + ".weight", blk + "ffn_up.weight", null);
-                }
-                put.add(m + mlp.names().down() + ".weight", blk + "ffn_down.weight", null);
-                if (config.mlpBias()) {
-                    // StarCoder2's c_fc and c_proj, the only MLP biases exported (an ungated MLP's)
-                    put.add(m + mlp.names().up() + ".bias", blk + "ffn_up.bias", null);
-                    put.add(m + mlp.names().down() + ".bias", blk + "ffn_down.bias", null);
-                }
+                addDenseMlp(out, put, hf, blk);
             }
         }
         // output_norm, or token_embd_norm in llama.cpp's lfm2
@@ -263,32 +253,76 @@ final class DecoderMapping implements ModelMapping {
         return BakedMultipliers.bake(out, config);
     }
 
-    /** A self-attention layer's projections, q/k norms, biases and sinks ({@code q}, {@code k}: their row orders). */
-    private void addAttention(Placer put, String hf, String blk, IntUnaryOperator q, IntUnaryOperator k) {
+    /**
+     * Nemotron-H's layer of one block: its norm as {@code attn_norm} whatever the block (llama.cpp's nemotron_h reads
+     * every block's so), then its {@code mixer}: a Mamba-2 mixer, self-attention or the MLP.
+     */
+    private void addNemotronBlock(List<Placement> out, Placer put, String hf, String blk, BlockPattern.Kind kind,
+                                  IntUnaryOperator q, IntUnaryOperator k) {
+        addNorm(put, hf + "norm", blk + "attn_norm");
+        switch (kind) {
+            case MAMBA -> MambaPlacements.add(out, hf + "mixer.", blk, config.mamba());
+            case ATTENTION -> addAttention(put, hf + "mixer.", blk, q, k);
+            case MLP -> addDenseMlp(out, put, hf, blk);
+            case MOE -> addMixture(out, hf, blk);
+        }
+    }
+
+    /** A dense MLP's projections and biases, under its module ({@link DenseMlp#module}). */
+    private void addDenseMlp(List<Placement> out, Placer put, String hf, String blk) {
+        DenseMlp mlp = config.denseMlp();
+        String m = hf + mlp.module() + ".";
+        if (mlp.fusedGateUp() && hyperparameters.graph().fusedGateUp()) {
+            put.add(m + mlp.gateUp() + ".weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+        } else if (mlp.fusedGateUp()) {
+            // Granite 4's input_linear [2I, C]: the converter writes its gate rows and its up rows apart
+            String fused = m + mlp.gateUp() + ".weight";
+            int width = config.intermediateSize();
+            out.add(Placement.part(fused, blk + "ffn_gate.weight", 0, width));
+            out.add(Placement.part(fused, blk + "ffn_up.weight", width, width));
+        } else {
+            if (mlp.gated()) {
+                put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
+            }
+            put.add(m + mlp.names().up() + ".weight", blk + "ffn_up.weight", null);
+        }
+        put.add(m + mlp.names().down() + ".weight", blk + "ffn_down.weight", null);
+        if (config.mlpBias()) {
+            // StarCoder2's c_fc and c_proj, the only MLP biases exported (an ungated MLP's)
+            put.add(m + mlp.names().up() + ".bias", blk + "ffn_up.bias", null);
+            put.add(m + mlp.names().down() + ".bias", blk + "ffn_down.bias", null);
+        }
+    }
+
+    /**
+     * A self-attention layer's projections, q/k norms, biases and sinks under its module {@code a}
+     * ({@code model.layers.N.self_attn.}; {@code q}, {@code k}: their row orders).
+     */
+    private void addAttention(Placer put, String a, String blk, IntUnaryOperator q, IntUnaryOperator k) {
         if (config.fusedProjections()) {
-            put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
+            put.add(a + "qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
         } else {
             // Qwen3.5's gated attention: each head's D query rows, then its D gate rows, as llama.cpp reads them
-            put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
-            put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
-            put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
+            put.add(a + "q_proj.weight", blk + "attn_q.weight", q);
+            put.add(a + "k_proj.weight", blk + "attn_k.weight", k);
+            put.add(a + "v_proj.weight", blk + "attn_v.weight", null);
         }
         if (config.attentionBias()) {
             for (String p : List.of("q", "k", "v")) {
-                put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
+                put.add(a + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
             }
         }
         DecoderConfig.AttentionNames names = config.attentionNames();
         if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
-            put.add(hf + "self_attn." + names.queryNorm() + ".weight", blk + "attn_q_norm.weight", null);
-            put.add(hf + "self_attn." + names.keyNorm() + ".weight", blk + "attn_k_norm.weight", null);
+            put.add(a + names.queryNorm() + ".weight", blk + "attn_q_norm.weight", null);
+            put.add(a + names.keyNorm() + ".weight", blk + "attn_k_norm.weight", null);
         }
-        put.add(hf + "self_attn." + names.output() + ".weight", blk + "attn_output.weight", null);
+        put.add(a + names.output() + ".weight", blk + "attn_output.weight", null);
         if (config.outputBias()) {
-            put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null); // gpt-oss's, StarCoder2's
+            put.add(a + "o_proj.bias", blk + "attn_output.bias", null); // gpt-oss's, StarCoder2's
         }
         if (config.attentionSinks()) {
-            put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // gpt-oss: one logit per head
+            put.add(a + "sinks", blk + "attn_sinks.weight", null); // gpt-oss: one logit per head
         }
     }
 
@@ -328,6 +362,9 @@ final class DecoderMapping implements ModelMapping {
         }
         for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
                 new String[] {names.down(), "down"})) {
+            if (kind[0] == null) {
+                continue; // Nemotron-H's experts have no gate, nor its shared expert
+            }
             for (int e = 0; e < moe.numExperts(); e++) {
                 out.add(Placement.expert(block + "experts." + e + "." + kind[0] + ".weight",
                         blk + "ffn_" + kind[1] + "_exps.weight", e));
@@ -338,7 +375,7 @@ final class DecoderMapping implements ModelMapping {
             if (moe.sharedExpertGated()) {
                 out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
             }
-            for (String kind : List.of("gate", "up", "down")) {
+            for (String kind : names.gate() == null ? List.of("up", "down") : List.of("gate", "up", "down")) {
                 out.add(Placement.plain(block + shared + "." + kind + "_proj.weight",
                         blk + "ffn_" + kind + "_shexp.weight"));
             }

@@ -36,7 +36,9 @@ import java.util.TreeSet;
  * {@code granitehybrid}), GLM ({@code glm} as {@code chatglm}), GLM-4 ({@code glm4}), ERNIE 4.5 ({@code ernie4_5}),
  * Cohere ({@code cohere} as {@code command-r}) and Cohere 2 ({@code cohere2}), LFM2 ({@code lfm2}: short-convolution
  * layers beside attention layers), Falcon-H1 ({@code falcon_h1} as {@code falcon-h1}: attention and a Mamba-2 mixer
- * side by side in every layer, its muP multipliers baked into the matrices as the converter bakes them), with
+ * side by side in every layer, its muP multipliers baked into the matrices as the converter bakes them), Nemotron-H
+ * ({@code nemotron_h}: one Mamba-2, attention or squared-ReLU MLP block per layer; {@code nemotron_h_moe} with
+ * mixture layers), with
  * byte-level BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte
  * fallback (Llama 2, Mistral, Gemma, Phi-3). Settings GGUF cannot express (partial rotary embeddings outside Phi-3 and Qwen3.5, YaRN scaling outside gpt-oss, Qwen's sliding
  * windows, attention scales llama.cpp does not compute, unknown pre-tokenizers, Qwen mixtures with dense layers or
@@ -44,7 +46,9 @@ import java.util.TreeSet;
  * without rotary other than every 4th, tied OLMo and OLMoE heads, gpt-oss's SwiGLU, YaRN betas and scale other than
  * llama.cpp's constants, Qwen3.5 DeltaNets with key and value heads of different sizes, Granite 4.0 H with more than
  * one Mamba-2 group, whose gated norm llama.cpp computes per group, Falcon-H1's norm before the gate and its
- * projection biases, LFM2's convolution biases, ERNIE 4.5's {@code use_bias}, Cohere's attention
+ * projection biases, Nemotron-H's MLP layers beside mixture layers and Mamba-2 projection biases, LFM2's convolution
+ * biases,
+ * ERNIE 4.5's {@code use_bias}, Cohere's attention
  * biases and untied head) and Gemma 3's
  * vision-language checkpoints are refused rather than exported as a model
  * llama.cpp would compute differently. Mistral's, Mixtral's and Phi-3's sliding windows are not applied by llama.cpp

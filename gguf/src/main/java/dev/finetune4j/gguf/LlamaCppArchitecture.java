@@ -107,7 +107,9 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * The sliding layers alone, wherever the window applies (cohere2.cpp; exaone4.cpp at its {@code windowDepth},
          * every layer at any other depth).
          */
-        SLIDING_ONLY
+        SLIDING_ONLY,
+        /** No layer: the attention has no position encoding (nemotron-h.cpp). */
+        NONE
     }
 
     /** What the graph ties the width of a head to. */
@@ -306,6 +308,11 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * Those from {@code leading_dense_block_count} on at every {@code interleave_moe_layer_step}-th (ernie4-5-moe.cpp),
          * though its loader reads every layer from the leading count on as sparse, so only a step of 1 loads.
          */
-        AFTER_LEADING_DENSE_BY_STEP
+        AFTER_LEADING_DENSE_BY_STEP,
+        /**
+         * Every layer with a {@code feed_forward_length} above 0 (nemotron-h.cpp once it has experts): Nemotron-H's
+         * mixture layers, so none of its MLP layers can stay dense.
+         */
+        FEED_FORWARD_LAYERS
     }
 }

@@ -29,6 +29,8 @@ import java.util.stream.Stream;
 final class LlamaCppArchitectures {
     /** Granite 4.0 H's architecture: a {@code granitemoehybrid} with Mamba-2 layers (without any, granite). */
     static final String GRANITE_HYBRID = "granitehybrid";
+    /** Nemotron-H's architecture once some layers are mixtures of experts (without any, nemotron_h). */
+    static final String NEMOTRON_H_MOE = "nemotron_h_moe";
     private static final Set<String> LLAMA3_ROPES = Set.of("default", "linear", "llama3");
     private static final Set<String> YARN_ROPES = Set.of("default", "linear", "yarn");
 
@@ -112,7 +114,15 @@ final class LlamaCppArchitectures {
             // Falcon-H1: attention (rotating halves, LLAMA_ROPE_TYPE_NEOX) and a Mamba-2 mixer beside it in every layer;
             // the muP multipliers are baked into the matrices (BakedMultipliers), its graph has no key for them
             // its pre_ff_layernorm is blk.N.ffn_norm, without .weight, as the converter names it and the graph reads it
-            graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm());
+            graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm(),
+            // Nemotron-H: one block per layer (Mamba-2, attention without position encoding or a squared-ReLU MLP),
+            // its kind told by the per-layer attention.head_count_kv and feed_forward_length
+            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2),
+            // its mixture layers: a sigmoid router with the selection bias, groups, scale and renormalisation as keyed,
+            // gateless squared-ReLU experts beside an ungated shared expert
+            graph(NEMOTRON_H_MOE).rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
+                    .router(Router.KEYED).renormalisation(Renormalisation.KEYED).expertWidthKey()
+                    .sharedExperts(SharedExperts.UNGATED).sparseLayers(SparseLayers.FEED_FORWARD_LAYERS));
 
     private LlamaCppArchitectures() {
     }

@@ -5,8 +5,8 @@ import dev.finetune4j.core.models.decoder.MambaConfig;
 import java.util.List;
 
 /**
- * Where a Mamba-2 mixer's weights ({@code mamba}) go in llama.cpp's {@code granitehybrid} (Granite 4.0 H) and
- * {@code falcon-h1}, as convert_hf_to_gguf.py's {@code Mamba2Model} writes them:
+ * Where a Mamba-2 mixer's weights ({@code mamba}) go in llama.cpp's {@code granitehybrid} (Granite 4.0 H),
+ * {@code falcon-h1} and {@code nemotron_h}, as convert_hf_to_gguf.py's {@code Mamba2Model} writes them:
  * <ul>
  *   <li>{@code in_proj} as {@code ssm_in}, its rows as they are (z, then x, B and C, then one time step per head: the
  *       order llama.cpp's views read), {@code out_proj} as {@code ssm_out};</li>
@@ -26,9 +26,11 @@ final class MambaPlacements {
     private MambaPlacements() {
     }
 
-    /** Adds the placements of the layer whose Hugging Face prefix is {@code hf} ({@code model.layers.N.}). */
-    static void add(List<Placement> out, String hf, String blk, MambaConfig c) {
-        String m = hf + "mamba.";
+    /**
+     * Adds the placements of the mixer whose Hugging Face prefix is {@code m} ({@code model.layers.N.mamba.},
+     * Nemotron-H's {@code model.layers.N.mixer.}).
+     */
+    static void add(List<Placement> out, String m, String blk, MambaConfig c) {
         int heads = c.numHeads();
         out.add(Placement.plain(m + "in_proj.weight", blk + "ssm_in.weight"));
         int channels = c.convDim();

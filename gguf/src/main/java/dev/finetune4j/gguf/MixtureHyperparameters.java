@@ -94,6 +94,9 @@ final class MixtureHyperparameters {
      * ernie4_5-moe's (whose loader reads every layer from the leading count on as sparse, whatever the step).
      */
     private void refuseDenseLayersItCannotPlace(Consumer<String> cannot) {
+        if (graph.sparseLayers() == SparseLayers.FEED_FORWARD_LAYERS) {
+            return; // Nemotron-H's block pattern places them (DecoderHyperparameters)
+        }
         int leading = leadingDenseLayers();
         List<Integer> misplaced = IntStream.range(graph.sparseLayers() == SparseLayers.EVERY ? 0 : leading, layers)
                 .filter(i -> !moe.isSparse(i)).boxed().toList();
@@ -141,7 +144,8 @@ final class MixtureHyperparameters {
         if (shared > 0 && (sharing == SharedExperts.COUNTED || sharing == SharedExperts.UNGATED)) {
             meta.putUint32(a + "expert_shared_count", shared / moe.expertIntermediateSize());
         }
-        if (graph.sparseLayers() != SparseLayers.EVERY) {
+        if (graph.sparseLayers() == SparseLayers.AFTER_LEADING_DENSE
+                || graph.sparseLayers() == SparseLayers.AFTER_LEADING_DENSE_BY_STEP) {
             meta.putUint32(a + "leading_dense_block_count", leadingDenseLayers());
         }
         if (graph.sparseLayers() == SparseLayers.AFTER_LEADING_DENSE_BY_STEP) {

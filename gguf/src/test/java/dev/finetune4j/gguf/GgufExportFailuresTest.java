@@ -404,19 +404,23 @@ class GgufExportFailuresTest {
     }
 
     /**
-     * Nemotron-H has no GGUF mapping here: refused by its model_type, not exported as Granite 4.0 H's granitehybrid,
-     * whose Mamba-2 layers it shares (its MLP-only layers and relu2 are not that graph's).
+     * What llama.cpp's nemotron_h and nemotron_h_moe cannot say of Nemotron-H: MLP layers beside mixture layers
+     * (once it has experts, every layer with a feed_forward_length routes), and Mamba-2 projection biases (use_bias:
+     * nemotron-h.cpp reads no ssm_in or ssm_out bias).
      */
     @Test
-    void nemotronHIsRefusedNotExportedAsGraniteHybrid(@TempDir Path tmp) throws Exception {
-        ReferenceCase falcon = ReferenceCase.byName().get("falconh1-bytebpe-f32");
-        ObjectNode nemotron = new ObjectMapper().createObjectNode().put("model_type", "nemotron_h")
-                .put("vocab_size", falcon.configJson().get("vocab_size").asInt()).put("hidden_size", 16)
-                .put("intermediate_size", 16).put("hybrid_override_pattern", "M*-").put("num_attention_heads", 4)
-                .put("num_key_value_heads", 2).put("head_dim", 4).put("mamba_num_heads", 4).put("mamba_head_dim", 8)
-                .put("ssm_state_size", 4).put("n_groups", 1);
-        String message = refusal(nemotron, falcon, tmp);
-        assertTrue(message.contains("GGUF export supports model_type") && message.contains("not 'nemotron_h'"), message);
+    void nemotronHSettingsLlamaCppCannotSayAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase nemotron = ReferenceCase.byName().get("nemotronh-bytebpe-f32");
+        ObjectNode moe = nemotron.configJson().put("n_routed_experts", 4).put("num_experts_per_tok", 2)
+                .put("moe_intermediate_size", 32).put("moe_shared_expert_intermediate_size", 32);
+        moe.putArray("layers_block_type").add("mamba").add("moe").add("attention").add("mamba").add("mlp");
+        String mixture = refusal(moe, nemotron, tmp.resolve("a"));
+        assertTrue(mixture.contains("nemotron_h_moe architecture cannot express MLP layers beside mixture layers "
+                + "(\"mlp\" and \"moe\" in layers_block_type") && mixture.contains("of this nemotron_h model"),
+                mixture);
+        String bias = refusal(nemotron.configJson().put("use_bias", true), nemotron, tmp.resolve("b"));
+        assertTrue(bias.contains("nemotron_h architecture cannot express Mamba-2 projection biases")
+                && bias.contains("of this nemotron_h model"), bias);
     }
 
     /**

@@ -13,12 +13,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LlamaCppArchitecturesTest {
     /**
      * One row for every architecture a model_type exports to, and for granitehybrid (a granitemoehybrid with Mamba-2
-     * layers), and none that no export reaches.
+     * layers) and nemotron_h_moe (a nemotron_h with mixture layers), and none that no export reaches.
      */
     @Test
     void theTableHasARowForEveryExportedArchitectureAndNoOther() {
         Set<String> exported = new TreeSet<>(DecoderHyperparameters.ARCHITECTURES.values());
         exported.add(LlamaCppArchitectures.GRANITE_HYBRID);
+        exported.add(LlamaCppArchitectures.NEMOTRON_H_MOE);
         assertEquals(exported, new TreeSet<>(LlamaCppArchitectures.names()));
     }
 

@@ -113,6 +113,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * written as output.weight, without the mixers' norm 1.0e-6, with a LoRA adapter on the attention's, MLP's
  * and Mamba-2 in_proj's projections 1.5e-6, Q8_0 0.057 and 0.048 as stored, wide in Q4_K_M 0.56 and 0.10 as stored,
  * llama-quantize's tensors).
+ * Nemotron-H (nemotron_h: one Mamba-2, attention or squared-ReLU MLP block per layer, 2 Mamba-2 groups) over the same
+ * 73 positions, to the dense models' bounds (measured F32 1.8e-7, Q8_0 0.011 and 0.0053 as stored), and its mixture
+ * (nemotron_h_moe: 6 gateless experts in 2 groups, the sigmoid router's correction bias, a shared expert) to the F32
+ * bound (measured 2.4e-7; its least router margin 0.0176, seed 59 the clearest of seeds 1 to 119).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.
@@ -199,15 +203,17 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * Qwen3.5-MoE's, GLM-4.5's, ERNIE-4.5-MoE's, DeepSeek's and Qwen3-Next's small cases route some token to every
-     * expert, so that each expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
-     * among them) and the wide GLM-4.5 and ERNIE ones leave some experts unchosen over their 20 tokens.
+     * Qwen3.5-MoE's, GLM-4.5's, ERNIE-4.5-MoE's, DeepSeek's, Qwen3-Next's and Nemotron-H's small cases route some
+     * token to every expert, so that each expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier
+     * mixtures' cases (Mixtral, Qwen2-MoE among them) and the wide GLM-4.5 and ERNIE ones leave some experts unchosen
+     * over their 20 tokens.
      */
     @Test
     void theNewerMixtureCasesRouteToEveryExpert(@TempDir Path tmp) throws Exception {
         for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("qwen35moe-")
                 || c.name().startsWith("glm4moe-bytebpe-") || c.name().startsWith("ernie4_5moe-bytebpe-")
-                || c.latentAttention() || c.name().startsWith("qwen3next-")).toList()) {
+                || c.latentAttention() || c.name().startsWith("qwen3next-")
+                || c.name().startsWith("nemotronhmoe-")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 List<String> unchosen = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),
@@ -218,14 +224,15 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * GLM-4.5's, ERNIE-4.5-MoE's and DeepSeek-V3's cases choose some tokens' experts otherwise than their scores alone
-     * would, by their selection bias (exp_probs_b), and GLM-4.5's and DeepSeek-V3's also otherwise than among all groups
-     * (expert_group_count): a file without either would not meet llama.cpp's logits.
+     * GLM-4.5's, ERNIE-4.5-MoE's, DeepSeek-V3's and Nemotron-H's cases choose some tokens' experts otherwise than
+     * their scores alone would, by their selection bias (exp_probs_b), and all but ERNIE's also otherwise than among
+     * all groups (expert_group_count): a file without either would not meet llama.cpp's logits.
      */
     @Test
     void theSelectionBiasAndGroupsDecideSomeExperts(@TempDir Path tmp) throws Exception {
         for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("glm4moe-")
-                || c.name().startsWith("ernie4_5moe-") || c.name().startsWith("deepseekv3")).toList()) {
+                || c.name().startsWith("ernie4_5moe-") || c.name().startsWith("deepseekv3")
+                || c.name().startsWith("nemotronhmoe-")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 RouterMargins.Margin margin = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),

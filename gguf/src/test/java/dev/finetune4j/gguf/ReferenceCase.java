@@ -81,6 +81,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long QWEN3_NEXT_WIDE_SEED = 531;
     /** The seed of the wide Qwen3.5-MoE case's weights, whose routers separate clearly as trained and as stored. */
     static final long QWEN35_MOE_WIDE_SEED = 1316;
+    /** The seed of the Nemotron-H mixture case's weights, whose routers separate each token's experts clearly. */
+    private static final long NEMOTRON_H_MOE_SEED = 59;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -693,6 +695,29 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             .replace("\"mamba_d_ssm\": 96, \"mamba_n_heads\": 6, \"mamba_d_head\": 16",
                     "\"mamba_d_ssm\": 512, \"mamba_n_heads\": 8, \"mamba_d_head\": 64");
     /**
+     * Nemotron-H (GGUF architecture nemotron_h): one block per layer after its own RMSNorm, every dense kind: Mamba-2
+     * mixers (8 heads of 16, 2 groups of B and C with a state of 16, each group normed apart after the gate), an
+     * attention layer without position encoding (4 heads of 16, 2 key/value heads) and squared-ReLU MLPs without a
+     * gate; time_step_min 0, as llama.cpp clamps no time step.
+     */
+    private static final String NEMOTRON_H = """
+            {"model_type": "nemotron_h", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 5, "layers_block_type": ["mamba", "mlp", "attention", "mamba", "mlp"],
+             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 256,
+             "layer_norm_epsilon": 1e-5, "tie_word_embeddings": false, "mlp_hidden_act": "relu2",
+             "mamba_num_heads": 8, "mamba_head_dim": 16, "n_groups": 2, "ssm_state_size": 16, "conv_kernel": 4,
+             "chunk_size": 8, "use_conv_bias": true, "use_bias": false, "time_step_min": 0.0}""";
+    /**
+     * Nemotron-H with mixture layers (GGUF architecture nemotron_h_moe) in place of its MLP layers: 6 gateless
+     * squared-ReLU experts of 32 in 2 groups, 2 per token from 1 group, the sigmoid router's correction bias,
+     * renormalised and scaled by 2.5, beside a shared expert of 48.
+     */
+    private static final String NEMOTRON_H_MOE = NEMOTRON_H.replace("\"mlp\", \"attention\", \"mamba\", \"mlp\"",
+            "\"moe\", \"attention\", \"mamba\", \"moe\"").replace("\"chunk_size\": 8,", "\"chunk_size\": 8, "
+            + "\"n_routed_experts\": 6, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 32, "
+            + "\"moe_shared_expert_intermediate_size\": 48, \"n_shared_experts\": 1, \"n_group\": 2, "
+            + "\"topk_group\": 1, \"norm_topk_prob\": true, \"routed_scaling_factor\": 2.5,");
+    /**
      * The ubatch llama.cpp decodes an LFM2 case's ids in: 16 of its 73 tokens at a time, so that each ubatch reads
      * the convolution states and the attention cache the ones before it left.
      */
@@ -898,7 +923,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("falconh1-nonorm-bytebpe-f32", FALCON_H1_NO_NORM, "bytebpe", GgufType.F32, false),
             new ReferenceCase("falconh1-bytebpe-q8_0", FALCON_H1_UNTIED, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("falconh1-bytebpe-lora-f32", FALCON_H1, "bytebpe", GgufType.F32, true),
-            new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false));
+            new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("nemotronh-bytebpe-f32", NEMOTRON_H, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("nemotronh-bytebpe-q8_0", NEMOTRON_H, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("nemotronhmoe-bytebpe-f32", NEMOTRON_H_MOE, "bytebpe", GgufType.F32, false, false,
+                    NEMOTRON_H_MOE_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -932,11 +961,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     }
 
     /**
-     * Whether the model has recurrent layers: Qwen3.5's gated DeltaNet, Granite 4.0 H's or Falcon-H1's Mamba-2 or
+     * Whether the model has recurrent layers: Qwen3.5's gated DeltaNet, Granite 4.0 H's, Falcon-H1's or Nemotron-H's
+     * Mamba-2 or
      * LFM2's short convolution.
      */
     boolean recurrent() {
         return linearAttention() || config.contains("\"mamba\"") || config.contains("\"falcon_h1\"")
+                || config.contains("\"nemotron_h\"")
                 || shortConvolution();
     }
 
