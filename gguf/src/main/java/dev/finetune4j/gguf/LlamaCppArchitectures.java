@@ -117,12 +117,15 @@ final class LlamaCppArchitectures {
             graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm(),
             // Nemotron-H: one block per layer (Mamba-2, attention without position encoding or a squared-ReLU MLP),
             // its kind told by the per-layer attention.head_count_kv and feed_forward_length
-            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2),
+            // (its K-quant mixes were not compared with llama-quantize's files: refused, as gpt-oss's)
+            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
+                    .kQuantMixesUnchecked(),
             // its mixture layers: a sigmoid router with the selection bias, groups, scale and renormalisation as keyed,
             // gateless squared-ReLU experts beside an ungated shared expert
             graph(NEMOTRON_H_MOE).rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
                     .router(Router.KEYED).renormalisation(Renormalisation.KEYED).expertWidthKey()
-                    .sharedExperts(SharedExperts.UNGATED).sparseLayers(SparseLayers.FEED_FORWARD_LAYERS));
+                    .sharedExperts(SharedExperts.UNGATED).sparseLayers(SparseLayers.FEED_FORWARD_LAYERS)
+                    .kQuantMixesUnchecked());
 
     private LlamaCppArchitectures() {
     }
