@@ -425,7 +425,7 @@ final class DecoderHyperparameters {
      * attention of every layer, and Nemotron-H's are blocks of their own ({@code blocks}).
      */
     private boolean mambaLayers() {
-        return config.mamba() != null && config.modelType().equals("granitemoehybrid");
+        return config.mamba() != null && config.parallelHybrid() == null && config.blockPattern() == null;
     }
 
     /**
