@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * text model's weights of the same case (the two namings sort alike), so the export must be, byte for byte, the file
  * llama.cpp read for that case ({@link LlamaCppReferenceTest} compares its logits): Gemma 3's
  * ({@code Gemma3ForConditionalGeneration}, as {@code gemma3}) and Ministral 3's ({@code Mistral3ForConditionalGeneration}
- * over a {@code ministral3} text model, as {@code mistral3}), and a LoRA adapter of the latter. Qwen3-VL's, whose text
+ * over a {@code ministral3} text model, as {@code mistral3}; over a {@code mistral} one, as {@code llama}), and a LoRA
+ * adapter of Ministral 3's. Qwen3-VL's, whose text
  * GGUF llama.cpp reads with the vision tower's position sections, is refused.
  */
 class VisionLanguageExportTest {
@@ -35,6 +36,14 @@ class VisionLanguageExportTest {
     @Test
     void ministral3sLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
         assertSameFileAsTextCase("ministral3-bytebpe-f32", wrapped("mistral3", "ministral3-bytebpe-f32"), tmp);
+    }
+
+    /** Mistral Small 3.x: Mistral 3's class over a {@code mistral} text model (no window), written as llama's. */
+    @Test
+    void mistralSmallsLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
+        ObjectNode config = wrapped("mistral3", "llama-spm-f32");
+        ((ObjectNode) config.get("text_config")).put("model_type", "mistral").putNull("sliding_window");
+        assertSameFileAsTextCase("llama-spm-f32", config, tmp);
     }
 
     @Test
