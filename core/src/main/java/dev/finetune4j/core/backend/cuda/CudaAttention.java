@@ -242,7 +242,7 @@ final class CudaAttention implements AttentionKernels {
      * D = 256 more than an A100 has).
      */
     private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
-        // NOTE: the head dimension's own limit, not the shared memory's alone: dq's tiles at D = 272 to 296 fit
+        // NOTE: the head dimension's own limit, not the shared memory's alone: dq's tiles at D = 272 and 288 fit
         // Hopper's blocks, and the forward's accumulators hold no more than 256 columns.
         return q.dtype() == DType.BF16 && k.dtype() == DType.BF16 && v.dtype() == DType.BF16
                 && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && q.dim(3) <= TENSOR_CORE_MAX_HEAD_DIM

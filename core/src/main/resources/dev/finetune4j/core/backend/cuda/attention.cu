@@ -11,7 +11,7 @@
 // DCOLS 8; the unsuffixed kernels), 32-row tiles and D <= 256 (PER 2, DCOLS 16; the *_d256 kernels, Gemma's head
 // dimension), and 16-row tiles and D <= 512 (PER 1, DCOLS 32; the *_d512 kernels, Gemma 4's full-attention layers):
 // the same 32 accumulators a thread, and shared tiles half as tall as D doubles, so that the backward's four tiles
-// fit a block's shared memory (143 KiB at D = 256, where 64 rows would need 281 KiB; 134 KiB at D = 512).
+// fit a block's shared memory (140 KiB at D = 256, where 64 rows would need 280 KiB; 134 KiB at D = 512).
 // A row of a tile belongs to 16 lanes of one warp: row reductions are half-warp shuffles, and a row written to shared
 // memory and read back by the same threads needs only __syncwarp.
 // Shared memory (dynamic): ROWS-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
