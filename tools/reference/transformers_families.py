@@ -19,7 +19,11 @@ a selection bias, group-limited by each group's best probability or plain greedy
 (Ministral 3: Mistral's layer with YaRN and Llama 4's query temperature 1 + beta ln(1 + floor(p / original)) over 4
 original positions), mistral3 (a Mistral3ForConditionalGeneration around ministral3's language model, a one-layer
 pixtral tower; save_pretrained writes transformers 4's names) and ministral (Ministral: layer_types with sliding and
-full layers; these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB), nemotron_h
+full layers; these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB), mistral4
+(Mistral 4: deepseek_v3's latent attention whose whole query heads, no-rope dims included, take Llama 4's
+temperature over 4 original positions, a softmax router over 4 groups scored by their two best probabilities, fused
+experts in transformers' own orientation, which save_pretrained writes and the hub stores; 2 layers, vocab 64,
+built by Mistral4ForCausalLM itself: transformers 5.17 maps mistral4 to no AutoModelForCausalLM), nemotron_h
 (Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
 rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
 mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
