@@ -10,6 +10,7 @@ import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
@@ -63,7 +64,8 @@ public final class AutoModel {
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
             MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE,
             ParallelHybridConfig.MODEL_TYPE, BlockPattern.MODEL_TYPE, "gpt2",
-            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3, "mistral3");
+            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3, "mistral3",
+            Gemma4Config.MODEL_TYPE);
     /**
      * Sequence-classification families: the encoders BERT, RoBERTa, XLM-RoBERTa and DistilBERT, and the decoders that
      * transformers has a {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2,
