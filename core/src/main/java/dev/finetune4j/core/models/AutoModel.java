@@ -76,6 +76,8 @@ public final class AutoModel {
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe",
             "gpt_oss", "olmo2", "olmo3", LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE,
             DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT);
+    /** The widest attention head the CUDA attention kernels run (CudaAttention's MAX_HEAD_DIM, Gemma's 256). */
+    private static final int ACCELERATOR_MAX_HEAD_DIM = 256;
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
@@ -98,6 +100,24 @@ public final class AutoModel {
      */
     public static LanguageModel loadCausalLM(Path dir) {
         return loadCausalLM(dir, LoadOptions.defaults());
+    }
+
+    /**
+     * Refuses, before any weight is read, a model whose attention heads are wider than the accelerator's attention
+     * kernels run (Gemma 4's full layers: 512), naming the model, the size, the limit and what to do.
+     */
+    private static void requireHeadsFit(Path dir, DecoderConfig c, Device device) {
+        if (device.isCpu() || device.equals(Device.meta())) {
+            return;
+        }
+        for (int layer = 0; layer < c.numHiddenLayers(); layer++) {
+            if (c.headDimOf(layer) > ACCELERATOR_MAX_HEAD_DIM) {
+                throw new IllegalArgumentException(dir + ": this " + c.modelType() + " model's layer " + layer
+                        + " has attention heads of " + c.headDimOf(layer) + " dimensions (global_head_dim for Gemma 4's "
+                        + "full-attention layers), but the attention kernels on " + device + " run heads of up to "
+                        + ACCELERATOR_MAX_HEAD_DIM + ": load it with Device.cpu()");
+            }
+        }
     }
 
     /**
@@ -128,6 +148,9 @@ public final class AutoModel {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
             default -> { }
+        }
+        if (model instanceof DecoderModel d) {
+            requireHeadsFit(dir, d.config(), options.device());
         }
         TensorScope weights = TensorScope.detached(options.device());
         try {
