@@ -223,9 +223,16 @@ public final class Peft {
         }
     }
 
-    /** Resolves the config's defaults (classifier heads, then the family's targets), records the facts, injects. */
+    /**
+     * Resolves the config's defaults (classifier heads, the family's targets, the exclusion of modules the base model
+     * leaves out), records the facts, injects.
+     */
     private static <C extends PeftConfig> AdapterState inject(PeftMethod<C> method, PeftContext ctx, C config, boolean classifier) {
         C resolved = method.withDefaults(classifier ? method.forClassifier(config, CLASSIFIER_HEADS) : config, ctx.modelType());
+        List<String> leftOut = ctx.causalLm() == null ? List.of() : ctx.causalLm().modulesLeftOut();
+        if (!leftOut.isEmpty()) {
+            resolved = method.excludingModulesLeftOut(resolved, leftOut);
+        }
         Optional<Path> source = ctx.causalLm() == null ? Optional.empty() : ctx.causalLm().source();
         Map<String, Object> facts = new LinkedHashMap<>(BaseModelRecord.facts(ctx.root(), ctx.modelType(), classifier, source));
         facts.putAll(method.configFacts(resolved, ctx.spec()));

@@ -125,6 +125,19 @@ public abstract class PeftMethod<C extends PeftConfig> {
     }
 
     /**
+     * {@code config} saved so that Python PEFT adapts none of the modules under {@code leftOut}: the parts of the
+     * checkpoint's transformers class this model does not hold (a vision tower), which PEFT builds and would adapt
+     * wherever their names match the targets. Methods that pick modules by name widen their {@code exclude_modules}.
+     *
+     * @param config  the resolved config
+     * @param leftOut dotted module paths the base model leaves out, not empty
+     * @return the config to inject and save; {@code config} itself by default
+     */
+    public C excludingModulesLeftOut(C config, List<String> leftOut) {
+        return config;
+    }
+
+    /**
      * {@code config} for a sequence classifier (PEFT's {@code SEQ_CLS}): methods that can save whole modules make
      * the classification heads trainable unless the config names other modules to save.
      *

@@ -53,6 +53,40 @@ public sealed interface TargetModules {
     }
 
     /**
+     * An {@code exclude_modules} that also excludes every module under {@code prefixes}: the parts of a checkpoint's
+     * transformers class that the model leaves out (a vision tower), where Python PEFT would otherwise put adapters
+     * of the same names that the saved file has no tensors for. One regex, as PEFT reads a string; the names or
+     * expression of {@code exclude} keep their meaning inside it. An {@code exclude} already made by this method for
+     * the same prefixes is returned as it is, so that loading and saving again does not nest it.
+     *
+     * @param exclude  the exclusion given, or null
+     * @param prefixes dotted module paths, such as {@code model.vision_tower}
+     * @return an exclusion regex matching {@code exclude}'s modules and everything under the prefixes
+     */
+    static TargetModules excludingUnder(TargetModules exclude, List<String> prefixes) {
+        String under = "(?:" + String.join("|", prefixes.stream().map(TargetModules::literal).toList()) + ")\\..*";
+        return switch (exclude) {
+            case null -> regex("exclude_modules", under);
+            case Regex r when r.regex().equals(under) || r.regex().startsWith(under + "|") -> r;
+            case Regex r -> regex("exclude_modules", under + "|(?:" + r.regex() + ")");
+            case Names n -> regex("exclude_modules", under + "|(?:.*\\.)?(?:"
+                    + String.join("|", n.names().stream().map(TargetModules::literal).toList()) + ")");
+        };
+    }
+
+    /** {@code text} as a regex that matches it literally, in the syntax Java's and Python's expressions share. */
+    private static String literal(String text) {
+        StringBuilder b = new StringBuilder(text.length() + 4);
+        text.chars().forEach(c -> {
+            if (!Character.isLetterOrDigit(c) && c != '_') {
+                b.append('\\');
+            }
+            b.append((char) c);
+        });
+        return b.toString();
+    }
+
+    /**
      * Modules chosen by name.
      *
      * @param names module names; a path matches when it equals one or ends with "." + one

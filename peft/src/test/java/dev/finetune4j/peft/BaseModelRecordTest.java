@@ -37,14 +37,14 @@ class BaseModelRecordTest {
         assertEquals("LlamaForCausalLM", lora.path("auto_mapping").path("base_model_class").asText());
 
         try (LanguageModel model = AutoModel.loadCausalLM(base)) {
-            Peft.wrap(model, new Ia3Config(null, null, false, true, null, "CAUSAL_LM")).save(tmp.resolve("ia3"));
+            Peft.wrap(model, new Ia3Config(null, null, null, false, true, null, "CAUSAL_LM")).save(tmp.resolve("ia3"));
         }
         JsonNode ia3 = JSON.readTree(tmp.resolve("ia3/adapter_config.json").toFile());
         assertEquals(List.of("k_proj", "v_proj", "down_proj"), strings(ia3.get("target_modules")));
         assertEquals(List.of("down_proj"), strings(ia3.get("feedforward_modules")));
 
         try (LanguageModel model = AutoModel.loadCausalLM(Fixtures.dir("qwen2"))) {
-            Peft.wrap(model, new Ia3Config(null, null, false, true, null, "CAUSAL_LM")).save(tmp.resolve("ia3-qwen2"));
+            Peft.wrap(model, new Ia3Config(null, null, null, false, true, null, "CAUSAL_LM")).save(tmp.resolve("ia3-qwen2"));
         }
         JsonNode qwen = JSON.readTree(tmp.resolve("ia3-qwen2/adapter_config.json").toFile());
         assertEquals(List.of("q_proj", "v_proj", "down_proj"), strings(qwen.get("target_modules")),

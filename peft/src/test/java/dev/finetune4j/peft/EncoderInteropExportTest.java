@@ -39,13 +39,13 @@ class EncoderInteropExportTest {
                 Arguments.of("roberta_cls-lora-default", "roberta_cls", lora().build()),
                 Arguments.of("roberta_cls-dora", "roberta_cls", lora().targetModules("query", "value").useDora(true)
                         .build()),
-                Arguments.of("roberta_cls-ia3-default", "roberta_cls", new Ia3Config(null, null, false, false, null, null)),
+                Arguments.of("roberta_cls-ia3-default", "roberta_cls", new Ia3Config(null, null, null, false, false, null, null)),
                 Arguments.of("xlm_roberta_cls-lora-all", "xlm_roberta_cls", lora().targetModules("query", "key", "value",
                         "dense").build()),
                 Arguments.of("distilbert_cls-lora-default", "distilbert_cls", lora().build()),
                 Arguments.of("distilbert_cls-lora-all", "distilbert_cls", lora().targetModules("q_lin", "k_lin", "v_lin",
                         "out_lin", "lin1", "lin2").build()),
-                Arguments.of("distilbert_cls-ia3-default", "distilbert_cls", new Ia3Config(null, null, false, false, null,
+                Arguments.of("distilbert_cls-ia3-default", "distilbert_cls", new Ia3Config(null, null, null, false, false, null,
                         null)));
     }
 

@@ -11,6 +11,7 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.ia3.Ia3Config;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,7 @@ import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +74,44 @@ class Gemma3MultimodalAdapterTest {
             for (int t = 0; t < ids[0].length; t++) {
                 assertArrayEquals(before[0][t], after[0][t], 1e-6f, "position " + t);
             }
+        }
+    }
+
+    /**
+     * Target names would also reach the vision tower's q_proj, v_proj and o_proj in Python PEFT (which builds the
+     * whole class), which would add adapters there with no tensors in the file and warn of the missing keys: the
+     * saved exclude_modules leaves out what the model leaves out, with the user's own exclusion kept, for LoRA and
+     * IA3; reloading and saving again writes the same exclusion.
+     */
+    @Test
+    void targetNamesAreSavedWithTheVisionTowerExcluded(@TempDir Path tmp) throws Exception {
+        Path base = Gemma3MultimodalFolders.write(tmp.resolve("gemma3"), Gemma3MultimodalFolders.Names.TRANSFORMERS_5);
+        List<PeftConfig> configs = List.of(
+                LoraConfig.builder().r(2).loraAlpha(4).targetModules("q_proj", "o_proj").excludeModules("o_proj").build(),
+                Ia3Config.of(List.of("k_proj", "down_proj"), List.of("down_proj")));
+        String expected = "(?:model\\.vision_tower|model\\.multi_modal_projector)\\..*";
+        for (PeftConfig config : configs) {
+            Path adapter = tmp.resolve(config.peftType());
+            try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+                Peft.wrap(lm, config, 5).save(adapter);
+            }
+            String exclude = new ObjectMapper().readTree(adapter.resolve("adapter_config.json").toFile())
+                    .get("exclude_modules").asText();
+            assertEquals(config instanceof LoraConfig ? expected + "|(?:.*\\.)?(?:o_proj)" : expected, exclude);
+            TargetModules asPeftReadsIt = TargetModules.regex("exclude_modules", exclude);
+            for (String vision : List.of("model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj",
+                    "model.multi_modal_projector.mm_input_projection")) {
+                assertTrue(asPeftReadsIt.matches(vision), vision);
+            }
+            assertEquals(config instanceof LoraConfig, asPeftReadsIt.matches("model.language_model.layers.0.self_attn.o_proj"));
+            assertFalse(asPeftReadsIt.matches("model.language_model.layers.0.self_attn.q_proj"));
+
+            Path again = tmp.resolve(config.peftType() + "-again");
+            try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+                Peft.load(lm, adapter).save(again);
+            }
+            assertEquals(exclude, new ObjectMapper().readTree(again.resolve("adapter_config.json").toFile())
+                    .get("exclude_modules").asText());
         }
     }
 

@@ -38,7 +38,8 @@ class SaveLoadTest {
                 LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "v_proj").initLoraWeights(LoraInit.RANDOM).build(),
                 LoraConfig.builder().r(4).useDora(true).useRslora(true).initLoraWeights(LoraInit.RANDOM)
                         .targetModulesRegex(".*\\.(q_proj|down_proj)").rankPattern(Map.of("down_proj", 2)).build(),
-                new Ia3Config(TargetModules.names("k_proj", "down_proj"), TargetModules.names("down_proj"), false, false, null, "CAUSAL_LM"),
+                new Ia3Config(TargetModules.names("k_proj", "down_proj"), TargetModules.names("down_proj"),
+                        TargetModules.names("layers.0.mlp.down_proj"), false, false, null, "CAUSAL_LM"),
                 new PrefixTuningConfig(3, true, 16, "CAUSAL_LM"),
                 PromptTuningConfig.of(4),
                 new BottleneckConfig(BottleneckConfig.Placement.HOULSBY, 4, Activations.Kind.RELU, "CAUSAL_LM"),
@@ -71,6 +72,17 @@ class SaveLoadTest {
         }
         try (Stream<Path> files = Files.list(tmp)) {
             assertEquals(List.of(dir), files.toList(), "no temporary folders left behind");
+        }
+    }
+
+    /** IA3's exclude_modules, which PEFT reads for IA3 as for LoRA, leaves its modules without a vector. */
+    @Test
+    void ia3ExcludeModulesLeavesTheirModulesOut() {
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
+            PeftModel m = Peft.wrap(base, new Ia3Config(TargetModules.names("down_proj"), TargetModules.names("down_proj"),
+                    TargetModules.names("layers.0.mlp.down_proj"), false, true, null, "CAUSAL_LM"));
+            List<String> scaled = m.trainableParameters().keySet().stream().sorted().toList();
+            assertEquals(List.of("base_model.model.model.layers.1.mlp.down_proj.ia3_l"), scaled);
         }
     }
 

@@ -8,12 +8,9 @@ import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.io.JsonFields;
-import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
-import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
-import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -31,6 +28,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -55,33 +53,38 @@ import java.util.function.Predicate;
 public final class AutoModel {
     private static final Logger LOG = LoggerFactory.getLogger(AutoModel.class);
 
-    /** Causal LM families, by config {@code model_type}. */
-    public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "gemma3", "phi3", "granite", "granitemoe", "granitemoeshared",
-            "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
-            "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
-            "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
-            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
-            MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE,
-            ParallelHybridConfig.MODEL_TYPE, BlockPattern.MODEL_TYPE, "gpt2",
-            DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3, "mistral3",
-            Gemma4Config.MODEL_TYPE);
+    /**
+     * Causal LM families, by config {@code model_type}: the decoder's ({@link DecoderConfig#MODEL_TYPES}), the
+     * vision-language checkpoints whose language model it loads, and GPT-2. Derived, so that a family added to the
+     * decoder is named in messages without a second list to keep.
+     */
+    public static final List<String> CAUSAL_LM_TYPES = causalLmTypes();
     /**
      * Sequence-classification families: the encoders BERT, RoBERTa, XLM-RoBERTa and DistilBERT, and the decoders that
-     * transformers has a {@code *ForSequenceClassification} for (not Granite 4, OLMoE, ERNIE 4.5, Cohere, LFM2,
-     * GLM-4.5, Qwen3.5-MoE or the vision-language checkpoints).
+     * transformers has a {@code *ForSequenceClassification} for (not Granite 3 and 4, OLMoE, ERNIE 4.5, Cohere, LFM2,
+     * GLM-4.5, Qwen3.5-MoE, Apertus, Falcon-H1, Nemotron-H or the vision-language checkpoints), so that a saved
+     * classifier is one transformers loads.
      */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "roberta", "xlm-roberta", "distilbert", "llama",
-            "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4",
+            "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "smollm3", "glm", "glm4",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe",
             "gpt_oss", "olmo2", "olmo3", LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE,
-            DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT);
+            DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT, DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3);
     /** The widest attention head the CUDA attention kernels run (CudaAttention's MAX_HEAD_DIM, Gemma's 256). */
     private static final int ACCELERATOR_MAX_HEAD_DIM = 256;
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
     private AutoModel() {
+    }
+
+    private static List<String> causalLmTypes() {
+        List<String> types = new ArrayList<>(new TreeSet<>(DecoderConfig.MODEL_TYPES));
+        // the text config inside qwen3_vl_moe folders: transformers has no causal LM of that type alone
+        types.remove(MoeConfig.QWEN3_VL_MOE_TEXT);
+        Arrays.stream(VisionLanguageCheckpoint.values()).map(VisionLanguageCheckpoint::modelType).sorted().forEach(types::add);
+        types.add("gpt2");
+        return List.copyOf(types);
     }
 
     /**

@@ -70,17 +70,7 @@ class HostileConfigTest {
     @Test
     void aTensorMissingFromTheCheckpointIsNamed(@TempDir Path tmp) throws Exception {
         Path dir = copyOfLlama(tmp);
-        Map<String, Tensor> kept = new LinkedHashMap<>();
-        try (TensorScope copies = TensorScope.detached()) {
-            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-                for (String name : ckpt.names()) {
-                    if (!name.equals("model.layers.1.mlp.down_proj.weight")) {
-                        kept.put(name, ckpt.tensor(name).convertTo(DType.F32, copies));
-                    }
-                }
-            }
-            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
-        }
+        rewriteWeights(dir, (name, tensor, copies) -> name.equals("model.layers.1.mlp.down_proj.weight") ? null : tensor);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
         assertTrue(e.getMessage().contains("lack 1 weight: [model.layers.1.mlp.down_proj.weight]"), e.getMessage());
     }
@@ -92,16 +82,8 @@ class HostileConfigTest {
     @Test
     void anXieluBufferWithAnotherValueIsRefused(@TempDir Path tmp) throws Exception {
         Path dir = copyOf("/references/apertus", tmp);
-        Map<String, Tensor> kept = new LinkedHashMap<>();
-        try (TensorScope copies = TensorScope.detached()) {
-            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-                for (String name : ckpt.names()) {
-                    kept.put(name, name.equals("model.layers.2.mlp.act_fn.beta")
-                            ? Tensor.of(copies, new float[]{0.7f}) : ckpt.tensor(name).convertTo(DType.F32, copies));
-                }
-            }
-            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
-        }
+        rewriteWeights(dir, (name, tensor, copies) -> name.equals("model.layers.2.mlp.act_fn.beta")
+                ? Tensor.of(copies, new float[]{0.7f}) : tensor);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
         assertTrue(e.getMessage().contains("'model.layers.2.mlp.act_fn.beta' holds [0.7]"), e.getMessage());
     }
@@ -201,6 +183,27 @@ class HostileConfigTest {
         editConfig(dir, "layers_block_type", JSON.writeValueAsString(Collections.nCopies(1_000_000, "mlp")));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
         assertTrue(e.getMessage().contains("layers_block_type lists 1000000 layers"), e.getMessage());
+    }
+
+    /** What a rewrite keeps of one tensor: {@code tensor} itself, another tensor made in {@code copies}, or null to drop it. */
+    private interface TensorEdit {
+        Tensor apply(String name, Tensor tensor, TensorScope copies);
+    }
+
+    /** Rewrites {@code dir/model.safetensors} with {@code edit} applied to each tensor (read as float32). */
+    private static void rewriteWeights(Path dir, TensorEdit edit) throws IOException {
+        Map<String, Tensor> kept = new LinkedHashMap<>();
+        try (TensorScope copies = TensorScope.detached()) {
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+                for (String name : ckpt.names()) {
+                    Tensor t = edit.apply(name, ckpt.tensor(name).convertTo(DType.F32, copies), copies);
+                    if (t != null) {
+                        kept.put(name, t);
+                    }
+                }
+            }
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
+        }
     }
 
     private static void editConfig(Path dir, String field, String value) throws IOException {

@@ -14,13 +14,14 @@ import java.util.List;
  *
  * @param targetModules      modules to rescale; null means the model family's default
  * @param feedforwardModules the subset of targets whose input (not output) is rescaled; null means the default
+ * @param excludeModules     modules never to rescale even where the targets match them, or null
  * @param fanInFanOut        the base weights are stored (in, out), as GPT-2's Conv1D
  * @param initIa3Weights     start from ones (a no-op); false draws N(0, 1) as PEFT does
  * @param modulesToSave      modules trained fully and saved with the adapter, or null
  * @param taskType           PEFT's {@code task_type}, or null
  */
-public record Ia3Config(TargetModules targetModules, TargetModules feedforwardModules, boolean fanInFanOut,
-                        boolean initIa3Weights, List<String> modulesToSave, String taskType) implements PeftConfig {
+public record Ia3Config(TargetModules targetModules, TargetModules feedforwardModules, TargetModules excludeModules,
+                        boolean fanInFanOut, boolean initIa3Weights, List<String> modulesToSave, String taskType) implements PeftConfig {
     /** PEFT's {@code peft_type} of this method. */
     public static final String PEFT_TYPE = "IA3";
 
@@ -43,7 +44,17 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
      */
     public static Ia3Config of(List<String> targetModules, List<String> feedforwardModules) {
         return new Ia3Config(TargetModules.names(targetModules.toArray(String[]::new)),
-                TargetModules.names(feedforwardModules.toArray(String[]::new)), false, true, null, "CAUSAL_LM");
+                TargetModules.names(feedforwardModules.toArray(String[]::new)), null, false, true, null, "CAUSAL_LM");
+    }
+
+    /**
+     * This config with another exclusion.
+     *
+     * @param exclude the modules never to rescale, or null
+     * @return the config with {@code exclude} in place of {@link #excludeModules()}
+     */
+    public Ia3Config withExcludeModules(TargetModules exclude) {
+        return new Ia3Config(targetModules, feedforwardModules, exclude, fanInFanOut, initIa3Weights, modulesToSave, taskType);
     }
 
     @Override
@@ -61,7 +72,7 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
     public static Ia3Config fromJson(JsonNode c) {
         return new Ia3Config(PeftJson.targets(c.get("target_modules"), "target_modules"),
                 PeftJson.targets(c.get("feedforward_modules"), "feedforward_modules"),
-                c.path("fan_in_fan_out").asBoolean(false), c.path("init_ia3_weights").asBoolean(true),
+                PeftJson.targets(c.get("exclude_modules"), "exclude_modules"), c.path("fan_in_fan_out").asBoolean(false), c.path("init_ia3_weights").asBoolean(true),
                 PeftJson.strings(c.get("modules_to_save")), PeftJson.text(c, "task_type"));
     }
 
@@ -74,6 +85,7 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
     public void toJson(ObjectNode o) {
         PeftJson.putTargets(o, "target_modules", targetModules);
         PeftJson.putTargets(o, "feedforward_modules", feedforwardModules);
+        PeftJson.putTargets(o, "exclude_modules", excludeModules);
         o.put("fan_in_fan_out", fanInFanOut);
         o.put("init_ia3_weights", initIa3Weights);
         PeftJson.putStrings(o, "modules_to_save", modulesToSave);

@@ -36,7 +36,7 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
     @Override
     public Ia3Config forClassifier(Ia3Config c, List<String> heads) {
         return c.modulesToSave() != null ? c
-                : new Ia3Config(c.targetModules(), c.feedforwardModules(), c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
+                : new Ia3Config(c.targetModules(), c.feedforwardModules(), c.excludeModules(), c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
     }
 
     /**
@@ -53,7 +53,9 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
         TargetModules feedforward = cfg.feedforwardModules() == null ? defaults(ctx.modelType()).feedForward()
                 : cfg.feedforwardModules();
         TargetModules save = cfg.modulesToSave() == null ? null : TargetModules.names(cfg.modulesToSave().toArray(String[]::new));
-        List<String> paths = ModelTree.select(root, p -> targets.matches(p) && (save == null || !save.matches(p)),
+        TargetModules exclude = cfg.excludeModules();
+        List<String> paths = ModelTree.select(root, p -> targets.matches(p) && (save == null || !save.matches(p))
+                        && (exclude == null || !exclude.matches(p)),
                 "target_modules " + targets);
         SplittableRandom random = new SplittableRandom(ctx.seed());
         List<LayerTuner.Swap> swaps = new ArrayList<>();
@@ -87,8 +89,14 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
             return cfg;
         }
         PeftFamilies.Ia3Targets d = defaults(modelType);
-        return new Ia3Config(d.targets(), d.feedForward(), cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(),
+        return new Ia3Config(d.targets(), d.feedForward(), cfg.excludeModules(), cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(),
                 cfg.taskType());
+    }
+
+    /** Widens {@code exclude_modules} to the modules the base model leaves out ({@link TargetModules#excludingUnder}). */
+    @Override
+    public Ia3Config excludingModulesLeftOut(Ia3Config cfg, List<String> leftOut) {
+        return cfg.withExcludeModules(TargetModules.excludingUnder(cfg.excludeModules(), leftOut));
     }
 
     /** PEFT's default {target_modules, feedforward_modules} of the base model's family ({@link PeftFamilies}). */

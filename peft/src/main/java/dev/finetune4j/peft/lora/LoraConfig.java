@@ -396,6 +396,13 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
          */
         public Builder excludeModules(String... names) { excludeModules = TargetModules.names(names); return this; }
         /**
+         * Modules never to adapt, as names or an expression (default none).
+         *
+         * @param value the exclusion, or null
+         * @return this builder
+         */
+        public Builder excludeModules(TargetModules value) { excludeModules = value; return this; }
+        /**
          * A full-match regular expression over the paths of modules never to adapt (default none).
          *
          * @param regex the expression

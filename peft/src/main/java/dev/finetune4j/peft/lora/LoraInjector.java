@@ -44,6 +44,12 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 : config.toBuilder().targetModules(defaultTargets(modelType)).build();
     }
 
+    /** Widens {@code exclude_modules} to the modules the base model leaves out ({@link TargetModules#excludingUnder}). */
+    @Override
+    public LoraConfig excludingModulesLeftOut(LoraConfig config, List<String> leftOut) {
+        return config.toBuilder().excludeModules(TargetModules.excludingUnder(config.excludeModules(), leftOut)).build();
+    }
+
     /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */
     @Override
     public LoraConfig forClassifier(LoraConfig config, List<String> heads) {

@@ -35,7 +35,7 @@ class AdaptersOnOpaqueDeviceTest {
 
     @Test
     void ia3MergeEqualsTheCpus() {
-        PeftConfig ia3 = new Ia3Config(null, null, false, false, null, "CAUSAL_LM");
+        PeftConfig ia3 = new Ia3Config(null, null, null, false, false, null, "CAUSAL_LM");
         assertSameOnBothDevices(ia3);
     }
 

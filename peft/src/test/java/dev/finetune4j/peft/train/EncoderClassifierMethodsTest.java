@@ -116,7 +116,7 @@ class EncoderClassifierMethodsTest {
     private static PeftConfig config(String method) {
         return switch (method) {
             case "lora" -> LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build();
-            case "ia3" -> new Ia3Config(null, null, false, true, null, null);
+            case "ia3" -> new Ia3Config(null, null, null, false, true, null, null);
             // a smooth activation: finite differences across ReLU's kink would not measure the gradient
             case "houlsby" -> new BottleneckConfig(BottleneckConfig.Placement.HOULSBY, 4, Activations.Kind.GELU_EXACT, null);
             default -> throw new IllegalArgumentException(method);
