@@ -114,9 +114,9 @@ public final class AutoModel {
             return;
         }
         for (int layer = 0; layer < c.numHiddenLayers(); layer++) {
-            if (c.headDimOf(layer) > ACCELERATOR_MAX_HEAD_DIM) {
+            if (c.layerShapes().headDim(layer) > ACCELERATOR_MAX_HEAD_DIM) {
                 throw new IllegalArgumentException(dir + ": this " + c.modelType() + " model's layer " + layer
-                        + " has attention heads of " + c.headDimOf(layer) + " dimensions (global_head_dim for Gemma 4's "
+                        + " has attention heads of " + c.layerShapes().headDim(layer) + " dimensions (global_head_dim for Gemma 4's "
                         + "full-attention layers), but the attention kernels on " + device + " run heads of up to "
                         + ACCELERATOR_MAX_HEAD_DIM + ": load it with Device.cpu()");
             }

@@ -64,16 +64,13 @@ public final class DecoderAttention extends Module implements Block {
         this.layerIndex = layerIndex;
         this.rotated = c.ropeLayers()[layerIndex];
         this.keyMultiplier = c.parallelHybrid() == null ? 1f : c.parallelHybrid().key();
-        this.headDim = c.headDimOf(layerIndex);
-        this.keyValueHeads = c.keyValueHeadsOf(layerIndex);
-        this.keyValueSource = c.keyValueSource(layerIndex);
-        this.valueProjection = c.hasValueProjection(layerIndex);
+        LayerShapes shapes = c.layerShapes();
+        this.headDim = shapes.headDim(layerIndex);
+        this.keyValueHeads = shapes.keyValueHeads(layerIndex);
+        this.keyValueSource = shapes.keyValueSource(layerIndex);
+        this.valueProjection = shapes.hasValueProjection(layerIndex);
         this.valueNorm = c.gemma4() != null;
-        boolean read = false;
-        for (int later = layerIndex + 1; later < c.numHiddenLayers(); later++) {
-            read |= c.keyValueSource(later) == layerIndex;
-        }
-        this.sharedLater = read;
+        this.sharedLater = shapes.sharedLater(layerIndex);
         int q = c.numAttentionHeads() * headDim;
         int kv = keyValueHeads * headDim;
         boolean qkvBias = c.attentionBias();

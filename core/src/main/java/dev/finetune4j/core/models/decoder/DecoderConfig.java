@@ -287,7 +287,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         if (gemma4 != null) {
-            return count + gemma4ParameterCount();
+            return count + layerShapes().gemma4ParameterCount();
         }
         for (int i = 0; i < numHiddenLayers; i++) {
             if (blockPattern != null) { // one block per layer
@@ -307,93 +307,13 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         return count + (moe == null ? 0 : moe.parameterCount(h));
     }
 
-    /** Gemma 4's layers' matrices (attention of each layer's shape, MLPs, per-layer inputs). */
-    private long gemma4ParameterCount() {
-        long h = hiddenSize;
-        long count = 0;
-        for (int i = 0; i < numHiddenLayers; i++) {
-            long q = (long) numAttentionHeads * headDimOf(i);
-            long kv = (long) keyValueHeadsOf(i) * headDimOf(i);
-            count += 2 * h * q + (projectsKeyValues(i) ? (hasValueProjection(i) ? 2 : 1) * h * kv : 0)
-                    + 3 * h * intermediateSizeOf(i);
-        }
-        long perLayer = (long) numHiddenLayers * gemma4.perLayerInputSize();
-        return count + (perLayer == 0 ? 0 : perLayer * (gemma4.perLayerVocabSize() + 3 * h));
-    }
-
     /**
-     * The size of layer {@code layer}'s heads: {@link #headDim}, or Gemma 4's full layers' {@code global_head_dim}.
+     * Each layer's shape where a family's layers differ (Gemma 4's head sizes, kv-shared layers, double-wide MLPs).
      *
-     * @param layer the layer's index
-     * @return the head size
+     * @return the layers' shapes
      */
-    public int headDimOf(int layer) {
-        return gemma4 != null && !slidingLayers[layer] ? gemma4.globalHeadDim() : headDim;
-    }
-
-    /**
-     * Layer {@code layer}'s key/value heads: {@link #numKeyValueHeads}, or Gemma 4's full layers' own.
-     *
-     * @param layer the layer's index
-     * @return the key/value heads
-     */
-    public int keyValueHeadsOf(int layer) {
-        return gemma4 != null && !slidingLayers[layer] ? gemma4.globalKeyValueHeads() : numKeyValueHeads;
-    }
-
-    /**
-     * The rotated dimensions of layer {@code layer}'s heads: {@link #rotaryDim}, or a Gemma 4 layer's whole head
-     * (its full layers' "proportional" rotary leaves pairs unturned by frequencies of 0).
-     *
-     * @param layer the layer's index
-     * @return the rotated dimensions
-     */
-    public int rotaryDimOf(int layer) {
-        return gemma4 != null ? headDimOf(layer) : rotaryDim;
-    }
-
-    /**
-     * The width of layer {@code layer}'s dense MLP: {@link #intermediateSize}, twice it in Gemma 4's kv-shared layers
-     * with {@code use_double_wide_mlp}.
-     *
-     * @param layer the layer's index
-     * @return the MLP's width
-     */
-    public int intermediateSizeOf(int layer) {
-        boolean wide = gemma4 != null && gemma4.doubleWideMlp() && gemma4.sharesKeyValues(layer, numHiddenLayers);
-        return wide ? 2 * intermediateSize : intermediateSize;
-    }
-
-    /**
-     * Whether layer {@code layer} projects keys and values of its own: not one of Gemma 4's kv-shared layers.
-     *
-     * @param layer the layer's index
-     * @return true but for a kv-shared layer
-     */
-    public boolean projectsKeyValues(int layer) {
-        return gemma4 == null || !gemma4.sharesKeyValues(layer, numHiddenLayers);
-    }
-
-    /**
-     * Whether layer {@code layer} has a {@code v_proj}: not where it projects no keys and values, nor in a Gemma 4
-     * full layer whose values are its keys' projection ({@code attention_k_eq_v}).
-     *
-     * @param layer the layer's index
-     * @return whether the layer has a value projection
-     */
-    public boolean hasValueProjection(int layer) {
-        return projectsKeyValues(layer) && !(gemma4 != null && gemma4.keysAsValues() && !slidingLayers[layer]);
-    }
-
-    /**
-     * The layer whose keys and values layer {@code layer} attends over: itself, or a Gemma 4 kv-shared layer's
-     * source.
-     *
-     * @param layer the layer's index
-     * @return the index of the layer whose keys and values it reads
-     */
-    public int keyValueSource(int layer) {
-        return gemma4 == null ? layer : gemma4.kvSource(layer, slidingLayers);
+    public LayerShapes layerShapes() {
+        return new LayerShapes(this);
     }
 
     /**

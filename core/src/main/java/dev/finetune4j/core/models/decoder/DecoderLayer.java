@@ -118,8 +118,8 @@ public final class DecoderLayer extends Module {
             registerChild("post_per_layer_input_norm", norm(scope, c));
         }
         this.layerScalar = c.gemma4() != null;
-        if (layerScalar) {
-            Tensor one = registerParameter("layer_scalar", Tensor.zeros(scope, DType.F32, Shape.of(1)));
+        if (layerScalar) { // a buffer in transformers: loaded and saved, never trained
+            Tensor one = registerBuffer("layer_scalar", Tensor.zeros(scope, DType.F32, Shape.of(1)));
             one.backend().copy().fill(one, 1f);
         }
         for (String norm : new String[]{norms.input(), norms.attentionOutput(), norms.mlpInput(), norms.mlpOutput()}) {

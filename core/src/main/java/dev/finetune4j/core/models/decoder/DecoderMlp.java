@@ -41,7 +41,7 @@ public final class DecoderMlp extends Module implements Layer {
     }
 
     /**
-     * Layer {@code layer}'s dense MLP, of that layer's width ({@link DecoderConfig#intermediateSizeOf}), zero until
+     * Layer {@code layer}'s dense MLP, of that layer's width ({@link LayerShapes#intermediateSize}), zero until
      * loaded.
      *
      * @param scope owns the weights
@@ -49,7 +49,7 @@ public final class DecoderMlp extends Module implements Layer {
      * @param layer the layer's index
      */
     public DecoderMlp(TensorScope scope, DecoderConfig c, int layer) {
-        this(scope, c, c.intermediateSizeOf(layer), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias(),
+        this(scope, c, c.layerShapes().intermediateSize(layer), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias(),
                 c.parallelHybrid() == null ? ParallelHybridConfig.NONE : c.parallelHybrid());
     }
 

@@ -227,6 +227,23 @@ public final class DecoderModel extends LanguageModel {
                 + "gradients the recompute would drop; train without it (shorter sequences or a smaller batch)";
     }
 
+    /** Gemma 4's full-attention layers of another head shape, and its kv-shared layers. */
+    @Override
+    public String keyValueShapesDiffer() {
+        LayerShapes shapes = config.layerShapes();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            if (!shapes.projectsKeyValues(i)) {
+                return "layer " + i + " projects no keys and values: it attends over layer " + shapes.keyValueSource(i)
+                        + "'s (num_kv_shared_layers = " + config.gemma4().kvSharedLayers() + ")";
+            }
+            if (shapes.headDim(i) != config.headDim() || shapes.keyValueHeads(i) != config.numKeyValueHeads()) {
+                return "layer " + i + " has " + shapes.keyValueHeads(i) + " key/value heads of " + shapes.headDim(i)
+                        + ", the model's other layers " + config.numKeyValueHeads() + " of " + config.headDim();
+            }
+        }
+        return null;
+    }
+
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */
     @Override
     public boolean cacheGoesStale(int cached, int length) {

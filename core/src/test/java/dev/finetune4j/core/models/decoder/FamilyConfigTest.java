@@ -859,9 +859,9 @@ class FamilyConfigTest {
         DecoderConfig c = DecoderConfig.fromJson(json);
         assertArrayEquals(new boolean[]{true, true, true, true, true, false, true, false}, c.slidingLayers(),
                 "(i + 1) % 6 == 0 full, and the last one");
-        assertEquals(256, c.headDimOf(0));
-        assertEquals(512, c.headDimOf(5));
-        assertEquals(4, c.keyValueHeadsOf(5), "num_global_key_value_heads applies only with attention_k_eq_v");
+        assertEquals(256, c.layerShapes().headDim(0));
+        assertEquals(512, c.layerShapes().headDim(5));
+        assertEquals(4, c.layerShapes().keyValueHeads(5), "num_global_key_value_heads applies only with attention_k_eq_v");
         assertEquals(512, c.slidingWindowOf(0));
         assertEquals(1f, c.attentionScale());
         assertEquals("proportional", c.rope().ropeType());
@@ -897,17 +897,17 @@ class FamilyConfigTest {
         overrides.putObject("4").put("head_dim", 32).put("num_key_value_heads", 1);
         for (ObjectNode json : new ObjectNode[]{hub, saved}) {
             DecoderConfig c = DecoderConfig.fromJson(json);
-            assertEquals(32, c.headDimOf(4));
-            assertEquals(1, c.keyValueHeadsOf(4));
-            assertEquals(16, c.headDimOf(3));
-            assertEquals(2, c.keyValueHeadsOf(3));
-            assertTrue(c.hasValueProjection(0));
-            assertFalse(c.hasValueProjection(1), "k_eq_v: the full layer's values are its keys");
-            assertEquals(2, c.keyValueSource(3), "the last sliding layer before the shared ones");
-            assertEquals(1, c.keyValueSource(4));
-            assertFalse(c.projectsKeyValues(3));
-            assertEquals(96, c.intermediateSizeOf(2));
-            assertEquals(192, c.intermediateSizeOf(3));
+            assertEquals(32, c.layerShapes().headDim(4));
+            assertEquals(1, c.layerShapes().keyValueHeads(4));
+            assertEquals(16, c.layerShapes().headDim(3));
+            assertEquals(2, c.layerShapes().keyValueHeads(3));
+            assertTrue(c.layerShapes().hasValueProjection(0));
+            assertFalse(c.layerShapes().hasValueProjection(1), "k_eq_v: the full layer's values are its keys");
+            assertEquals(2, c.layerShapes().keyValueSource(3), "the last sliding layer before the shared ones");
+            assertEquals(1, c.layerShapes().keyValueSource(4));
+            assertFalse(c.layerShapes().projectsKeyValues(3));
+            assertEquals(96, c.layerShapes().intermediateSize(2));
+            assertEquals(192, c.layerShapes().intermediateSize(3));
         }
     }
 
