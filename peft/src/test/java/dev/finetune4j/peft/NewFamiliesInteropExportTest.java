@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
  * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
  * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers), Mistral 3's language model (its
- * adapters named as on Mistral3ForConditionalGeneration) and Nemotron-H (its one-block layers, the checkpoint's
- * backbone.* named model.* as PEFT names it), each with LoRA at this library's default targets or on every projection,
- * random non-zero weights; the Qwen3-VL and Mistral 3 cases also hold the merged model, saved as the whole checkpoint
+ * adapters named as on Mistral3ForConditionalGeneration), Nemotron-H (its one-block layers, the checkpoint's
+ * backbone.* named model.* as PEFT names it) and Gemma 4 (layers without v_proj or without any key/value projection,
+ * per-layer inputs' projections), each with LoRA at this library's default targets or on every projection,
+ * random non-zero weights; the Qwen3-VL, Mistral 3 and Gemma 4 cases also hold the merged model, saved as the whole checkpoint
  * ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
  * merged folder in transformers); the results are recorded in peft/INTEROP.md.
@@ -122,7 +123,14 @@ class NewFamiliesInteropExportTest {
                         .useDora(true)),
                 // the mixture's shared expert (PEFT meets the routed experts as stacked parameters, not modules)
                 Arguments.of("nemotron_h_moe-lora", "nemotron_h_moe", lora().targetModules("q_proj", "o_proj", "in_proj",
-                        "shared_experts.up_proj", "shared_experts.down_proj")));
+                        "shared_experts.up_proj", "shared_experts.down_proj")),
+                // the default q/v: the full layers (attention_k_eq_v) have no v_proj, the kv-shared ones only q_proj
+                Arguments.of("gemma4_text-lora-default", "gemma4_text", lora()),
+                Arguments.of("gemma4_text-lora-all", "gemma4_text", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "gate_proj", "up_proj", "down_proj", "per_layer_input_gate", "per_layer_projection",
+                        "per_layer_model_projection")),
+                Arguments.of("gemma4_text-dora", "gemma4_text", lora().targetModules("k_proj", "o_proj", "down_proj")
+                        .useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {
@@ -142,7 +150,8 @@ class NewFamiliesInteropExportTest {
             PeftModel model = Peft.wrap(base, config.build(), 2026);
             InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
                     Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"), model);
-            if (family.startsWith("qwen3_vl") || family.equals("mistral3")) {
+            // gemma4_text: its merged folder holds each layer's layer_scalar, which transformers loads strictly
+            if (family.startsWith("qwen3_vl") || family.equals("mistral3") || family.startsWith("gemma4")) {
                 HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
                 assertTrue(Files.isRegularFile(out.resolve("merged").resolve("model.safetensors")));
             }
