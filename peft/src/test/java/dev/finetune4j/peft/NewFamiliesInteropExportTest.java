@@ -1,6 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.Gemma4MultimodalFolders;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -158,5 +159,32 @@ class NewFamiliesInteropExportTest {
         }
         assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));
+    }
+
+    /**
+     * Gemma 4's vision-language folders ({@link Gemma4MultimodalFolders}, written beside the cases, in
+     * {@code target/interop-bases/}, the base folder each case names):
+     * adapters keyed under {@code model.language_model}, saved with {@code exclude_modules} of the towers and
+     * embedders, and the merged model saved as the whole checkpoint, the towers copied back.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("gemma4Cases")
+    void exportGemma4VisionLanguageAdapter(String name, LoraConfig.Builder config) throws Exception {
+        Path out = Path.of("target", "interop", name).toAbsolutePath();
+        Path folder = Gemma4MultimodalFolders.write(Path.of("target", "interop-bases", name).toAbsolutePath());
+        Path text = ServeFixtures.model(Gemma4MultimodalFolders.TEXT_FIXTURE);
+        try (LanguageModel base = AutoModel.loadCausalLM(folder)) {
+            PeftModel model = Peft.wrap(base, config.build(), 2026);
+            InteropExportTest.writeCase(out, folder.toString(), Fixtures.ids(text, "input_ids"),
+                    Fixtures.ids(text, "attention_mask"), model);
+            HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
+        }
+        assertTrue(Files.readString(out.resolve("adapter_config.json")).contains("embed_audio"),
+                "the towers and embedders excluded");
+    }
+
+    static Stream<Arguments> gemma4Cases() {
+        return Stream.of(Arguments.of("gemma4-lora-default", lora()),
+                Arguments.of("gemma4-dora", lora().targetModules("q_proj", "o_proj", "down_proj").useDora(true)));
     }
 }

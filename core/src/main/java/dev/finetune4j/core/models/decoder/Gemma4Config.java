@@ -139,10 +139,12 @@ public record Gemma4Config(int globalHeadDim, int globalKeyValueHeads, boolean k
 
     /** What finetune4j refuses of Gemma 4's config, with what to do instead. */
     private static void refuseUnsupported(JsonNode c) {
-        if (c.hasNonNull("use_bidirectional_attention")) {
-            throw new IllegalArgumentException(AT + ": use_bidirectional_attention = "
-                    + c.get("use_bidirectional_attention") + " is not supported: finetune4j runs Gemma 4 as a causal "
-                    + "language model; set it to null");
+        // "vision" lets image tokens attend both ways; text, all finetune4j runs, stays causal under it
+        JsonNode bidirectional = c.path("use_bidirectional_attention");
+        if (!bidirectional.isMissingNode() && !bidirectional.isNull() && !"vision".equals(bidirectional.asText())) {
+            throw new IllegalArgumentException(AT + ": use_bidirectional_attention = " + bidirectional + " is not "
+                    + "supported: finetune4j runs Gemma 4 as a causal language model; set it to null (or \"vision\", "
+                    + "which leaves text causal)");
         }
         if (JsonFields.bool(c, "enable_moe_block", false, AT)) {
             throw new IllegalArgumentException(AT + ": enable_moe_block = true (Gemma 4's mixture of experts beside the "
