@@ -91,6 +91,7 @@ from transformers.models.deepseek_v3 import modeling_deepseek_v3
 from transformers.models.ernie4_5 import modeling_ernie4_5
 from transformers.models.ernie4_5_moe import modeling_ernie4_5_moe
 from transformers.models.exaone4 import modeling_exaone4
+from transformers.models.gemma4 import modeling_gemma4
 from transformers.models.falcon_h1 import modeling_falcon_h1
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
@@ -2927,6 +2928,100 @@ def falcon_h1_family(rms_norm, seed):
                   seed=seed, head_std=0.3, bites=falcon_h1_bites, gradients=falcon_h1_gradients(rms_norm),
                   adjust_weights=falcon_h1_weights, check=check_falcon_h1, left_padding=True, vocab=FALCON_H1_VOCAB)
 
+# ---- Google's Gemma 4 (gemma4_text): per-layer head sizes and rotary, k_eq_v, PLE, kv-shared layers ----
+
+# sliding, full, then a sliding and a full layer that read layers 0's and 1's keys and values (num_kv_shared_layers 2)
+GEMMA4_LAYERS = ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]
+GEMMA4_GLOBAL_HEAD_DIM = 16  # the full layers' heads (the sliding layers' are HEAD_DIM)
+# the full layers' "proportional" rotary: int(0.5 * 16 // 2) = 4 of the 8 pairs turn, at theta^(-2i / 16); the rest stay
+GEMMA4_ROPE = {"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+               "full_attention": {"rope_type": "proportional", "partial_rotary_factor": 0.5, "rope_theta": 10000.0}}
+GEMMA4_VOCAB = 64
+GEMMA4_HIDDEN = 16  # half the others' width: this folder travels to the GPU machine, under 150 KB
+
+
+def gemma4_text_config():
+    """4 layers (GEMMA4_LAYERS) of width 16, MLPs of 16, 4 query heads: the sliding ones 2 key/value heads of 8, a window of 4; the full ones
+    heads of 16 whose keys are their values (attention_k_eq_v), 1 key/value head (num_global_key_value_heads); the
+    last 2 layers share layers 0's and 1's keys and values and have MLPs twice as wide (use_double_wide_mlp); per-layer
+    inputs of 8 (PLE) over the whole vocabulary; logits soft-capped at 10."""
+    return transformers.Gemma4TextConfig(
+        vocab_size=GEMMA4_VOCAB, hidden_size=GEMMA4_HIDDEN, intermediate_size=16, num_hidden_layers=len(GEMMA4_LAYERS),
+        num_attention_heads=4, num_key_value_heads=2, head_dim=HEAD_DIM, global_head_dim=GEMMA4_GLOBAL_HEAD_DIM,
+        num_global_key_value_heads=1, attention_k_eq_v=True, layer_types=list(GEMMA4_LAYERS), sliding_window=4,
+        rope_parameters=copy.deepcopy(GEMMA4_ROPE), max_position_embeddings=64, hidden_size_per_layer_input=8,
+        vocab_size_per_layer_input=GEMMA4_VOCAB, num_kv_shared_layers=2, use_double_wide_mlp=True,
+        final_logit_softcapping=10.0, tie_word_embeddings=True, pad_token_id=None, **NO_SPECIAL_TOKENS)
+
+
+GEMMA4_GRADIENTS = ["model.layers.0.self_attn." + n for n in ("q_proj.weight", "k_proj.weight", "v_proj.weight",
+                                                              "q_norm.weight", "k_norm.weight", "o_proj.weight")] + [
+    "model.layers.0.mlp.gate_proj.weight", "model.layers.0.input_layernorm.weight",
+    "model.layers.0.post_feedforward_layernorm.weight", "model.layers.0.per_layer_input_gate.weight",
+    "model.layers.0.per_layer_projection.weight", "model.layers.0.post_per_layer_input_norm.weight",
+    "model.layers.1.self_attn.k_proj.weight", "model.layers.1.self_attn.q_proj.weight",
+    "model.layers.2.self_attn.q_proj.weight", "model.layers.3.mlp.down_proj.weight",
+    "model.embed_tokens_per_layer.weight", "model.per_layer_model_projection.weight",
+    "model.per_layer_projection_norm.weight", "model.norm.weight"]
+
+
+def gemma4_weights(model):
+    """Each layer's layer_scalar (a stored buffer, 1 in a fresh model) drawn in [0.6, 1.4]; the final norm's weight
+    times 0.15, so that the logits through the tied N(0,1) embeddings stay O(1)."""
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        model.model.norm.weight.mul_(0.15)
+        for layer in model.model.layers:
+            layer.layer_scalar.copy_(0.6 + 0.8 * torch.rand(1, generator=g))
+
+
+def check_gemma4(model):
+    """The layer shapes the README states, the rotary tables of both layer types, and the stored names."""
+    layers = model.model.layers
+    attn = [layer.self_attn for layer in layers]
+    if [a.head_dim for a in attn] != [8, 16, 8, 16] or attn[1].v_proj is not None or attn[0].v_proj is None \
+            or [a.is_kv_shared_layer for a in attn] != [False, False, True, True] \
+            or [a.store_full_length_kv for a in attn] != [True, True, False, False] \
+            or attn[1].k_proj.weight.shape[0] != 16 or [layer.mlp.intermediate_size for layer in layers] != [16, 16, 32, 32]:
+        sys.exit("gemma4_text: the layers are not the README's")
+    x = torch.zeros((1, 5, GEMMA4_HIDDEN))
+    positions = torch.arange(5)[None]
+    for kind, dims, rotated in (("sliding_attention", HEAD_DIM, HEAD_DIM // 2), ("full_attention", 16, 4)):
+        cos, _ = model.model.rotary_emb(x, positions, kind)
+        inv = torch.cat((plain_inv_freq(10000.0, dims)[:rotated], torch.zeros(dims // 2 - rotated, dtype=torch.float64)))
+        expected = (positions[0, :, None] * inv).cos()
+        if not torch.allclose(cos[0, :, :dims // 2].double(), expected, atol=1e-6):
+            sys.exit(f"gemma4_text: the {kind} rotary is not the README's")
+    hub = hub_tensors(model)
+    if any(".".join(n.split(".")[:3]) in ("model.layers.2", "model.layers.3") and ("k_proj" in n or "v_proj" in n)
+           for n in hub) or "model.layers.0.layer_scalar" not in hub:
+        sys.exit("gemma4_text: save_pretrained writes k/v projections of a shared layer, or no layer_scalar")
+
+
+def gemma4_bites(model, ids):
+    def each_layer(change):
+        return lambda m: [change(layer) for layer in m.model.layers]
+
+    def without_ple(m):
+        m.model.hidden_size_per_layer_input = 0
+        for layer in m.model.layers:
+            layer.hidden_size_per_layer_input = 0
+
+    def full_rotary_everywhere(m):
+        m.model.rotary_emb = type(m.model.rotary_emb)(m.config)
+        for kind in ("full_attention",):
+            freq = getattr(m.model.rotary_emb, kind + "_inv_freq")
+            freq.copy_(plain_inv_freq(10000.0, GEMMA4_GLOBAL_HEAD_DIM).float())
+    return {"sliding window off": window_as_wide_as_the_sequence(model, ids),
+            "layer_scalar 1": changed_copy(model, ids, each_layer(lambda layer: layer.layer_scalar.fill_(1.0))),
+            "per-layer inputs off": changed_copy(model, ids, without_ple),
+            "v_norm removed": without_module(model, ids, "self_attn.v_norm"),
+            "every pair of the full layers turning": changed_copy(model, ids, full_rotary_everywhere),
+            "scores scaled by 1/sqrt(head_dim)": changed_copy(model, ids, each_layer(
+                lambda layer: setattr(layer.self_attn, "scaling", layer.self_attn.head_dim ** -0.5))),
+            "no soft cap": changed_copy(model, ids, lambda m: setattr(m.config, "final_logit_softcapping", None))}
+
+
 FAMILIES = {
     "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, HEAD_DIM // 2),
                   seed=11, head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
@@ -3046,6 +3141,9 @@ FAMILIES = {
                              gradients=NEMOTRON_H_MOE_GRADIENTS, adjust_weights=nemotron_h_moe_weights,
                              check=check_nemotron_h_moe, left_padding=True, routing=NEMOTRON_H_MOE_ROUTING,
                              vocab=NEMOTRON_H_VOCAB),
+    "gemma4_text": Family(gemma4_text_config, rotation=None, seed=60, head_std=0.3, bites=gemma4_bites,
+                          gradients=GEMMA4_GRADIENTS, adjust_weights=gemma4_weights, check=check_gemma4,
+                          left_padding=True, vocab=GEMMA4_VOCAB),
 }
 
 

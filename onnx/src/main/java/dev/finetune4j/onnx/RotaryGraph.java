@@ -53,7 +53,7 @@ final class RotaryGraph {
     private String longropeSwitch(RopeConfig r, String positions, String shortFreq, String name) {
         RopeConfig longOnly = new RopeConfig(r.ropeTheta(), r.ropeType(), r.factor(), r.lowFreqFactor(),
                 r.highFreqFactor(), r.originalMaxPositionEmbeddings(), r.betaFast(), r.betaSlow(), r.truncate(), r.attentionFactor(),
-                r.longFactor(), r.longFactor(), r.alpha(), r.mscaleAllDim());
+                r.longFactor(), r.longFactor(), r.alpha(), r.mscaleAllDim(), r.rotatedFraction());
         String longFreq = g.floats(name + ".long_inv_freq", RotaryFrequencies.of(longOnly, rotaryDim).invFreq());
         String largest = g.op("ReduceMax", List.of(positions), intAttr("keepdims", 0));             // scalar
         String beyond = g.op("GreaterOrEqual", List.of(largest, g.scalar((float) r.originalMaxPositionEmbeddings())));

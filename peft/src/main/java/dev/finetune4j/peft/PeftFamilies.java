@@ -116,6 +116,12 @@ public final class PeftFamilies {
         // PEFT 0.21 maps neither Ministral: Mistral's q_proj/v_proj written out, without Mistral's IA3 row
         row("ministral", "MinistralForCausalLM", Q_V, null, ATTENTION_MLP);
         row("ministral3", "Ministral3ForCausalLM", Q_V, null, ATTENTION_MLP);
+        // PEFT 0.21 has a default for gemma4 (its language model's q/v, by regex) but none for gemma4_text: q/v, which
+        // the full layers with attention_k_eq_v and the kv-shared layers hold only q_proj of
+        row("gemma4_text", "Gemma4ForCausalLM", Q_V, null, ATTENTION_MLP);
+        // PEFT 0.21's own default for gemma4, a regex: the language model's q/v, not the towers'
+        row("gemma4", "Gemma4ForConditionalGeneration", regex(".*language_model\\..*\\.(q_proj|v_proj)"), null,
+                ATTENTION_MLP);
         row("lfm2", "Lfm2ForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("lfm2_moe", "Lfm2MoeForCausalLM", names("q_proj", "v_proj", "in_proj"), null, CONVOLUTION_FEED_FORWARD);
         row("mixtral", "MixtralForCausalLM", Q_V, null, SPARSE_MOE);

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.Gemma4MultimodalFolders;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -25,9 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
  * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers), Mistral 4 (the temperature on its
  * latent attention, its shared experts), Mistral 3's language model (its
- * adapters named as on Mistral3ForConditionalGeneration) and Nemotron-H (its one-block layers, the checkpoint's
- * backbone.* named model.* as PEFT names it), each with LoRA at this library's default targets or on every projection,
- * random non-zero weights; the Qwen3-VL and Mistral 3 cases also hold the merged model, saved as the whole checkpoint
+ * adapters named as on Mistral3ForConditionalGeneration), Nemotron-H (its one-block layers, the checkpoint's
+ * backbone.* named model.* as PEFT names it) and Gemma 4 (layers without v_proj or without any key/value projection,
+ * per-layer inputs' projections), each with LoRA at this library's default targets or on every projection,
+ * random non-zero weights; the Qwen3-VL, Mistral 3 and Gemma 4 cases also hold the merged model, saved as the whole checkpoint
  * ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
  * merged folder in transformers); the results are recorded in peft/INTEROP.md.
@@ -129,7 +131,14 @@ class NewFamiliesInteropExportTest {
                         .useDora(true)),
                 // the mixture's shared expert (PEFT meets the routed experts as stacked parameters, not modules)
                 Arguments.of("nemotron_h_moe-lora", "nemotron_h_moe", lora().targetModules("q_proj", "o_proj", "in_proj",
-                        "shared_experts.up_proj", "shared_experts.down_proj")));
+                        "shared_experts.up_proj", "shared_experts.down_proj")),
+                // the default q/v: the full layers (attention_k_eq_v) have no v_proj, the kv-shared ones only q_proj
+                Arguments.of("gemma4_text-lora-default", "gemma4_text", lora()),
+                Arguments.of("gemma4_text-lora-all", "gemma4_text", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "gate_proj", "up_proj", "down_proj", "per_layer_input_gate", "per_layer_projection",
+                        "per_layer_model_projection")),
+                Arguments.of("gemma4_text-dora", "gemma4_text", lora().targetModules("k_proj", "o_proj", "down_proj")
+                        .useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {
@@ -149,12 +158,40 @@ class NewFamiliesInteropExportTest {
             PeftModel model = Peft.wrap(base, config.build(), 2026);
             InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
                     Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"), model);
-            if (family.startsWith("qwen3_vl") || family.equals("mistral3")) {
+            // gemma4_text: its merged folder holds each layer's layer_scalar, which transformers loads strictly
+            if (family.startsWith("qwen3_vl") || family.equals("mistral3") || family.startsWith("gemma4")) {
                 HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
                 assertTrue(Files.isRegularFile(out.resolve("merged").resolve("model.safetensors")));
             }
         }
         assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));
+    }
+
+    /**
+     * Gemma 4's vision-language folders ({@link Gemma4MultimodalFolders}, written beside the cases, in
+     * {@code target/interop-bases/}, the base folder each case names):
+     * adapters keyed under {@code model.language_model}, saved with {@code exclude_modules} of the towers and
+     * embedders, and the merged model saved as the whole checkpoint, the towers copied back.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("gemma4Cases")
+    void exportGemma4VisionLanguageAdapter(String name, LoraConfig.Builder config) throws Exception {
+        Path out = Path.of("target", "interop", name).toAbsolutePath();
+        Path folder = Gemma4MultimodalFolders.write(Path.of("target", "interop-bases", name).toAbsolutePath());
+        Path text = ServeFixtures.model(Gemma4MultimodalFolders.TEXT_FIXTURE);
+        try (LanguageModel base = AutoModel.loadCausalLM(folder)) {
+            PeftModel model = Peft.wrap(base, config.build(), 2026);
+            InteropExportTest.writeCase(out, folder.toString(), Fixtures.ids(text, "input_ids"),
+                    Fixtures.ids(text, "attention_mask"), model);
+            HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
+        }
+        assertTrue(Files.readString(out.resolve("adapter_config.json")).contains("embed_audio"),
+                "the towers and embedders excluded");
+    }
+
+    static Stream<Arguments> gemma4Cases() {
+        return Stream.of(Arguments.of("gemma4-lora-default", lora()),
+                Arguments.of("gemma4-dora", lora().targetModules("q_proj", "o_proj", "down_proj").useDora(true)));
     }
 }

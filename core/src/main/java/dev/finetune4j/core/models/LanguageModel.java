@@ -267,9 +267,25 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
      * (prefix tuning's cache) run without it.
      *
      * @param on true to recompute layers in the backward
+     * @throws IllegalStateException when {@code on} and the model's layers read each other's activations
+     *                               ({@link #gradientCheckpointingRefusal()})
      */
     public final void gradientCheckpointing(boolean on) {
+        String refusal = on ? gradientCheckpointingRefusal() : null;
+        if (refusal != null) {
+            throw new IllegalStateException(refusal);
+        }
         this.gradientCheckpointing = on;
+    }
+
+    /**
+     * Why this model cannot recompute its layers in the backward, or null when it can: a layer that reads another
+     * layer's activations (besides its input) would lose their gradients in the recompute.
+     *
+     * @return the reason, with what to do instead, or null
+     */
+    protected String gradientCheckpointingRefusal() {
+        return null;
     }
 
     /**
@@ -310,8 +326,10 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             h = runner.run(layer, in, t -> forward.apply(layer, t));
             if (inference) {
                 Tensor[] cache = ctx.cache() == null ? new Tensor[0] : ctx.cache().buffers();
-                Tensor[] keep = Arrays.copyOf(cache, cache.length + 1);
-                keep[cache.length] = h;
+                Tensor[] shared = ctx.sharedKeyValues() == null ? new Tensor[0] : ctx.sharedKeyValues().tensors();
+                Tensor[] keep = Arrays.copyOf(cache, cache.length + shared.length + 1);
+                System.arraycopy(shared, 0, keep, cache.length, shared.length);
+                keep[keep.length - 1] = h;
                 scope.releaseSince(mark, keep);
                 if (i > 0 && scope.owns(in) && in.storage() != h.storage()) {
                     scope.release(in);
@@ -409,7 +427,7 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             balance.tokens(in.attentionMask(), b, t);
         }
         return new ForwardContext(mask, positions, in.cache(), isTraining() ? this::dropoutRandom : null,
-                checkedSequenceLengths(in.sequenceLengths(), b));
+                checkedSequenceLengths(in.sequenceLengths(), b)).withInputIds(in.inputIds());
     }
 
     private static int[] checkedSequenceLengths(int[] lengths, int b) {

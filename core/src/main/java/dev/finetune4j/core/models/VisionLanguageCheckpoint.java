@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 
 import java.util.Arrays;
@@ -23,8 +24,8 @@ import java.util.function.Supplier;
  *       model alone as a {@code Qwen3_5ForCausalLM} (weights {@code model.*}), so this library does the same
  *       ({@link DecoderLayout#CAUSAL_LM}) and saves that text model (its multi-token-prediction layers,
  *       {@code mtp.*}, are {@link MultiTokenPrediction}'s to leave out);</li>
- *   <li>{@code gemma3} (Gemma 3 4B, 12B, 27B), {@code qwen3_vl} (Qwen3-VL 2B to 32B, Instruct and Thinking) and
- *       {@code mistral3} (Mistral Small 3.1 and 3.2, Magistral Small, Ministral 3):
+ *   <li>{@code gemma3} (Gemma 3 4B, 12B, 27B), {@code qwen3_vl} (Qwen3-VL 2B to 32B, Instruct and Thinking),
+ *       {@code mistral3} (Mistral Small 3.1 and 3.2, Magistral Small, Ministral 3) and {@code gemma4} (Gemma 4):
  *       {@code AutoModelForCausalLM} takes {@code gemma3} as the whole {@code Gemma3ForConditionalGeneration} and
  *       refuses the others, so users load the whole {@code *ForConditionalGeneration} and PEFT names its modules
  *       {@code base_model.model.model.language_model.layers.N...}: the model keeps that naming (its layout), and a saved
@@ -83,7 +84,16 @@ enum VisionLanguageCheckpoint {
     MISTRAL3("mistral3", "Mistral3ForConditionalGeneration", List.of("mistral", DecoderConfig.MINISTRAL3,
             LatentAttentionConfig.MISTRAL4_MODEL_TYPE), null,
             DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION, null, List.of(), true, "vision tower and projector",
-            JsonNodeFactory.instance::objectNode);
+            JsonNodeFactory.instance::objectNode),
+    /**
+     * Gemma 4's {@code Gemma4ForConditionalGeneration} (every published Gemma 4: E2B, E4B, 31B): its language model is
+     * a {@code gemma4_text}, with Gemma4TextConfig's defaults (the decoder's family defaults); the head is tied by the
+     * top-level {@code tie_word_embeddings} (default true). On text the class's logits are its language model's: the
+     * vision and audio tokens it would replace never occur, and its {@code "vision"} bidirectional mask is causal.
+     */
+    GEMMA4("gemma4", "Gemma4ForConditionalGeneration", List.of(Gemma4Config.MODEL_TYPE), Gemma4Config.MODEL_TYPE,
+            DecoderLayout.GEMMA4_CONDITIONAL_GENERATION, null, List.of(), true,
+            "vision and audio towers and their embedders", JsonNodeFactory.instance::objectNode);
     private static final String LANGUAGE_MODEL = "model.language_model.";
 
     private final String modelType;

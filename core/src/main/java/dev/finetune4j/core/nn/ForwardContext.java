@@ -25,10 +25,14 @@ import java.util.function.Supplier;
  * @param segmentOffsets (B, T) F32 on the model's device, each token's position within its packed example: where a
  *                       recurrent layer restarts its convolution and state (made once per pass by a model that has
  *                       such layers); null when the pass is not packed, or the model has no such layer
+ * @param sharedKeyValues the keys and values that later layers of this pass reuse (Gemma 4's kv-shared layers); null
+ *                        when no layer shares
+ * @param inputIds [B][T] the new tokens' ids where the pass was given ids (Gemma 4's per-layer inputs are looked up
+ *                 by id), or null
  */
 public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cache,
                              Supplier<SplittableRandom> dropoutStream, int[] sequenceLengths, Tensor paddingKeep,
-                             Tensor segmentOffsets) {
+                             Tensor segmentOffsets, SharedKeyValues sharedKeyValues, long[][] inputIds) {
 
     /**
      * This context without the recurrent layers' padding factors and segment offsets.
@@ -41,7 +45,7 @@ public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cach
      */
     public ForwardContext(AttentionMask mask, int[][] positions, KvCache cache,
                           Supplier<SplittableRandom> dropoutStream, int[] sequenceLengths) {
-        this(mask, positions, cache, dropoutStream, sequenceLengths, null, null);
+        this(mask, positions, cache, dropoutStream, sequenceLengths, null, null, null, null);
     }
 
     /**
@@ -53,7 +57,30 @@ public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cach
      * @return the context
      */
     public ForwardContext withRecurrentInputs(Tensor keep, Tensor offsets) {
-        return new ForwardContext(mask, positions, cache, dropoutStream, sequenceLengths, keep, offsets);
+        return new ForwardContext(mask, positions, cache, dropoutStream, sequenceLengths, keep, offsets,
+                sharedKeyValues, inputIds);
+    }
+
+    /**
+     * This context with {@code shared} as its {@link #sharedKeyValues()}.
+     *
+     * @param shared the keys and values later layers of this pass reuse
+     * @return the context
+     */
+    public ForwardContext withSharedKeyValues(SharedKeyValues shared) {
+        return new ForwardContext(mask, positions, cache, dropoutStream, sequenceLengths, paddingKeep, segmentOffsets,
+                shared, inputIds);
+    }
+
+    /**
+     * This context with {@code ids} as its {@link #inputIds()}.
+     *
+     * @param ids [B][T] the new tokens' ids, or null
+     * @return the context
+     */
+    public ForwardContext withInputIds(long[][] ids) {
+        return new ForwardContext(mask, positions, cache, dropoutStream, sequenceLengths, paddingKeep, segmentOffsets,
+                sharedKeyValues, ids);
     }
 
     /**

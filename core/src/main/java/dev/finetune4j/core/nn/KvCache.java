@@ -94,11 +94,12 @@ public final class KvCache {
      * (B, Hkv, capacity, D) whose first {@code length} positions are filled. It never grows; a forward pass that
      * would go past the capacity is refused.
      *
-     * @param keys   one key buffer per layer
+     * @param keys   one key buffer per layer, each layer's Hkv and D its own, B and capacity the same in all
      * @param values one value buffer per layer, shaped like the keys
      * @param length the positions already filled, at most the capacity
      * @return a cache that appends into the buffers
-     * @throws IllegalArgumentException when the buffers' counts or shapes differ, or {@code length} exceeds them
+     * @throws IllegalArgumentException when the buffers' counts, rows or capacities differ, or {@code length} exceeds
+     *                                  them
      */
     public static KvCache preallocated(Tensor[] keys, Tensor[] values, int length) {
         return preallocated(keys, values, new Tensor[keys.length][], length);
@@ -134,9 +135,12 @@ public final class KvCache {
                 continue;
             }
             like = like == null ? keys[i] : like;
-            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || !keys[i].shape().equals(like.shape())) {
+            // heads and their size may differ by layer (Gemma 4's full layers); rows and capacity may not
+            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || keys[i].dim(0) != like.dim(0)
+                    || keys[i].dim(2) != like.dim(2)) {
                 throw new IllegalArgumentException("layer " + i + ": keys " + keys[i].shape() + " and values " + values[i].shape()
-                        + " must both be (B, Hkv, capacity, D) like the first attention layer's " + like.shape());
+                        + " must both be (B, Hkv, capacity, D) with the first attention layer's B and capacity "
+                        + like.shape());
             }
         }
         int capacity = like == null ? Integer.MAX_VALUE : like.dim(2);

@@ -2,8 +2,11 @@ package dev.finetune4j.core.nn;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
@@ -20,6 +23,8 @@ public abstract class Module {
 
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
+    /** The names of {@link #parameters} that are buffers ({@link #registerBuffer}). */
+    private final Set<String> buffers = new HashSet<>();
     private boolean training;
 
     /**
@@ -32,6 +37,20 @@ public abstract class Module {
     protected final Tensor registerParameter(String name, Tensor value) {
         parameters.put(name, value.named(name));
         return value;
+    }
+
+    /**
+     * Registers a buffer under {@code name}: a tensor of the state dict (loaded and saved by name as a parameter, as
+     * transformers saves a persistent {@code nn.Buffer}) that never trains: {@link #requiresGrad(boolean)} leaves it
+     * frozen and {@link #bufferNames()} names it for the tuners that pick parameters by name.
+     *
+     * @param name the buffer's name within this module, e.g. {@code layer_scalar}
+     * @param value the tensor, owned by the caller's scope
+     * @return {@code value}
+     */
+    protected final Tensor registerBuffer(String name, Tensor value) {
+        buffers.add(name);
+        return registerParameter(name, value);
     }
 
     /**
@@ -162,12 +181,25 @@ public abstract class Module {
     }
 
     /**
-     * Sets requiresGrad on every parameter of the tree.
+     * The dotted names of the tree's buffers ({@link #registerBuffer}): tensors of {@link #stateDict()} that never
+     * train.
+     *
+     * @return a new ordered set of dotted names
+     */
+    public final Set<String> bufferNames() {
+        Set<String> out = new LinkedHashSet<>();
+        visit("", (path, m) -> m.parameters.keySet().stream().filter(m.buffers::contains)
+                .forEach(n -> out.add(join(path, n))));
+        return out;
+    }
+
+    /**
+     * Sets requiresGrad on every parameter of the tree; buffers stay frozen.
      *
      * @param value true to train every parameter, false to freeze every parameter
      */
     public final void requiresGrad(boolean value) {
-        stateDict().values().forEach(t -> t.requiresGrad(value));
+        visit("", (path, m) -> m.parameters.forEach((n, t) -> t.requiresGrad(value && !m.buffers.contains(n))));
     }
 
     /**

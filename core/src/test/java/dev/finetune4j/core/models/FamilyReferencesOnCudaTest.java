@@ -36,7 +36,8 @@ class FamilyReferencesOnCudaTest {
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
                 "references/granite4_h", "references/glm4", "references/cohere2", "references/lfm2",
                 "references/falcon_h1",
-                "references/nemotron_h")
+                "references/nemotron_h",
+                "references/gemma4_text")
                 : FamilyReferencesTest.families();
     }
 
@@ -58,7 +59,8 @@ class FamilyReferencesOnCudaTest {
                 "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "qwen3_next", "qwen3_vl", "falcon_h1",
                 "falcon_h1_no_rms_norm", "ministral3", "mistral3", "ministral",
                 "mistral4",
-                "nemotron_h", "nemotron_h_moe")).map(family -> Arguments.of(family, device)));
+                "nemotron_h", "nemotron_h_moe",
+                "gemma4_text")).map(family -> Arguments.of(family, device)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

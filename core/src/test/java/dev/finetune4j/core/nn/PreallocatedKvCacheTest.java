@@ -1,5 +1,6 @@
 package dev.finetune4j.core.nn;
 
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,21 @@ class PreallocatedKvCacheTest {
             IllegalArgumentException unpaired = assertThrows(IllegalArgumentException.class,
                     () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{null}, new Tensor[1][], 0));
             assertTrue(unpaired.getMessage().contains("layer 0 has keys without values"), unpaired.getMessage());
+            Tensor longer = Tensor.zeros(1, 2, 4, 4);
+            assertThrows(IllegalArgumentException.class,
+                    () -> KvCache.preallocated(new Tensor[]{k, longer}, new Tensor[]{k, longer}, 0));
+        }
+    }
+
+    /** Gemma 4's full layers keep heads of their own count and size: each layer's buffers are its own shape. */
+    @Test
+    void layersMayKeepHeadsOfTheirOwnShape() {
+        try (var scope = TensorScope.open()) {
+            Tensor sliding = Tensor.zeros(1, 2, 3, 2);
+            Tensor full = Tensor.zeros(1, 1, 3, 4);
+            KvCache cache = KvCache.preallocated(new Tensor[]{sliding, full}, new Tensor[]{sliding, full}, 1);
+            Tensor[] kv = cache.extend(1, Tensor.zeros(1, 1, 1, 4), Tensor.zeros(1, 1, 1, 4));
+            assertEquals(Shape.of(1, 1, 2, 4), kv[0].shape());
         }
     }
 

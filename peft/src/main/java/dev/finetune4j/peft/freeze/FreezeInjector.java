@@ -10,6 +10,7 @@ import dev.finetune4j.peft.PeftMethod;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,7 +43,11 @@ public final class FreezeInjector extends PeftMethod<FreezeConfig> {
         int first = numLayers - Math.min(cfg.topLayers(), numLayers);
         List<ConfigRegex> names = cfg.trainableNames().stream().map(p -> ConfigRegex.compile("trainable_names", p)).toList();
         Map<String, Tensor> chosen = new LinkedHashMap<>();
+        Set<String> buffers = ctx.root().bufferNames(); // fixed tensors (Gemma 4's layer_scalar) never train
         ctx.root().stateDict().forEach((name, t) -> {
+            if (buffers.contains(name)) {
+                return;
+            }
             Matcher m = LAYER_INDEX.matcher(name);
             boolean top = cfg.topLayers() > 0 && m.find() && Integer.parseInt(m.group(1)) >= first;
             boolean named = names.stream().anyMatch(p -> p.find(name));

@@ -39,6 +39,15 @@ public final class PrefixInjector extends PeftMethod<PrefixTuningConfig> {
      */
     @Override
     public PrefixEncoder inject(PeftContext ctx, PrefixTuningConfig cfg) {
+        String shapes = ctx.requireCausalLm("prefix tuning").keyValueShapesDiffer();
+        if (shapes != null) {
+            // NOTE: PEFT 0.21 lays out the widest layer's shape, cuts it down for narrower layers and skips shared ones
+            // with a warning; a prefix of one shape cannot be right for all of them, so this refuses instead
+            throw new PeftException("prefix tuning lays out one shape of keys and values for every layer ("
+                    + ctx.spec().numKeyValueHeads() + " heads of " + ctx.spec().headDim() + "), but in this "
+                    + ctx.modelType() + " model " + shapes + ": use LoRA, DoRA or IA3, which adapt the projections "
+                    + "whatever their shape");
+        }
         if (ctx.requireCausalLm("prefix tuning").hasRecurrentLayers()) {
             throw new PeftException("prefix tuning prepends keys and values to every layer's attention, but "
                     + ctx.modelType() + " has recurrent layers (linear attention or Mamba-2), which mix tokens through a "

@@ -25,8 +25,10 @@ import java.util.Map;
  * Falcon-H1 (attention and a Mamba-2 mixer in every layer: keys, values and a recurrent state per row in one layer's
  * cache entry), Apertus (xIELU), Ministral 3 (the query temperature of each row's own positions), Mistral 3's language
  * model (adapters keyed under model.language_model, the pixtral tower left on disk), Ministral (sliding and full
- * layers) and Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and values, MLP and mixture
- * layers with no cache entry at all). Each completion equals core's Generator on the request alone.
+ * layers), Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and values, MLP and mixture
+ * layers with no cache entry at all) and Gemma 4 (kv-shared layers attending over an earlier layer's cached keys and
+ * values with no cache entry of their own, full layers with heads of their own size, per-layer inputs looked up by
+ * each row's new tokens). Each completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -37,7 +39,8 @@ class DenseFamiliesServingTest {
             "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
             "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
             "references/ministral3", "references/mistral3", "references/ministral",
-            "references/nemotron_h", "references/nemotron_h_moe"})
+            "references/nemotron_h", "references/nemotron_h_moe",
+            "references/gemma4_text"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));

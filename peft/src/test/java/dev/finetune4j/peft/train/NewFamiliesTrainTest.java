@@ -34,6 +34,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,7 +51,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * after the rotary, its alpha base), StarCoder2 (biased LayerNorms, an MLP without a gate, a window) and Arcee (an MLP
  * of squared ReLUs), Apertus (xIELU with learned scalars, frozen under LoRA), LFM2 (a gated short convolution without SiLU beside attention) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
- * layer beside a gated attention layer): the
+ * layer beside a gated attention layer), and Gemma 4 (full layers with heads of their own whose keys are their values,
+ * kv-shared layers, double-wide MLPs, per-layer inputs): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
  */
@@ -66,7 +68,8 @@ class NewFamiliesTrainTest {
             "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
             "ministral3", "ministral",
             "mistral4",
-            "nemotron_h", "nemotron_h_moe"})
+            "nemotron_h", "nemotron_h_moe",
+            "gemma4_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -243,6 +246,27 @@ class NewFamiliesTrainTest {
             PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
             assertTrue(e.getMessage().contains("recurrent layers") && e.getMessage().contains("prompt tuning"),
                     e.getMessage());
+        }
+    }
+
+    /**
+     * Prefix tuning lays out one shape of keys and values for every layer; Gemma 4's full layers have heads of their
+     * own and its kv-shared layers none: refused with the layer that differs and what to use instead.
+     */
+    @Test
+    void prefixTuningRefusesLayersOfAnotherKeyValueShape() {
+        try (LanguageModel base = tiny("gemma4_text")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
+            assertTrue(e.getMessage().contains("layer 1 has 1 key/value heads of 16") && e.getMessage().contains("LoRA"),
+                    e.getMessage());
+        }
+        try (LanguageModel base = tiny("gemma4_text", c -> c.put("global_head_dim", 8).put("attention_k_eq_v", false))) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
+            assertTrue(e.getMessage().contains("layer 2 projects no keys and values"), e.getMessage());
+        }
+        try (LanguageModel base = tiny("gemma4_text", c -> c.put("global_head_dim", 8).put("attention_k_eq_v", false)
+                .put("num_kv_shared_layers", 0))) {
+            assertNotNull(Peft.wrap(base, PrefixTuningConfig.of(3)), "one shape for every layer: prefix tuning runs");
         }
     }
 
@@ -504,6 +528,21 @@ class NewFamiliesTrainTest {
                     .put("num_experts_per_tok", 2).put("moe_intermediate_size", 16)
                     .put("moe_shared_expert_intermediate_size", 24).put("n_group", 2).put("topk_group", 1)
                     .put("routed_scaling_factor", 2.5);
+            // sliding, full, sliding, full: the full layers' heads of 16 over one key/value head whose projection is
+            // also the values (attention_k_eq_v), the last two layers attending over the first two's keys and values
+            // through MLPs of twice the width, per-layer inputs of 8, logits soft-capped
+            case "gemma4_text" -> {
+                c.put("num_hidden_layers", 4).put("sliding_window", 4).put("attention_k_eq_v", true)
+                        .put("global_head_dim", 16).put("num_global_key_value_heads", 1).put("num_kv_shared_layers", 2)
+                        .put("use_double_wide_mlp", true).put("hidden_size_per_layer_input", 8)
+                        .put("vocab_size_per_layer_input", VOCAB).put("final_logit_softcapping", 10.0);
+                c.putArray("layer_types").add("sliding_attention").add("full_attention").add("sliding_attention")
+                        .add("full_attention");
+                ObjectNode rope = c.putObject("rope_parameters");
+                rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 1e4);
+                rope.putObject("full_attention").put("rope_type", "proportional").put("partial_rotary_factor", 0.5)
+                        .put("rope_theta", 1e4);
+            }
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");

@@ -95,6 +95,8 @@ import java.util.Set;
  *                         temperature); null for the other families, and for a {@code llama_4_scaling_beta} of 0
  * @param blockPattern Nemotron-H's layers, each one block (Mamba-2, attention, MLP or mixture) after its own norm;
  *                     null for the families whose layers mix tokens and then transform them
+ * @param gemma4 Gemma 4's full-attention heads, keys as values, per-layer inputs and kv-shared layers; null for the
+ *               other families
  */
 public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -108,7 +110,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                             LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
                             boolean attentionOutputGate, LatentAttentionConfig latentAttention,
                             ParallelHybridConfig parallelHybrid, QueryTemperature queryTemperature,
-                            BlockPattern blockPattern) {
+                            BlockPattern blockPattern, Gemma4Config gemma4) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -224,7 +226,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             ParallelHybridConfig.MODEL_TYPE,
             DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3,
             LatentAttentionConfig.MISTRAL4_MODEL_TYPE,
-            BlockPattern.MODEL_TYPE);
+            BlockPattern.MODEL_TYPE,
+            Gemma4Config.MODEL_TYPE);
 
     /** The {@code model_type} of Ministral 8B (2410): Mistral's layer with sliding and full layers ({@code layer_types}). */
     public static final String MINISTRAL = "ministral";
@@ -284,6 +287,9 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 : (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
         long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
+        if (gemma4 != null) {
+            return count + layerShapes().gemma4ParameterCount();
+        }
         for (int i = 0; i < numHiddenLayers; i++) {
             if (blockPattern != null) { // one block per layer
                 count += switch (blockPattern.kind(i)) {
@@ -300,6 +306,15 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             count += mixer + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
+    }
+
+    /**
+     * Each layer's shape where a family's layers differ (Gemma 4's head sizes, kv-shared layers, double-wide MLPs).
+     *
+     * @return the layers' shapes
+     */
+    public LayerShapes layerShapes() {
+        return new LayerShapes(this);
     }
 
     /**
@@ -479,7 +494,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         JsonNode c = FamilyDefaults.fill(config, type);
         String at = "config.json";
         boolean gemma = type.startsWith("gemma");
-        boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
+        boolean gemma4 = type.equals(Gemma4Config.MODEL_TYPE);
+        boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text") || gemma4;
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
         boolean falconH1 = type.equals(ParallelHybridConfig.MODEL_TYPE);
         BlockPattern blockPattern = type.equals(BlockPattern.MODEL_TYPE) ? BlockPattern.fromJson(c) : null;
@@ -546,7 +562,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         float attentionScale = granite
                 ? (float) JsonFields.number(c, "attention_multiplier", 1.0, v -> v > 0, "> 0", at)
                 : latent != null ? (float) (Math.pow(latent.qkHeadDim(), -0.5) * rope.softmaxScaleFactor())
-                : (float) Math.pow(queryScalar, -0.5);
+                // Gemma 4 scales no score: its q/k norms set their size
+                : gemma4 ? 1f : (float) Math.pow(queryScalar, -0.5);
         int vocab = JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at);
         return new DecoderConfig(type,
                 vocab,
@@ -594,7 +611,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 oneBiasSwitch || noBiases ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
+                    case "qwen3", "qwen3_moe", "gemma3_text", Gemma4Config.MODEL_TYPE, QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
                          MoeConfig.QWEN3_VL_MOE_TEXT, "exaone4", APERTUS,
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
@@ -612,9 +629,10 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 sliding.window(),
                 sliding.layers(),
                 ropeLayers,
-                gemma || qwen35, // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's
+                // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's; Gemma 4's by the weight itself
+                gemma && !gemma4 || qwen35,
                 cohere ? NormKind.LAYER_WITHOUT_BIAS : starcoder2 ? NormKind.LAYER : NormKind.RMS,
-                gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
+                gemma ? (type.equals("gemma3_text") || gemma4 ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
                         : granite ? EmbeddingScale.INPUT
                         // Falcon-H1 scales embed_tokens' output: inputs_embeds (virtual tokens) stay unscaled
                         : falconH1 ? EmbeddingScale.TOKENS : EmbeddingScale.NONE,
@@ -646,7 +664,9 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 latent,
                 parallelHybrid,
                 temperature,
-                blockPattern);
+                blockPattern,
+                gemma4 ? Gemma4Config.fromJson(c, layers, heads, JsonFields.integer(c, "num_key_value_heads", heads, 1,
+                        ConfigLimits.HEADS, at), sliding.layers()) : null);
     }
 
     private static boolean anyOf(boolean[] flags) {
@@ -661,7 +681,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
     /** Variants of the families that finetune4j does not implement, refused with what to load instead. */
     private static void refuseUnsupported(JsonNode c, String type, int layers) {
         String at = "config.json";
-        if (JsonFields.bool(c, "use_bidirectional_attention", false, at)) {
+        // Gemma 4's is a string ("all", "vision") or null: Gemma4Config refuses it
+        if (!type.equals(Gemma4Config.MODEL_TYPE) && JsonFields.bool(c, "use_bidirectional_attention", false, at)) {
             throw new IllegalArgumentException(at + ": use_bidirectional_attention (an embedding model such as "
                     + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
         }
@@ -718,7 +739,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             return null; // a module with parameters, not a Kind (xielu())
         }
         String name = switch (type) {
-            case "gemma2", "gemma3_text" -> c.path("hidden_activation").asText("gelu_pytorch_tanh");
+            case "gemma2", "gemma3_text", Gemma4Config.MODEL_TYPE ->
+                    c.path("hidden_activation").asText("gelu_pytorch_tanh");
             case "gemma" -> c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText()
                     : c.path("hidden_act").asText("gelu_pytorch_tanh");
             case BlockPattern.MODEL_TYPE -> c.path("mlp_hidden_act").asText("relu2");
@@ -747,7 +769,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         };
         return Double.isNaN(theta) ? rope
                 : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0],
-                        Double.NaN, 0);
+                        Double.NaN, 0, 1);
     }
 
     /**

@@ -1,12 +1,16 @@
 package dev.finetune4j.core.models.decoder;
 
+import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.LayerNorm;
+import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -27,7 +31,9 @@ import dev.finetune4j.core.tensor.TensorScope;
  * ({@code self_attn}). Falcon-H1's layers run a {@link Mamba2Mixer} beside the attention on the same normed input
  * ({@link ParallelHybridConfig}): x + attention_out attn(attention_in norm(x)) + ssm_out mamba(norm(x)). A
  * Nemotron-H layer is one block, its {@code mixer} ({@link BlockPattern}): x + mixer(norm(x)), the mixer a Mamba-2
- * mixer or an attention (without MLP) or an MLP or a mixture of experts (without token mixer).
+ * mixer or an attention (without MLP) or an MLP or a mixture of experts (without token mixer). A Gemma 4 layer
+ * ({@link Gemma4Config}) then adds its per-layer input's branch, h + norm(proj(act(gate(h)) * input)), and scales
+ * its whole output by its stored {@code layer_scalar}.
  */
 public final class DecoderLayer extends Module {
     /** Nemotron-H's name of a layer's one block. */
@@ -52,6 +58,12 @@ public final class DecoderLayer extends Module {
     private final String mixer;
     /** Falcon-H1's multipliers of the attention and the {@code mamba} mixer beside it; null in other families. */
     private final ParallelHybridConfig parallelHybrid;
+    /** Gemma 4's per-layer input branch's activation; null where the layer has none. */
+    private final Activations.Kind perLayerInputAct;
+    /** Whether the output is scaled by {@code layer_scalar} (Gemma 4). */
+    private final boolean layerScalar;
+    /** The layer's index in the stack. */
+    private final int index;
 
     /**
      * Layer {@code index}, zero until loaded.
@@ -62,6 +74,7 @@ public final class DecoderLayer extends Module {
      * @param index the layer's index
      */
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
+        this.index = index;
         this.norms = c.normNames(index);
         this.residualMultiplier = c.multipliers().residual();
         this.residualDropout = c.dropouts().residual();
@@ -90,18 +103,39 @@ public final class DecoderLayer extends Module {
             this.mlp = null;
         } else {
             this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
-            registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
+            registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c, index));
         }
         this.sharedMlp = c.isSparse(index) && c.sharedMlpBesideExperts() ? c.denseMlp().module() : null;
         if (sharedMlp != null) {
             registerChild(sharedMlp, new DecoderMlp(scope, c));
         }
         this.parallel = c.norms() == NormPlacement.PARALLEL;
+        int perLayer = c.gemma4() == null ? 0 : c.gemma4().perLayerInputSize();
+        this.perLayerInputAct = perLayer > 0 ? c.hiddenAct() : null;
+        if (perLayer > 0) {
+            registerChild("per_layer_input_gate", new Linear(scope, c.hiddenSize(), perLayer, false));
+            registerChild("per_layer_projection", new Linear(scope, perLayer, c.hiddenSize(), false));
+            registerChild("post_per_layer_input_norm", norm(scope, c));
+        }
+        this.layerScalar = c.gemma4() != null;
+        if (layerScalar) { // a buffer in transformers: loaded and saved, never trained
+            Tensor one = registerBuffer("layer_scalar", Tensor.zeros(scope, DType.F32, Shape.of(1)));
+            one.backend().copy().fill(one, 1f);
+        }
         for (String norm : new String[]{norms.input(), norms.attentionOutput(), norms.mlpInput(), norms.mlpOutput()}) {
             if (norm != null) {
                 registerChild(norm, norm(scope, c));
             }
         }
+    }
+
+    /**
+     * The layer's index in the stack.
+     *
+     * @return the index
+     */
+    public int index() {
+        return index;
     }
 
     /**
@@ -128,6 +162,30 @@ public final class DecoderLayer extends Module {
      * @return the new hidden states, (B, T, C)
      */
     public Tensor forward(Tensor x, ForwardContext ctx) {
+        return forward(x, ctx, null);
+    }
+
+    /**
+     * x: (B, T, C) -> (B, T, C), with Gemma 4's per-layer input.
+     *
+     * @param x the hidden states, (B, T, C)
+     * @param ctx positions, masks and caches of this forward pass
+     * @param perLayerInput this layer's per-layer input, (B, T, P); null where the model has none
+     * @return the new hidden states, (B, T, C)
+     */
+    public Tensor forward(Tensor x, ForwardContext ctx, Tensor perLayerInput) {
+        Tensor out = sublayers(x, ctx);
+        if (perLayerInputAct != null) {
+            Tensor gated = Elementwise.mul(Activations.apply(perLayerInputAct,
+                    layer("per_layer_input_gate").forward(out)), perLayerInput);
+            out = Elementwise.add(out, normed("post_per_layer_input_norm",
+                    layer("per_layer_projection").forward(gated)));
+        }
+        return layerScalar ? Elementwise.mul(out, parameter("layer_scalar")) : out;
+    }
+
+    /** The token mixer and the MLP with their norms and residual adds. */
+    private Tensor sublayers(Tensor x, ForwardContext ctx) {
         if (parallel) {
             Tensor normed = normed(norms.input(), x);
             Tensor attended = ((Block) child(mixer)).forward(normed, ctx);

@@ -45,7 +45,16 @@ public enum DecoderLayout {
      * The language model of Qwen3-VL-MoE's {@code Qwen3VLMoeForConditionalGeneration}, named as Qwen3-VL's
      * ({@link #QWEN3_VL_CONDITIONAL_GENERATION}); the spec's {@code model_type} is {@code qwen3_vl_moe}.
      */
-    QWEN3_VL_MOE_CONDITIONAL_GENERATION("qwen3_vl_moe", List.of("model.visual"), Map.of());
+    QWEN3_VL_MOE_CONDITIONAL_GENERATION("qwen3_vl_moe", List.of("model.visual"), Map.of()),
+    /**
+     * The language model of Gemma 4's {@code Gemma4ForConditionalGeneration} (every published Gemma 4), named as
+     * Gemma 3's ({@link #GEMMA3_CONDITIONAL_GENERATION}); its vision and audio towers and their embedders
+     * ({@code model.vision_tower}, {@code model.audio_tower}, {@code model.embed_vision}, {@code model.embed_audio}) are
+     * left out. Written by transformers 5 from the start, so there is no older naming. The spec's {@code model_type}
+     * is {@code gemma4}.
+     */
+    GEMMA4_CONDITIONAL_GENERATION("gemma4", List.of("model.vision_tower", "model.audio_tower", "model.embed_vision",
+            "model.embed_audio"), Map.of());
 
     /** Names shared by several layouts (an enum's constants cannot read its static fields). */
     private static final class Names {

@@ -41,6 +41,19 @@ public final class DecoderMlp extends Module implements Layer {
     }
 
     /**
+     * Layer {@code layer}'s dense MLP, of that layer's width ({@link LayerShapes#intermediateSize}), zero until
+     * loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     * @param layer the layer's index
+     */
+    public DecoderMlp(TensorScope scope, DecoderConfig c, int layer) {
+        this(scope, c, c.layerShapes().intermediateSize(layer), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias(),
+                c.parallelHybrid() == null ? ParallelHybridConfig.NONE : c.parallelHybrid());
+    }
+
+    /**
      * An expert of a mixture, or a mixture's shared expert: the same MLP with its own width, the checkpoint's names for
      * its projections and its own bias switch (transformers' stacked experts have no biases).
      *

@@ -10,6 +10,7 @@ import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
+import dev.finetune4j.core.nn.SharedKeyValues;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
@@ -23,7 +24,9 @@ import java.util.List;
  * mixtures of experts as one causal LM ({@code *ForCausalLM}),
  * with Hugging Face's module tree: {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm},
  * {@code lm_head} (absent when the embeddings are tied). The language model of Gemma 3's vision-language checkpoints
- * is the same model with its backbone under {@code model.language_model} ({@link DecoderLayout}).
+ * is the same model with its backbone under {@code model.language_model} ({@link DecoderLayout}). Gemma 4's backbone
+ * also holds its per-layer inputs' {@code embed_tokens_per_layer}, {@code per_layer_model_projection} and
+ * {@code per_layer_projection_norm} ({@link PerLayerInputs}).
  */
 public final class DecoderModel extends LanguageModel {
     private final DecoderConfig config;
@@ -63,8 +66,10 @@ public final class DecoderModel extends LanguageModel {
         super(scope, withModelType(c.spec(), layout.modelType(c)));
         this.config = c;
         this.layout = layout;
-        this.rotary = frequencies(c, c.rope());
-        this.localRotary = c.localRope() == c.rope() ? rotary : frequencies(c, c.localRope());
+        // Gemma 4's full layers turn heads of their own size
+        this.rotary = frequencies(c, c.rope(), c.gemma4() != null ? c.gemma4().globalHeadDim() : c.rotaryDim());
+        this.localRotary = c.localRope() == c.rope() && c.gemma4() == null ? rotary
+                : frequencies(c, c.localRope(), c.rotaryDim());
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new DecoderLayer(scope, c, c.slidingWindowOf(i) > 0 ? localRotary : rotary, i));
@@ -77,11 +82,11 @@ public final class DecoderModel extends LanguageModel {
     }
 
     /**
-     * The frequencies of {@code rope}, Ministral 3's temperature on their queries (Mistral 4's on its latent queries'
-     * no-rope dimensions too), caching tables of positions.
+     * The frequencies of {@code rope} over {@code dims} dimensions, Ministral 3's temperature on their queries
+     * (Mistral 4's on its latent queries' no-rope dimensions too), caching tables of positions.
      */
-    private RotaryFrequencies frequencies(DecoderConfig c, RopeConfig rope) {
-        RotaryFrequencies frequencies = RotaryFrequencies.of(rope, c.rotaryDim());
+    private RotaryFrequencies frequencies(DecoderConfig c, RopeConfig rope, int dims) {
+        RotaryFrequencies frequencies = RotaryFrequencies.of(rope, dims);
         if (c.queryTemperature() != null) {
             frequencies = frequencies.withQueryFactor(c.queryTemperature(),
                     c.latentAttention() == null ? 0 : c.latentAttention().qkNopeHeadDim());
@@ -150,9 +155,14 @@ public final class DecoderModel extends LanguageModel {
         }
         Tensor input = ctx.dropout(config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x,
                 config.dropouts().embedding());
-        ForwardContext pass = !config.hasRecurrentLayers() ? ctx
+        ForwardContext recurrent = !config.hasRecurrentLayers() ? ctx
                 : ctx.withRecurrentInputs(RecurrentLayers.paddingKeep(ctx, x), RecurrentLayers.segmentOffsets(ctx, x));
-        Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));
+        ForwardContext pass = config.gemma4() == null || config.gemma4().kvSharedLayers() == 0 ? recurrent
+                : recurrent.withSharedKeyValues(new SharedKeyValues(config.numHiddenLayers()));
+        Tensor[] perLayer = backbone().perLayerInputs() == null ? null
+                : backbone().perLayerInputs().forward(x, ctx.inputIds(), config.paddingRow());
+        Tensor h = forwardLayers(layers, input, pass,
+                (layer, in) -> layer.forward(in, pass, perLayer == null ? null : perLayer[layer.index()]));
         return backbone().layer(config.finalNorm()).forward(h);
     }
 
@@ -163,7 +173,7 @@ public final class DecoderModel extends LanguageModel {
      */
     private Tensor scaled(Tensor embeddings) {
         float factor = config.multipliers().embedding();
-        if (config.gemmaNorms() && backbone().embedTokens().weight().dtype() == DType.BF16) {
+        if (config.modelType().startsWith("gemma") && backbone().embedTokens().weight().dtype() == DType.BF16) {
             factor = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(factor));
         }
         return Elementwise.scale(embeddings, factor);
@@ -208,6 +218,36 @@ public final class DecoderModel extends LanguageModel {
         return config.hasRecurrentLayers();
     }
 
+    /** Gemma 4's layers read the per-layer inputs and the kv-shared layers' keys: a recompute would lose their gradients. */
+    @Override
+    protected String gradientCheckpointingRefusal() {
+        Gemma4Config g = config.gemma4();
+        if (g == null || g.perLayerInputSize() == 0 && g.kvSharedLayers() == 0) {
+            return null;
+        }
+        return "gradient checkpointing is not supported for this Gemma 4 model: its layers read activations made "
+                + "outside them (per-layer inputs: hidden_size_per_layer_input = " + g.perLayerInputSize()
+                + "; keys and values of earlier layers: num_kv_shared_layers = " + g.kvSharedLayers() + "), whose "
+                + "gradients the recompute would drop; train without it (shorter sequences or a smaller batch)";
+    }
+
+    /** Gemma 4's full-attention layers of another head shape, and its kv-shared layers. */
+    @Override
+    public String keyValueShapesDiffer() {
+        LayerShapes shapes = config.layerShapes();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            if (!shapes.projectsKeyValues(i)) {
+                return "layer " + i + " projects no keys and values: it attends over layer " + shapes.keyValueSource(i)
+                        + "'s (num_kv_shared_layers = " + config.gemma4().kvSharedLayers() + ")";
+            }
+            if (shapes.headDim(i) != config.headDim() || shapes.keyValueHeads(i) != config.numKeyValueHeads()) {
+                return "layer " + i + " has " + shapes.keyValueHeads(i) + " key/value heads of " + shapes.headDim(i)
+                        + ", the model's other layers " + config.numKeyValueHeads() + " of " + config.headDim();
+            }
+        }
+        return null;
+    }
+
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */
     @Override
     public boolean cacheGoesStale(int cached, int length) {
@@ -240,15 +280,30 @@ public final class DecoderModel extends LanguageModel {
         /** {@code embed_tokens}, or Nemotron-H's {@code embeddings}. */
         private final String embeddingsName;
 
+        /** Gemma 4's per-layer inputs, or null. */
+        private final PerLayerInputs perLayerInputs;
+
         Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
             registerChild(c.embeddingsName(), new Embedding(scope, c.vocabSize(), c.hiddenSize()));
             registerChild("layers", new ModuleList<>(layers));
             registerChild(c.finalNorm(), DecoderLayer.norm(scope, c));
             this.embeddingsName = c.embeddingsName();
+            boolean perLayer = c.gemma4() != null && c.gemma4().perLayerInputSize() > 0;
+            if (perLayer) {
+                Module[] modules = PerLayerInputs.modules(scope, c);
+                registerChild(PerLayerInputs.EMBEDDINGS, modules[0]);
+                registerChild(PerLayerInputs.PROJECTION, modules[1]);
+                registerChild(PerLayerInputs.NORM, modules[2]);
+            }
+            this.perLayerInputs = perLayer ? new PerLayerInputs(c, this) : null;
         }
 
         Embedding embedTokens() {
             return (Embedding) child(embeddingsName);
+        }
+
+        PerLayerInputs perLayerInputs() {
+            return perLayerInputs;
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
@@ -48,6 +49,7 @@ final class FamilyDefaults {
             case LatentAttentionConfig.MISTRAL4_MODEL_TYPE -> mistral4(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
             case BlockPattern.MODEL_TYPE -> nemotronH(config.deepCopy());
+            case Gemma4Config.MODEL_TYPE -> gemma4(config.deepCopy());
             default -> config;
         };
     }
@@ -337,6 +339,47 @@ final class FamilyDefaults {
                     .put("factor", 128.0).put("original_max_position_embeddings", 8192).put("beta_fast", 32.0)
                     .put("beta_slow", 1.0).put("mscale", 1.0).put("mscale_all_dim", 1.0)
                     .put("llama_4_scaling_beta", 0.1);
+        }
+        return c;
+    }
+
+    /**
+     * Gemma 4's language model (Gemma4TextConfig): vocab 262,144, width 2,304, 30 layers of 8 query heads, 4
+     * key/value heads of 256 (full layers: heads of 512), MLPs of 9,216, 131,072 positions, a window of 512, tied
+     * embeddings, {@code pad_token_id} 0, per-layer inputs of 256 over 262,144 tokens; every sixth layer full by
+     * default and the last always (transformers forces it, warning), the sliding layers rotating at theta 10,000 and
+     * the full ones by the "proportional" rule over a quarter of their pairs at theta 1,000,000.
+     */
+    private static JsonNode gemma4(ObjectNode c) {
+        putIfAbsent(c, "vocab_size", 262_144);
+        putIfAbsent(c, "hidden_size", 2304);
+        putIfAbsent(c, "intermediate_size", 9216);
+        putIfAbsent(c, "num_hidden_layers", 30);
+        putIfAbsent(c, "num_attention_heads", 8);
+        putIfAbsent(c, "num_key_value_heads", 4);
+        putIfAbsent(c, "head_dim", 256);
+        putIfAbsent(c, "hidden_activation", "gelu_pytorch_tanh");
+        putIfAbsent(c, "max_position_embeddings", 131_072);
+        putIfAbsent(c, "rms_norm_eps", 1e-6);
+        putIfAbsent(c, "pad_token_id", 0);
+        putIfAbsent(c, "tie_word_embeddings", true);
+        putIfAbsent(c, "sliding_window", 512);
+        int layers = JsonFields.integer(c, "num_hidden_layers", 30, 1, ConfigLimits.LAYERS, "config.json");
+        if (!c.hasNonNull("layer_types")) {
+            ArrayNode types = c.putArray("layer_types");
+            for (int i = 0; i < layers; i++) {
+                types.add((i + 1) % 6 != 0 ? "sliding_attention" : "full_attention");
+            }
+        }
+        if (c.get("layer_types").isArray() && c.get("layer_types").size() == layers) {
+            ((ArrayNode) c.get("layer_types")).set(layers - 1,
+                    c.textNode("full_attention"));
+        }
+        if (!c.hasNonNull("rope_parameters")) {
+            ObjectNode rope = c.putObject("rope_parameters");
+            rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 10_000.0);
+            rope.putObject("full_attention").put("rope_type", "proportional").put("partial_rotary_factor", 0.25)
+                    .put("rope_theta", 1_000_000.0);
         }
         return c;
     }

@@ -29,11 +29,14 @@ import dev.finetune4j.core.models.ConfigLimits;
  * @param mscaleAllDim                  DeepSeek's {@code mscale_all_dim}, whose magnitude squared scales its
  *                                      attention's softmax under a scaled rotary ({@link #softmaxScaleFactor}); 0 when
  *                                      unset
+ * @param rotatedFraction               Gemma 4's "proportional" type: the fraction of a head's pairs that turn
+ *                                      ({@code partial_rotary_factor} in its layer type's settings); 1 for other types
  */
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
                          int originalMaxPositionEmbeddings, double betaFast, double betaSlow, boolean truncate,
                          double attentionFactor,
-                         double[] shortFactor, double[] longFactor, double alpha, double mscaleAllDim) {
+                         double[] shortFactor, double[] longFactor, double alpha, double mscaleAllDim,
+                         double rotatedFraction) {
 
     /**
      * Reads the rotary settings of a config.json (both layouts), refusing values that would make every logit NaN
@@ -105,7 +108,9 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 factors(scaling, "long_factor", type, at),
                 type.equals("dynamic") ? JsonFields.number(scaling, "alpha", Double.NaN, v -> v > 0, "> 0", at)
                         : Double.NaN,
-                mscaleAllDim);
+                mscaleAllDim,
+                type.equals("proportional") ? JsonFields.number(scaling, "partial_rotary_factor", 1.0,
+                        v -> v >= 0 && v <= 1, "in [0, 1]", at) : 1.0);
         rope.validate(at);
         return rope;
     }
@@ -172,7 +177,7 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
 
     private void validate(String at) {
         switch (ropeType) {
-            case "default", "linear", "llama3", "yarn" -> {
+            case "default", "linear", "llama3", "yarn", "proportional" -> {
             }
             case "dynamic" -> {
                 if (Double.isNaN(alpha)) {
@@ -188,7 +193,7 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 }
             }
             default -> throw new IllegalArgumentException("unsupported rope_type '" + ropeType
-                    + "'; supported: default, linear, llama3, yarn, longrope, dynamic with alpha (Hunyuan)");
+                    + "'; supported: default, linear, llama3, yarn, longrope, dynamic with alpha (Hunyuan), proportional (Gemma 4)");
         }
     }
 }

@@ -333,12 +333,26 @@ public final class RotaryFrequencies {
             }
             case "llama3" -> new RotaryFrequencies(llama3(base, rope), 1f);
             case "yarn" -> yarn(rope, headDim);
+            case "proportional" -> new RotaryFrequencies(proportional(base, rope), 1f);
             // Hunyuan's fixed NTK base (its forward switches to length-dependent scaling only past
             // max_position_embeddings, which LanguageModel refuses)
             case "dynamic" -> new RotaryFrequencies(defaultFrequencies(
                     rope.ropeTheta() * Math.pow(rope.alpha(), headDim / (headDim - 2.0)), headDim), 1f);
             default -> throw new IllegalArgumentException("unsupported rope_type " + rope.ropeType());
         };
+    }
+
+    /**
+     * Gemma 4's "proportional" rotary over a whole head of d: its first {@code floor(fraction d / 2)} pairs turn at
+     * theta^(-2i / d) (the exponent over the whole head, not the turning part), the others at frequency 0 (they pass
+     * unchanged); every frequency divided by {@code factor}.
+     */
+    private static float[] proportional(float[] base, RopeConfig rope) {
+        int turning = (int) Math.floor(rope.rotatedFraction() * base.length); // fraction d / 2, d = 2 base.length
+        for (int i = 0; i < base.length; i++) {
+            base[i] = i < turning ? (float) (base[i] / rope.factor()) : 0f;
+        }
+        return base;
     }
 
     /** inv_freq[i] = 1 / theta^(2i / d), in float32 like torch. */

@@ -885,6 +885,100 @@ class FamilyConfigTest {
         assertRefused(unknown, "'layers_block_type'[1] = \"conv\" is not one of");
     }
 
+    /**
+     * Gemma 4 as Gemma4TextConfig fills it (checked in transformers 5.17): every sixth layer full and the last forced
+     * full, heads of 256 over 4 key/value heads and 512 on the full layers (global_head_dim), no score scale, the
+     * sliding layers' rotary at theta 10,000 and the full ones' proportional over a quarter of the pairs at 1,000,000,
+     * per-layer inputs of 256 over 262,144 tokens, weights read as they are (not 1 + w), tied embeddings.
+     */
+    @Test
+    void gemma4DefaultsAreGemma4TextConfigs() {
+        ObjectNode json = JSON.createObjectNode().put("model_type", "gemma4_text").put("num_hidden_layers", 8);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertArrayEquals(new boolean[]{true, true, true, true, true, false, true, false}, c.slidingLayers(),
+                "(i + 1) % 6 == 0 full, and the last one");
+        assertEquals(256, c.layerShapes().headDim(0));
+        assertEquals(512, c.layerShapes().headDim(5));
+        assertEquals(4, c.layerShapes().keyValueHeads(5), "num_global_key_value_heads applies only with attention_k_eq_v");
+        assertEquals(512, c.slidingWindowOf(0));
+        assertEquals(1f, c.attentionScale());
+        assertEquals("proportional", c.rope().ropeType());
+        assertEquals(1e6, c.rope().ropeTheta());
+        assertEquals(0.25, c.rope().rotatedFraction());
+        assertEquals("default", c.localRope().ropeType());
+        assertEquals(1e4, c.localRope().ropeTheta());
+        assertEquals(256, c.gemma4().perLayerInputSize());
+        assertEquals(262_144, c.gemma4().perLayerVocabSize());
+        assertFalse(c.gemmaNorms());
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
+        assertEquals(DecoderConfig.EmbeddingScale.TOKENS, c.embeddingScale());
+        assertTrue(c.tieWordEmbeddings());
+        assertEquals(0, c.paddingRow());
+        assertEquals(0f, c.finalLogitSoftcapping());
+    }
+
+    /**
+     * The hub's form (global_head_dim, num_global_key_value_heads) and transformers 5.17's saved per_layer_config give
+     * the same full layers; k_eq_v drops their v_proj; the last num_kv_shared_layers read the last earlier layer of
+     * their type and, with use_double_wide_mlp, have MLPs twice as wide.
+     */
+    @Test
+    void gemma4FullLayersTakeTheirShapeFromEitherFormAndSharedLayersTheirSource() {
+        ObjectNode hub = base("gemma4_text", 5).put("head_dim", 16).put("global_head_dim", 32)
+                .put("num_global_key_value_heads", 1).put("attention_k_eq_v", true).put("num_kv_shared_layers", 2)
+                .put("use_double_wide_mlp", true).put("hidden_size_per_layer_input", 0);
+        hub.putArray("layer_types").add("sliding_attention").add("full_attention").add("sliding_attention")
+                .add("sliding_attention").add("full_attention");
+        ObjectNode saved = withoutKey(withoutKey(hub, "global_head_dim"), "num_global_key_value_heads");
+        ObjectNode overrides = saved.putObject("per_layer_config");
+        overrides.putObject("1").put("head_dim", 32).put("num_key_value_heads", 1);
+        overrides.putObject("4").put("head_dim", 32).put("num_key_value_heads", 1);
+        for (ObjectNode json : new ObjectNode[]{hub, saved}) {
+            DecoderConfig c = DecoderConfig.fromJson(json);
+            assertEquals(32, c.layerShapes().headDim(4));
+            assertEquals(1, c.layerShapes().keyValueHeads(4));
+            assertEquals(16, c.layerShapes().headDim(3));
+            assertEquals(2, c.layerShapes().keyValueHeads(3));
+            assertTrue(c.layerShapes().hasValueProjection(0));
+            assertFalse(c.layerShapes().hasValueProjection(1), "k_eq_v: the full layer's values are its keys");
+            assertEquals(2, c.layerShapes().keyValueSource(3), "the last sliding layer before the shared ones");
+            assertEquals(1, c.layerShapes().keyValueSource(4));
+            assertFalse(c.layerShapes().projectsKeyValues(3));
+            assertEquals(96, c.layerShapes().intermediateSize(2));
+            assertEquals(192, c.layerShapes().intermediateSize(3));
+        }
+    }
+
+    /** Proportional rotary by hand: of 8 pairs of a 16-dim head, int(0.5 * 8) = 4 turn at 10000^(-2i/16), 4 stay. */
+    @Test
+    void gemma4ProportionalRotaryTurnsTheFirstPairsAtTheWholeHeadsFrequencies() {
+        ObjectNode json = JSON.createObjectNode().put("rope_type", "proportional").put("rope_theta", 1e4)
+                .put("partial_rotary_factor", 0.5);
+        ObjectNode config = JSON.createObjectNode();
+        config.set("rope_parameters", json);
+        float[] inv = RotaryFrequencies.of(RopeConfig.fromJson(config, 64), 16).invFreq();
+        assertEquals(8, inv.length);
+        for (int i = 0; i < 8; i++) {
+            assertEquals(i < 4 ? (float) Math.pow(1e4, -2.0 * i / 16) : 0f, inv[i], 1e-7f, "pair " + i);
+        }
+    }
+
+    @Test
+    void gemma4RefusesWhatItDoesNotRunNamingTheField() {
+        assertRefused(base("gemma4_text", 2).put("enable_moe_block", true), "enable_moe_block = true");
+        assertRefused(base("gemma4_text", 2).put("use_bidirectional_attention", "all"),
+                "use_bidirectional_attention = \"all\"");
+        ObjectNode sliding = base("gemma4_text", 2);
+        sliding.putObject("per_layer_config").putObject("0").put("head_dim", 32);
+        assertRefused(sliding, "per_layer_config.0 overrides a sliding-attention layer");
+        ObjectNode other = base("gemma4_text", 2);
+        other.putObject("per_layer_config").putObject("1").put("intermediate_size", 32);
+        assertRefused(other, "per_layer_config.1.intermediate_size is not supported");
+        ObjectNode noSource = base("gemma4_text", 2).put("num_kv_shared_layers", 1);
+        noSource.putArray("layer_types").add("sliding_attention").add("full_attention");
+        assertRefused(noSource, "num_kv_shared_layers = 1 makes layer 1 reuse");
+    }
+
     private static ObjectNode withoutKey(ObjectNode json, String key) {
         ObjectNode copy = json.deepCopy();
         copy.remove(key);

@@ -1,0 +1,116 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
+import dev.finetune4j.core.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Gemma 4's checkpoints beyond the logits that FamilyReferencesTest checks: each layer's {@code layer_scalar} is a
+ * buffer in transformers ({@code nn.Buffer}), so it loads and saves with the weights but never trains; and the
+ * {@code gemma4} vision-language folders ({@link Gemma4MultimodalFolders}), whose language model gives the text
+ * fixture's transformers logits, named as on Gemma4ForConditionalGeneration, the towers left on disk and saved again.
+ */
+class Gemma4CheckpointTest {
+    private static final String TEXT = "references/gemma4_text";
+
+    @Test
+    void layerScalarLoadsAndSavesButNeverTrains(@TempDir Path tmp) throws Exception {
+        Path src = ReferenceFolders.copy(TEXT, List.of("config.json", "model.safetensors"), tmp.resolve("src"));
+        String name = "model.layers.2.layer_scalar";
+        float stored;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(src)) {
+            stored = ckpt.tensor(name).toFloatArray()[0];
+        }
+        assertNotEquals(1f, stored, "the fixture's scalars are drawn away from a fresh model's 1");
+        try (LanguageModel model = AutoModel.loadCausalLM(src)) {
+            assertEquals(stored, model.stateDict().get(name).toFloatArray()[0]);
+            model.requiresGrad(true);
+            assertTrue(model.bufferNames().contains(name), model.bufferNames().toString());
+            assertEquals(4, model.bufferNames().size(), "one layer_scalar per layer, nothing else");
+            assertFalse(model.trainableParameters().containsKey(name), "a full fine-tuning leaves the buffer fixed");
+            assertTrue(model.trainableParameters().containsKey("model.layers.2.self_attn.q_proj.weight"));
+            HfModelFolder.save(model, tmp.resolve("out"));
+        }
+        try (SafetensorsCheckpoint saved = SafetensorsCheckpoint.open(tmp.resolve("out"))) {
+            Tensor again = saved.tensor(name);
+            assertEquals(stored, again.toFloatArray()[0], "saved for transformers' strict load");
+        }
+    }
+
+    @Test
+    void aVisionLanguageFolderRunsItsLanguageModelAsTransformersDoes(@TempDir Path tmp) throws Exception {
+        Path dir = Gemma4MultimodalFolders.write(tmp.resolve("gemma4"));
+        ReferenceData ref = ReferenceData.load(TEXT + "/reference.safetensors");
+        long[][] ids = ref.ids("input_ids");
+        try (LanguageModel model = AutoModel.loadCausalLM(dir)) {
+            assertEquals("gemma4", model.spec().modelType());
+            assertEquals(DecoderLayout.GEMMA4_CONDITIONAL_GENERATION, ((DecoderModel) model).layout());
+            assertTrue(model.stateDict().keySet().stream().allMatch(n -> n.startsWith("model.language_model.")),
+                    "tied, the towers left out: " + model.stateDict().keySet());
+            assertTrue(model.stateDict().containsKey("model.language_model.embed_tokens_per_layer.weight"));
+            float[] logits = flatten(model.logits(ids, null));
+            float[] expected = ref.floats.get("logits");
+            double worst = 0;
+            for (int i = 0; i < expected.length; i++) {
+                worst = Math.max(worst, Math.abs(expected[i] - logits[i]));
+            }
+            assertTrue(worst < 1e-4, "transformers' logits of " + TEXT + ": max |diff| " + worst);
+            HfModelFolder.save(model, tmp.resolve("out"));
+        }
+        try (SafetensorsCheckpoint saved = SafetensorsCheckpoint.open(tmp.resolve("out"))) {
+            for (String tower : Gemma4MultimodalFolders.VISION_TENSORS.keySet()) {
+                assertTrue(saved.contains(tower), tower + " copied back, so that transformers loads the folder");
+            }
+            assertTrue(saved.contains("model.language_model.layers.3.layer_scalar"));
+        }
+    }
+
+    /**
+     * A text_config that leaves everything out takes Gemma4TextConfig's defaults (gemma-4-E2B's shape); the published
+     * {@code "vision"} bidirectional mask is accepted, since text stays causal under it.
+     */
+    @Test
+    void aBareTextConfigTakesGemma4TextConfigsDefaults() {
+        ObjectNode c = new ObjectMapper().createObjectNode().put("model_type", "gemma4");
+        c.putObject("text_config").put("use_bidirectional_attention", "vision");
+        DecoderConfig text = DecoderConfig.fromJson(VisionLanguageCheckpoint.GEMMA4.textConfig(c));
+        assertEquals(Gemma4Config.MODEL_TYPE, text.modelType());
+        assertEquals(2304, text.hiddenSize());
+        assertEquals(30, text.numHiddenLayers());
+        assertEquals(512, text.layerShapes().headDim(29), "the last layer is full, its heads global_head_dim");
+        assertEquals(256, text.layerShapes().headDim(0));
+        assertEquals(256, text.gemma4().perLayerInputSize());
+        assertTrue(text.tieWordEmbeddings());
+        assertTrue(VisionLanguageCheckpoint.GEMMA4.isLeftOut("model.audio_tower.conformer.0.norm.weight"));
+        assertTrue(VisionLanguageCheckpoint.GEMMA4.isLeftOut("model.embed_vision.embedding_projection.weight"));
+        assertFalse(VisionLanguageCheckpoint.GEMMA4.isLeftOut("model.language_model.norm.weight"));
+    }
+
+    private static float[] flatten(float[][][] x) {
+        int b = x.length;
+        int t = x[0].length;
+        int v = x[0][0].length;
+        float[] out = new float[b * t * v];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                System.arraycopy(x[i][j], 0, out, (i * t + j) * v, v);
+            }
+        }
+        return out;
+    }
+}
