@@ -66,6 +66,9 @@ import java.util.stream.IntStream;
  *       router (V3's with its selection bias), stacked experts and ungated shared experts as GLM-4.5's, the MLP's input
  *       norm as {@code ffn_norm}; V3's multi-token-prediction layers, which the loaded model does not hold, are not
  *       written, as the converter's {@code DeepseekV2Model} skips them ({@code skip_mtp}).</li>
+ *   <li>{@code mistral4} ({@code mistral4}, deepseek2's graph): DeepSeek-V3's layers as above, a router without a
+ *       selection bias, and the experts stacked in {@code gate_up_proj} and {@code down_proj} split into
+ *       {@code ffn_gate_exps}, {@code ffn_up_exps} and {@code ffn_down_exps} ({@link #addStackedExperts}).</li>
  *   <li>{@code glm} ({@code chatglm}), {@code glm4}, {@code ernie4_5}, {@code cohere} ({@code command-r}) and
  *       {@code cohere2}, whose rotary embeddings turn adjacent pairs as llama.cpp's do for them, so their rows are
  *       kept: GLM's q/k/v biases and fused {@code gate_up_proj} (one {@code ffn_up} of [gate; up] rows, as Phi-3's),
