@@ -1,6 +1,7 @@
 """Golden outputs of the newer decoder families as transformers' *ForSequenceClassification: OLMo 2 and 3,
 DeepSeek-V2 and V3 (latent attention, mixtures), Qwen3.5 (text: gated DeltaNet layers), Qwen3-Next, Ministral and
-Ministral 3 (sliding layers; Llama 4's query temperature).
+Ministral 3 (sliding layers; Llama 4's query temperature), Mistral 4 (latent attention under that temperature, a grouped
+softmax router, fused experts).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/decoder_classifiers.py --write
 
@@ -21,7 +22,8 @@ from transformers import AutoModelForSequenceClassification
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 REFERENCES = os.path.join(REPO, "core", "src", "test", "resources", "references")
 OUT = os.path.join(REFERENCES, "classifiers")
-FAMILIES = ["olmo2", "olmo3", "deepseek_v2", "deepseek_v3", "qwen3_5", "qwen3_next", "ministral", "ministral3"]
+FAMILIES = ["olmo2", "olmo3", "deepseek_v2", "deepseek_v3", "qwen3_5", "qwen3_next", "ministral", "ministral3",
+            "mistral4"]
 LABELS, PAD, LENGTH, PADDED = 3, 0, 10, 3
 
 

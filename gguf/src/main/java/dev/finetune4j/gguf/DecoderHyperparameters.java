@@ -22,6 +22,7 @@ import dev.finetune4j.gguf.LlamaCppArchitecture.RotaryPairs;
 import dev.finetune4j.gguf.LlamaCppArchitecture.ScaleKeys;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SlidingWindow;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SoftCaps;
+import dev.finetune4j.gguf.LlamaCppArchitecture.TemperatureStep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +77,8 @@ final class DecoderHyperparameters {
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
             Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"),
             Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"), Map.entry(BlockPattern.MODEL_TYPE, "nemotron_h"),
-            Map.entry(DecoderConfig.MINISTRAL3, "mistral3"));
+            Map.entry(DecoderConfig.MINISTRAL3, "mistral3"),
+            Map.entry(LatentAttentionConfig.MISTRAL4_MODEL_TYPE, "mistral4"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -382,13 +384,13 @@ final class DecoderHyperparameters {
      * {@code mscale} 1); 0, not written, for the other graphs (deepseek2's is {@link LatentAttentionHyperparameters}').
      */
     private double yarnLogMultiplier(RopeConfig rope) {
-        return graph.queryTemperature() ? rope.mscaleAllDim() : 0;
+        return graph.temperatureStep() == TemperatureStep.ORIGINAL_CONTEXT_LENGTH ? rope.mscaleAllDim() : 0;
     }
 
-    /** Ministral 3's query temperature ({@link QueryTemperature}), which mistral3.cpp alone applies. */
+    /** Ministral 3's and Mistral 4's query temperature ({@link QueryTemperature}), which mistral3 and deepseek2 apply. */
     private void refuseWhatTheTemperatureCannotSay() {
         QueryTemperature temperature = config.queryTemperature();
-        if (temperature != null && !graph.queryTemperature()) {
+        if (temperature != null && graph.temperatureStep() == TemperatureStep.NONE) {
             cannot("Llama 4's query temperature (llama_4_scaling_beta " + temperature.beta() + ")");
         }
     }
@@ -673,9 +675,12 @@ final class DecoderHyperparameters {
         }
         QueryTemperature temperature = config.queryTemperature();
         if (temperature != null) {
+            // NOTE: llama.cpp's converter writes neither key for Mistral 4, so its files compute no temperature
             meta.putFloat32(a + "attention.temperature_scale", temperature.beta());
-            // its step is YaRN's original length, read from the same rope_parameters field, and written above
-            if (!rope.ropeType().equals("yarn")) {
+            if (graph.temperatureStep() == TemperatureStep.TEMPERATURE_LENGTH) {
+                meta.putUint32(a + "attention.temperature_length", temperature.originalMaxPositionEmbeddings());
+            } else if (!rope.ropeType().equals("yarn")) {
+                // mistral3's step is YaRN's original length, from the same rope_parameters field (written above)
                 meta.putUint32(a + "rope.scaling.original_context_length", temperature.originalMaxPositionEmbeddings());
             }
         }

@@ -66,6 +66,9 @@ import java.util.stream.IntStream;
  *       router (V3's with its selection bias), stacked experts and ungated shared experts as GLM-4.5's, the MLP's input
  *       norm as {@code ffn_norm}; V3's multi-token-prediction layers, which the loaded model does not hold, are not
  *       written, as the converter's {@code DeepseekV2Model} skips them ({@code skip_mtp}).</li>
+ *   <li>{@code mistral4} ({@code mistral4}, deepseek2's graph): DeepSeek-V3's layers as above, a router without a
+ *       selection bias, and the experts stacked in {@code gate_up_proj} and {@code down_proj} split into
+ *       {@code ffn_gate_exps}, {@code ffn_up_exps} and {@code ffn_down_exps} ({@link #addStackedExperts}).</li>
  *   <li>{@code glm} ({@code chatglm}), {@code glm4}, {@code ernie4_5}, {@code cohere} ({@code command-r}) and
  *       {@code cohere2}, whose rotary embeddings turn adjacent pairs as llama.cpp's do for them, so their rows are
  *       kept: GLM's q/k/v biases and fused {@code gate_up_proj} (one {@code ffn_up} of [gate; up] rows, as Phi-3's),
@@ -348,22 +351,22 @@ final class DecoderMapping implements ModelMapping {
     }
 
     /**
-     * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E]) and its selection bias ({@code exp_probs_b.bias},
-     * the vector [E]: GLM-4.5's {@code gate.e_score_correction_bias}, ERNIE-4.5's {@code moe_statics} one of (1, E)),
-     * its experts' projections stacked per kind ({@code ffn_gate_exps} and {@code ffn_up_exps} [C, I, E],
-     * {@code ffn_down_exps} [I, C, E]) and the shared experts {@code ffn_{gate,up,down}_shexp}: Qwen2-MoE's and
-     * Qwen3.5-MoE's {@code shared_expert} with its gate ({@code ffn_gate_inp_shexp}, written as the vector [C]), GLM-4.5's
-     * and ERNIE-4.5's ungated {@code shared_experts}.
+     * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E], with gpt-oss's bias) and its selection bias
+     * ({@code exp_probs_b.bias}, the vector [E]: GLM-4.5's {@code gate.e_score_correction_bias}, ERNIE-4.5's
+     * {@code moe_statics} one of (1, E)), its experts' projections stacked per kind ({@code ffn_gate_exps} and
+     * {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]; from one matrix per expert, or split from the
+     * stacked parameters by {@link #addStackedExperts}) and the shared experts {@code ffn_{gate,up,down}_shexp}:
+     * Qwen2-MoE's and Qwen3.5-MoE's {@code shared_expert} with its gate ({@code ffn_gate_inp_shexp}, written as the
+     * vector [C]), GLM-4.5's, ERNIE-4.5's, DeepSeek's and Mistral 4's ungated {@code shared_experts}.
      */
     private void addMixture(List<Placement> out, String hf, String blk) {
         MoeConfig moe = config.moe();
         String block = hf + moe.naming().block() + ".";
-        if (moe.naming().stacked()) {
-            addStackedExperts(out, block, blk);
-            return;
+        String router = block + moe.naming().router() + ".";
+        out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
+        if (moe.naming().routerBias()) {
+            out.add(Placement.plain(router + "bias", blk + "ffn_gate_inp.bias")); // gpt-oss's
         }
-        MlpNames names = moe.naming().expert();
-        out.add(Placement.plain(block + "gate.weight", blk + "ffn_gate_inp.weight"));
         String selectionBias = switch (moe.routing().selectionBias()) {
             case ROUTER -> "gate." + SELECTION_BIAS;
             case STATICS -> "moe_statics." + SELECTION_BIAS;
@@ -373,14 +376,19 @@ final class DecoderMapping implements ModelMapping {
             out.add(Placement.reordered(block + selectionBias, blk + "exp_probs_b.bias", null, null,
                     Placement.Values.NONE, new Placement.View(b -> b.reshape(moe.numExperts()))));
         }
-        for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
-                new String[] {names.down(), "down"})) {
-            if (kind[0] == null) {
-                continue; // Nemotron-H's experts have no gate, nor its shared expert
-            }
-            for (int e = 0; e < moe.numExperts(); e++) {
-                out.add(Placement.expert(block + "experts." + e + "." + kind[0] + ".weight",
-                        blk + "ffn_" + kind[1] + "_exps.weight", e));
+        MlpNames names = moe.naming().expert();
+        if (moe.naming().stacked()) {
+            addStackedExperts(out, block, blk);
+        } else {
+            for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
+                    new String[] {names.down(), "down"})) {
+                if (kind[0] == null) {
+                    continue; // Nemotron-H's experts have no gate, nor its shared expert
+                }
+                for (int e = 0; e < moe.numExperts(); e++) {
+                    out.add(Placement.expert(block + "experts." + e + "." + kind[0] + ".weight",
+                            blk + "ffn_" + kind[1] + "_exps.weight", e));
+                }
             }
         }
         if (moe.sharedExpertIntermediateSize() > 0) {
@@ -388,7 +396,8 @@ final class DecoderMapping implements ModelMapping {
             if (moe.sharedExpertGated()) {
                 out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
             }
-            for (String kind : names.gate() == null ? List.of("up", "down") : List.of("gate", "up", "down")) {
+            boolean gated = names == null || names.gate() != null;
+            for (String kind : gated ? List.of("gate", "up", "down") : List.of("up", "down")) {
                 out.add(Placement.plain(block + shared + "." + kind + "_proj.weight",
                         blk + "ffn_" + kind + "_shexp.weight"));
             }
@@ -396,27 +405,33 @@ final class DecoderMapping implements ModelMapping {
     }
 
     /**
-     * gpt-oss's router with its bias ({@code ffn_gate_inp}) and its stacked experts with their biases, split as
-     * llama.cpp's gpt-oss reads them ({@link StackedExpertViews}): {@code ffn_gate_exps} and {@code ffn_up_exps}
-     * [C, I, E] with biases [I, E], {@code ffn_down_exps} [I, C, E] with its bias [C, E].
+     * The stacked experts split as llama.cpp reads them ({@link StackedExpertViews}): {@code ffn_gate_exps} and
+     * {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]; gpt-oss's interleaved gate and up columns with
+     * their biases ([I, E] each, and [C, E] for down), Mistral 4's gate and up rows apart. NOTE: llama.cpp's converter
+     * writes Mistral 4's gate_up_proj whole, as {@code ffn_gate_up_exps}, which llama.cpp reads in place of the two;
+     * split, they are named and quantized as every other mixture's (llama-quantize counts a fused tensor as a gate).
      */
     private void addStackedExperts(List<Placement> out, String block, String blk) {
-        String router = block + config.moe().naming().router() + ".";
-        out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
-        out.add(Placement.plain(router + "bias", blk + "ffn_gate_inp.bias"));
         String gateUp = block + "experts." + FusedExperts.GATE_UP;
         String down = block + "experts." + FusedExperts.DOWN;
+        boolean gptOss = config.moe().naming() == MoeConfig.Naming.GPT_OSS;
         for (int part : new int[] {StackedExpertViews.GATE, StackedExpertViews.UP}) {
             String kind = blk + (part == StackedExpertViews.GATE ? "ffn_gate_exps." : "ffn_up_exps.");
             for (int e = 0; e < config.moe().numExperts(); e++) {
-                out.add(Placement.selected(gateUp, kind + "weight", e, StackedExpertViews.interleavedProjection(e, part)));
+                out.add(Placement.selected(gateUp, kind + "weight", e, gptOss
+                        ? StackedExpertViews.interleavedProjection(e, part) : StackedExpertViews.weightHalf(e, part)));
             }
-            out.add(Placement.selected(gateUp + "_bias", kind + "bias", -1, StackedExpertViews.interleavedBias(part)));
+            if (gptOss) {
+                out.add(Placement.selected(gateUp + "_bias", kind + "bias", -1, StackedExpertViews.interleavedBias(part)));
+            }
         }
         for (int e = 0; e < config.moe().numExperts(); e++) {
-            out.add(Placement.selected(down, blk + "ffn_down_exps.weight", e, StackedExpertViews.transposedExpert(e)));
+            out.add(Placement.selected(down, blk + "ffn_down_exps.weight", e, gptOss
+                    ? StackedExpertViews.transposedExpert(e) : StackedExpertViews.expertWeight(e)));
         }
-        out.add(Placement.plain(down + "_bias", blk + "ffn_down_exps.bias"));
+        if (gptOss) {
+            out.add(Placement.plain(down + "_bias", blk + "ffn_down_exps.bias"));
+        }
     }
 
     /** Adds a placement; norms get the family's shift. */

@@ -67,11 +67,9 @@ import java.util.Set;
  * @param ownChecks                the refusals of the graph that no other shares
  * @param ropeSections             whether the rotary embedding is interleaved M-RoPE (qwen35.cpp, qwen35moe.cpp), whose
  *                                 {@code rope.dimension_sections} are written for text
- * @param queryTemperature         whether the graph multiplies the rotated queries by Llama 4's temperature
- *                                 {@code 1 + beta ln(1 + floor(p / original))} ({@code attention.temperature_scale}
- *                                 beta, {@code rope.scaling.original_context_length} the step) and scales YaRN's cos and
- *                                 sin by the ratio of magnitudes {@code rope.scaling.yarn_log_multiplier} names
- *                                 (mistral3.cpp)
+ * @param temperatureStep          whether the graph multiplies the rotated queries by Llama 4's temperature
+ *                                 {@code 1 + beta ln(1 + floor(p / step))} ({@code attention.temperature_scale} beta),
+ *                                 and which key says its step
  * @param adapterlessMatrices      the matrices (GGUF names within a layer, without {@code .weight}) the graph multiplies
  *                                 by {@code ggml_mul_mat} rather than {@code build_lora_mm}, so that an adapter's factors
  *                                 for them would load and never apply (deepseek2's latent attention but
@@ -86,7 +84,7 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
                             boolean unsuffixedMlpNorm, Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
                             boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
                             boolean kQuantMixesChecked, OwnChecks ownChecks, boolean ropeSections,
-                            boolean queryTemperature, Set<String> adapterlessMatrices) {
+                            TemperatureStep temperatureStep, Set<String> adapterlessMatrices) {
     LlamaCppArchitecture {
         ropeTypes = Set.copyOf(ropeTypes);
         adapterlessMatrices = Set.copyOf(adapterlessMatrices);
@@ -221,6 +219,26 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * unscaled rotary embedding.
          */
         COHERE
+    }
+
+    /**
+     * Which key says the step of Llama 4's query temperature, where the graph applies one: every {@code step}
+     * positions the factor {@code 1 + beta ln(1 + floor(p / step))} of the whole rotated queries grows.
+     */
+    enum TemperatureStep {
+        /** The graph applies no temperature: a model with one is refused. */
+        NONE,
+        /**
+         * {@code rope.scaling.original_context_length}, YaRN's original length (mistral3.cpp, where the model's
+         * {@code rope_parameters} name one length for both); its YaRN scales cos and sin by the ratio of the magnitudes
+         * at 1 and at {@code rope.scaling.yarn_log_multiplier}.
+         */
+        ORIGINAL_CONTEXT_LENGTH,
+        /**
+         * {@code attention.temperature_length} (deepseek2.cpp, which mistral4 runs: both the absorbed and the expanded
+         * latent attention multiply the whole query, the no-rope dimensions too, after rotation).
+         */
+        TEMPERATURE_LENGTH
     }
 
     /** The refusals of one graph that no other shares, each a method of {@link DecoderHyperparameters}. */

@@ -15,6 +15,7 @@ import dev.finetune4j.gguf.LlamaCppArchitecture.SharedExperts;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SlidingWindow;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SoftCaps;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SparseLayers;
+import dev.finetune4j.gguf.LlamaCppArchitecture.TemperatureStep;
 
 import java.util.Map;
 import java.util.Set;
@@ -39,7 +40,8 @@ final class LlamaCppArchitectures {
             graph("llama").adjacentPairs().ropeTypes(LLAMA3_ROPES).slidingWindow(SlidingWindow.DROPPED)
                     .writesVocabSize(),
             // Ministral 3: llama's layers, YaRN, and Llama 4's temperature on the queries
-            graph("mistral3").adjacentPairs().ropeTypes(YARN_ROPES).writesVocabSize().queryTemperature(),
+            graph("mistral3").adjacentPairs().ropeTypes(YARN_ROPES).writesVocabSize()
+                    .temperatureStep(TemperatureStep.ORIGINAL_CONTEXT_LENGTH),
             graph("qwen2").biases(Biases.QKV),
             graph("qwen2moe").biases(Biases.QKV).outputHead(OutputHead.OWN).renormalisation(Renormalisation.NEVER)
                     .expertWidthKey().sharedExperts(SharedExperts.GATED),
@@ -80,13 +82,9 @@ final class LlamaCppArchitectures {
             graph("glm4moe").partialRotary().biases(Biases.QKV).mlpNormAsPostAttention().router(Router.KEYED)
                     .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
                     .sparseLayers(SparseLayers.AFTER_LEADING_DENSE),
-            // DeepSeek-V2 and V3: rotary over the last qk_rope_head_dim of each head in adjacent pairs; the queries' and
-            // latent's projections multiplied without adapters (src/models/deepseek2.cpp)
-            graph("deepseek2").adjacentPairs().partialRotary().ropeTypes(YARN_ROPES).router(Router.KEYED)
-                    .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
-                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE).writesVocabSize()
-                    .ownChecks(OwnChecks.LATENT_ATTENTION)
-                    .adapterlessMatrices("attn_q_a", "attn_q_b", "attn_q", "attn_kv_a_mqa", "attn_k_b", "attn_v_b"),
+            latentAttention("deepseek2"),
+            // Mistral 4: llama.cpp's mistral4 is deepseek2's loader and graph under another name (src/models/models.h)
+            latentAttention("mistral4"),
             graph("ernie4_5-moe").adjacentPairs().biases(Biases.QKV_UNDER_USE_BIAS)
                     .router(Router.SOFTMAX_SELECTION_BIAS).expertWidthKey().sharedExperts(SharedExperts.UNGATED)
                     .sparseLayers(SparseLayers.AFTER_LEADING_DENSE_BY_STEP),
@@ -157,6 +155,19 @@ final class LlamaCppArchitectures {
                 .scaleKeys(ScaleKeys.GRANITE);
     }
 
+    /**
+     * DeepSeek-V2's and V3's graph (src/models/deepseek2.cpp), which mistral4 shares: rotary over the last
+     * qk_rope_head_dim of each head in adjacent pairs, the queries' and latent's projections multiplied without
+     * adapters, the router as its keys say, and Llama 4's temperature stepping by {@code attention.temperature_length}.
+     */
+    private static Row latentAttention(String name) {
+        return graph(name).adjacentPairs().partialRotary().ropeTypes(YARN_ROPES).router(Router.KEYED)
+                .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
+                .sparseLayers(SparseLayers.AFTER_LEADING_DENSE).writesVocabSize().ownChecks(OwnChecks.LATENT_ATTENTION)
+                .temperatureStep(TemperatureStep.TEMPERATURE_LENGTH)
+                .adapterlessMatrices("attn_q_a", "attn_q_b", "attn_q", "attn_kv_a_mqa", "attn_k_b", "attn_v_b");
+    }
+
     private static Row graph(String name) {
         return new Row(name);
     }
@@ -208,7 +219,7 @@ final class LlamaCppArchitectures {
         private boolean kQuantMixesChecked = true;
         private OwnChecks ownChecks = OwnChecks.NONE;
         private boolean ropeSections;
-        private boolean queryTemperature;
+        private TemperatureStep temperatureStep = TemperatureStep.NONE;
         private Set<String> adapterlessMatrices = Set.of();
 
         private Row(String name) {
@@ -391,8 +402,8 @@ final class LlamaCppArchitectures {
             return this;
         }
 
-        Row queryTemperature() {
-            queryTemperature = true;
+        Row temperatureStep(TemperatureStep step) {
+            temperatureStep = step;
             return this;
         }
 
@@ -408,7 +419,7 @@ final class LlamaCppArchitectures {
                     slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention, unsuffixedMlpNorm,
                     new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
-                    kQuantMixesChecked, ownChecks, ropeSections, queryTemperature, adapterlessMatrices);
+                    kQuantMixesChecked, ownChecks, ropeSections, temperatureStep, adapterlessMatrices);
         }
     }
 }

@@ -55,6 +55,10 @@ final class MixtureHyperparameters {
             cannot.accept(moe.numExperts() + " experts per layer (llama.cpp loads at most " + MAX_EXPERTS + ")");
         }
         refuseDenseLayersItCannotPlace(cannot);
+        // NOTE: transformers divides by the chosen weights' sum plus 1e-20 (GLM-4.5, DeepSeek-V3, Mistral 4), llama.cpp by
+        // the sum clamped below at 2^-14: they differ only for a sum below 6.1e-5, which a softmax's never is (its pick
+        // holds the best expert of the best group, at least 1/E >= 1/1024) and a sigmoid's only where every chosen
+        // logit is below about -12
         Renormalisation renormalisation = graph.renormalisation();
         if (renormalisation != Renormalisation.KEYED && moe.normTopkProb() != (renormalisation == Renormalisation.ALWAYS)) {
             cannot.accept("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalisation

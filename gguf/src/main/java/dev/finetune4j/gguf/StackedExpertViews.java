@@ -6,12 +6,14 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.util.function.UnaryOperator;
 
 /**
- * Views of gpt-oss's stacked expert parameters as llama.cpp's gpt-oss holds them (convert_hf_to_gguf.py's
- * {@code GptOssModel}): {@code gate_up_proj} (E, C, 2I), multiplied from the right and its gate and up projections
- * interleaved column by column, becomes {@code ffn_gate_exps} and {@code ffn_up_exps}, each expert's (I, C) matrix
- * being its even or odd columns transposed; {@code down_proj} (E, I, C) becomes {@code ffn_down_exps}, each expert's
- * matrix transposed to (C, I); {@code gate_up_proj_bias} (E, 2I) splits into the two (E, I) biases by the same
- * columns. The views share the weight's storage: nothing is copied until a row is written.
+ * Views of stacked expert parameters as llama.cpp holds them. gpt-oss's (convert_hf_to_gguf.py's {@code GptOssModel}):
+ * {@code gate_up_proj} (E, C, 2I), multiplied from the right and its gate and up projections interleaved column by
+ * column, becomes {@code ffn_gate_exps} and {@code ffn_up_exps}, each expert's (I, C) matrix being its even or odd
+ * columns transposed; {@code down_proj} (E, I, C) becomes {@code ffn_down_exps}, each expert's matrix transposed to
+ * (C, I); {@code gate_up_proj_bias} (E, 2I) splits into the two (E, I) biases by the same columns. Mistral 4's, held
+ * as linear layers' weights: {@code gate_up_proj} (E, 2I, C) gives each expert's first I rows to {@code ffn_gate_exps}
+ * and its last I to {@code ffn_up_exps}, {@code down_proj} (E, C, I) each expert's matrix as it is. The views share
+ * the weight's storage: nothing is copied until a row is written.
  */
 final class StackedExpertViews {
     /** The gate's columns of {@code gate_up_proj} and its bias: the even ones ({@code [..., ::2]}). */
@@ -39,6 +41,27 @@ final class StackedExpertViews {
         return w -> {
             long[] s = w.strides();
             return w.view(Shape.of(w.dim(2), w.dim(1)), new long[] {s[2], s[1]}, w.offset() + expert * s[0]);
+        };
+    }
+
+    /**
+     * Expert {@code expert}'s gate ({@link #GATE}) or up ({@link #UP}) projection of Mistral 4's {@code gate_up_proj}
+     * (E, 2I, C), (I, C): its first or last I rows.
+     */
+    static UnaryOperator<Tensor> weightHalf(int expert, int part) {
+        return w -> {
+            long[] s = w.strides();
+            int width = w.dim(1) / 2;
+            return w.view(Shape.of(width, w.dim(2)), new long[] {s[1], s[2]},
+                    w.offset() + expert * s[0] + (long) part * width * s[1]);
+        };
+    }
+
+    /** Expert {@code expert}'s matrix of a stack of weights (E, out, in), as it is: (out, in). */
+    static UnaryOperator<Tensor> expertWeight(int expert) {
+        return w -> {
+            long[] s = w.strides();
+            return w.view(Shape.of(w.dim(1), w.dim(2)), new long[] {s[1], s[2]}, w.offset() + expert * s[0]);
         };
     }
 

@@ -75,6 +75,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long DEEPSEEK_V3_LITE_SEED = 6;
     static final long DEEPSEEK_V2_SEED = 500;
     static final long DEEPSEEK_V3_WIDE_SEED = 170;
+    /**
+     * The seeds of the Mistral 4 cases' weights. Few seeds route the 19 tokens to all 8 experts with clear margins: of
+     * seeds 1 to 3000, 209 alone keeps every token's experts and groups 0.015 apart as trained (0.039) and as Q8_0
+     * stores it (0.018), its group limit changing two tokens' experts, but its LoRA adapter brings one token within
+     * 0.012; the LoRA case's 740 routes clearly with the adapter (0.059).
+     */
+    static final long MISTRAL4_SEED = 209;
+    static final long MISTRAL4_LORA_SEED = 740;
     /** The seeds of the Qwen3-Next cases' weights (the lossy one's norms differ), whose routers separate clearly. */
     static final long QWEN3_NEXT_SEED = 1009;
     static final long QWEN3_NEXT_LOSSY_SEED = 698;
@@ -102,7 +110,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final double WIDE_ROUTER_RANGE = 0.6;
     /** The model types whose routers are drawn from {@link #WIDE_ROUTER_RANGE}. */
     private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe",
-            "deepseek_v3", "deepseek_v2", "qwen3_next");
+            "deepseek_v3", "deepseek_v2", "qwen3_next", "mistral4");
     /**
      * The range of ERNIE-4.5-MoE's selection bias, on the scale of its routing probabilities (about 1/8 each for 8
      * experts), so that it moves some tokens' experts without deciding them all.
@@ -538,6 +546,17 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                                  "mscale_all_dim": 0.707, "original_max_position_embeddings": 16, "beta_fast": 32,
                                  "beta_slow": 1}}""";
     /**
+     * Mistral 4 (GGUF architecture mistral4): {@link #DEEPSEEK_V3}'s latent attention and mixture with Mistral 4's
+     * rules: a softmax router without a selection bias, its groups scored by their two best probabilities, the experts
+     * stacked as Mistral 4's checkpoints hold them (gate_up_proj (E, 2I, C), down_proj (E, C, I)), and Llama 4's
+     * temperature (beta 0.5) on the whole queries, stepping every 8 positions, YaRN's original length (the 19 tokens
+     * cross two steps: factors 1, 1.35 and 1.55).
+     */
+    static final String MISTRAL4 = DEEPSEEK_V3.replace("\"deepseek_v3\"", "\"mistral4\"")
+            .replace(", \"num_nextn_predict_layers\": 1", "")
+            .replace("\"original_max_position_embeddings\": 16", "\"original_max_position_embeddings\": 8, "
+                    + "\"llama_4_scaling_beta\": 0.5");
+    /**
      * Cohere (Command R; GGUF architecture command-r): bias-free LayerNorms, attention and MLP side by side from one
      * norm, rotary pairs adjacent, the logits times 0.25, the head tied (llama.cpp's command-r has no other).
      */
@@ -923,6 +942,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     false, DEEPSEEK_V3_WIDE_SEED),
             new ReferenceCase("deepseekv3lite-bytebpe-f32", DEEPSEEK_V3_LITE, "bytebpe", GgufType.F32, false, false,
                     DEEPSEEK_V3_LITE_SEED),
+            new ReferenceCase("mistral4-bytebpe-f32", MISTRAL4, "bytebpe", GgufType.F32, false, false, MISTRAL4_SEED),
+            new ReferenceCase("mistral4-bytebpe-q8_0", MISTRAL4, "bytebpe", GgufType.Q8_0, false, false, MISTRAL4_SEED),
+            new ReferenceCase("mistral4-bytebpe-lora-f32", MISTRAL4, "bytebpe", GgufType.F32, true, false,
+                    MISTRAL4_LORA_SEED),
             new ReferenceCase("deepseekv2-bytebpe-f32", DEEPSEEK_V2, "bytebpe", GgufType.F32, false, false,
                     DEEPSEEK_V2_SEED),
             new ReferenceCase("deepseekv2-bytebpe-q8_0", DEEPSEEK_V2, "bytebpe", GgufType.Q8_0, false, false,
@@ -1041,7 +1064,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** {@link #model(ObjectNode)} with the weights drawn from a stream seeded with {@code seed}. */
     static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
-        String type = config.path("model_type").asText();
+        // a vision-language checkpoint's weights are drawn as its text model's
+        String type = (config.has("text_config") ? config.path("text_config") : config).path("model_type").asText();
         // norms scaling by 1 + w
         boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5") || type.equals("qwen3_next");
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
@@ -1054,7 +1078,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
             double[] recurrent = RECURRENT_RANGES.get(LAYER_PREFIX.matcher(name).replaceFirst(""));
             double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
-                    : name.endsWith(".experts." + FusedExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
+                    : type.equals("gpt_oss") && name.endsWith(".experts." + FusedExperts.GATE_UP)
+                    ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
                     : WIDE_ROUTER_TYPES.contains(type) && name.endsWith(".mlp.gate.weight")
                     ? -WIDE_ROUTER_RANGE * matrixRange / 0.15

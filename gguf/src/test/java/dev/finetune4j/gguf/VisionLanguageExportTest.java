@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * text model's weights of the same case (the two namings sort alike), so the export must be, byte for byte, the file
  * llama.cpp read for that case ({@link LlamaCppReferenceTest} compares its logits): Gemma 3's
  * ({@code Gemma3ForConditionalGeneration}, as {@code gemma3}) and Ministral 3's ({@code Mistral3ForConditionalGeneration}
- * over a {@code ministral3} text model, as {@code mistral3}; over a {@code mistral} one, as {@code llama}), and a LoRA
+ * over a {@code ministral3} text model, as {@code mistral3}; over a {@code mistral} one, as {@code llama}; over a
+ * {@code mistral4} one, as {@code mistral4}), and a LoRA
  * adapter of Ministral 3's. Qwen3-VL's, whose text
  * GGUF llama.cpp reads with the vision tower's position sections, is refused.
  */
@@ -36,6 +37,12 @@ class VisionLanguageExportTest {
     @Test
     void ministral3sLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
         assertSameFileAsTextCase("ministral3-bytebpe-f32", wrapped("mistral3", "ministral3-bytebpe-f32"), tmp);
+    }
+
+    /** Mistral Small 4: Mistral 3's class over a {@code mistral4} text model, written as {@code mistral4}. */
+    @Test
+    void mistralSmall4sLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
+        assertSameFileAsTextCase("mistral4-bytebpe-f32", wrapped("mistral3", "mistral4-bytebpe-f32"), tmp);
     }
 
     /** Mistral Small 3.x: Mistral 3's class over a {@code mistral} text model (no window), written as llama's. */

@@ -69,7 +69,8 @@ public final class AutoModel {
             "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "smollm3", "glm", "glm4",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe",
             "gpt_oss", "olmo2", "olmo3", LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MODEL_TYPE,
-            DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT, DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3);
+            DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN3_NEXT, DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3,
+            LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 

@@ -15,8 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The newer decoder families as sequence classifiers against transformers' own *ForSequenceClassification
  * (tools/reference/decoder_classifiers.py, references/classifiers): OLMo 2 and 3, DeepSeek-V2 and V3 (latent
- * attention and mixtures), Qwen3.5 (gated DeltaNet layers), Qwen3-Next, Ministral (sliding layers) and Ministral 3
- * (Llama 4's query temperature), each over its causal reference folder
+ * attention and mixtures), Qwen3.5 (gated DeltaNet layers), Qwen3-Next, Ministral (sliding layers), Ministral 3
+ * (Llama 4's query temperature) and Mistral 4 (latent attention under that temperature, a grouped softmax router, fused
+ * experts), each over its causal reference folder
  * with 3 labels, pad id 0 and the reference's score head, on a full row and a right-padded one (pooled at its last
  * real token; the linear-attention layers zero the padding). Logits and the single-label loss must match.
  */
@@ -24,7 +25,7 @@ class DecoderClassifierFamiliesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"olmo2", "olmo3", "deepseek_v2", "deepseek_v3", "qwen3_5", "qwen3_next", "ministral",
-            "ministral3"})
+            "ministral3", "mistral4"})
     void logitsAndLossMatchTransformers(String family) throws Exception {
         ReferenceData ref = ReferenceData.load("references/classifiers/" + family + ".safetensors");
         Path dir = ReferenceData.resource("references/" + family);
