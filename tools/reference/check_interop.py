@@ -34,7 +34,16 @@ def auto_class(folder):
     if any(a.endswith("ForSequenceClassification") for a in architectures):
         return transformers.AutoModelForSequenceClassification
     conditional = any(a.endswith("ForConditionalGeneration") for a in architectures)
-    return transformers.AutoModelForImageTextToText if conditional else transformers.AutoModelForCausalLM
+    if conditional:
+        return transformers.AutoModelForImageTextToText
+    # transformers 5.17 maps mistral4 to no AutoModelForCausalLM (only its pretraining and image-text-to-text
+    # mappings name Mistral4ForCausalLM): the class config.json names loads it
+    model_type = json.load(open(os.path.join(folder, "config.json"))).get("model_type")
+    if model_type not in transformers.models.auto.modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        named = [getattr(transformers, a) for a in architectures if hasattr(transformers, a)]
+        if named:
+            return named[0]
+    return transformers.AutoModelForCausalLM
 
 
 def merged_logits(folder, ids, device):

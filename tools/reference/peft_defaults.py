@@ -19,7 +19,8 @@ TYPES = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text",
          "apertus", "lfm2", "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "glm4_moe", "ernie4_5_moe",
          "deepseek_v3", "deepseek_v2", "qwen3_5_text", "qwen3_5_moe_text", "qwen3_next", "falcon_h1", "nemotron_h", "gpt2", "bert", "roberta",
          "xlm-roberta", "distilbert",
-         "ministral", "ministral3", "mistral3"]
+         "ministral", "ministral3", "mistral3",
+         "mistral4"]
 
 mapped = {}
 for t in TYPES:

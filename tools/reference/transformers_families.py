@@ -19,7 +19,11 @@ a selection bias, group-limited by each group's best probability or plain greedy
 (Ministral 3: Mistral's layer with YaRN and Llama 4's query temperature 1 + beta ln(1 + floor(p / original)) over 4
 original positions), mistral3 (a Mistral3ForConditionalGeneration around ministral3's language model, a one-layer
 pixtral tower; save_pretrained writes transformers 4's names) and ministral (Ministral: layer_types with sliding and
-full layers; these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB), nemotron_h
+full layers; these three have 3 layers, an MLP of 32 and 64 tokens (vocab=64), to stay under 150 KB), mistral4
+(Mistral 4: deepseek_v3's latent attention whose whole query heads, no-rope dims included, take Llama 4's
+temperature over 4 original positions, a softmax router over 4 groups scored by their two best probabilities, fused
+experts in transformers' own orientation, which save_pretrained writes and the hub stores; 2 layers, vocab 64,
+built by Mistral4ForCausalLM itself: transformers 5.17 maps mistral4 to no AutoModelForCausalLM), nemotron_h
 (Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
 rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
 mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
@@ -97,6 +101,7 @@ from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
 from transformers.models.ministral import modeling_ministral
 from transformers.models.ministral3 import modeling_ministral3
+from transformers.models.mistral4 import modeling_mistral4
 from transformers.models.nemotron_h import modeling_nemotron_h
 from transformers.models.qwen3_5 import modeling_qwen3_5
 from transformers.models.qwen3_next import modeling_qwen3_next
@@ -1496,7 +1501,9 @@ def mla_softmax_scale(rope):
 def mla_by_hand(hub, prefix, config, rope, h):
     """DeepseekV3Attention (DeepseekV2Attention) as the README states it, for one causal sequence h (T, hidden) at
     positions 0..T-1, from the hub tensors under prefix (model.layers.N.self_attn.) and the rope parameters
-    (independent of the rotary module). DeepSeek-V2 has no rope_interleave: it always turns adjacent pairs."""
+    (independent of the rotary module). DeepSeek-V2 has no rope_interleave: it always turns adjacent pairs. Where the
+    rope names llama_4_scaling_beta (Mistral 4), every query, its no-rope dims included, is multiplied by
+    temperature_by_hand after the rotation."""
     steps, heads = len(h), config.num_attention_heads
     if config.q_lora_rank is None:
         q = linear_by_hand(hub, prefix + "q_proj", h)
@@ -1516,17 +1523,20 @@ def mla_by_hand(hub, prefix, config, rope, h):
     q_rope = rotated_by_hand(q[..., NOPE_DIMS:], inv_freq, factor, interleave)
     k_rope = rotated_by_hand(compressed[:, KV_RANK:], inv_freq, factor, interleave)  # one for all heads
     scores = (q[..., :NOPE_DIMS] @ kv[..., :NOPE_DIMS].transpose(1, 2) + q_rope @ k_rope.T) * mla_softmax_scale(rope)
+    if "llama_4_scaling_beta" in rope:  # Mistral 4: each WHOLE query row (no-rope dims too) times its temperature
+        scores = scores * temperature_by_hand(rope, steps)[:, None]
     scores = scores.masked_fill(torch.ones((steps, steps), dtype=torch.bool).triu(1), -math.inf)
     out = scores.softmax(dim=-1) @ kv[..., NOPE_DIMS:]  # (H, T, v_head_dim)
     return linear_by_hand(hub, prefix + "o_proj", out.transpose(0, 1).reshape(steps, -1))
 
 
 def attention_biases(config):
-    """The bias names the model's attention class (DeepseekV3Attention or DeepseekV2Attention) built from config
-    has."""
-    module = modeling_deepseek_v2 if config.model_type == "deepseek_v2" else modeling_deepseek_v3
-    attention = (module.DeepseekV2Attention if module is modeling_deepseek_v2 else
-                 module.DeepseekV3Attention)(config, layer_idx=0)
+    """The bias names the model's attention class (DeepseekV3Attention, DeepseekV2Attention or Mistral4Attention)
+    built from config has."""
+    attention = {"deepseek_v2": modeling_deepseek_v2.DeepseekV2Attention,
+                 "mistral4": modeling_mistral4.Mistral4Attention}.get(config.model_type,
+                                                                     modeling_deepseek_v3.DeepseekV3Attention)(
+        config, layer_idx=0)
     return sorted(name for name, _ in attention.named_parameters() if name.endswith(".bias"))
 
 
@@ -1555,7 +1565,8 @@ def check_mla_attention(model, rope):
     causal = torch.full((steps, steps), -math.inf).triu(1)[None, None]
     with torch.no_grad():
         cos_sin = model.model.rotary_emb(h, position_ids=torch.arange(steps)[None])
-        got, _ = model.model.layers[0].self_attn(h, position_embeddings=cos_sin, attention_mask=causal)
+        got, _ = model.model.layers[0].self_attn(h, position_embeddings=cos_sin, attention_mask=causal,
+                                                 position_ids=torch.arange(steps)[None])
     hub = hub_tensors(model)
     expected = mla_by_hand(hub, "model.layers.0.self_attn.", config, rope, h[0])
     if not torch.allclose(got[0], expected, atol=1e-5):
@@ -1639,9 +1650,10 @@ def deepseek_v3_bites(model, ids):
             pairs: changed_copy(model, ids, interleave_flipped), **mla_bites(model, ids)}
 
 
-def mla_bites(model, ids):
-    """The latent attention's rules, DeepSeek-V3's and DeepSeek-V2's alike: where the rotary and the latent sit in
-    the stored rows, the latent norms, the biases, the softmax scale and YaRN's two factors."""
+def mla_bites(model, ids, yarn_off=None):
+    """The latent attention's rules, DeepSeek-V3's, DeepSeek-V2's and Mistral 4's alike: where the rotary and the
+    latent sit in the stored rows, the latent norms, the biases, the softmax scale and YaRN's two factors; YaRN is
+    switched off by yarn_off (rope_parameters; default: the plain rope of the same theta)."""
     config = model.config
     heads = config.num_attention_heads
     query = "q_proj" if config.q_lora_rank is None else "q_b_proj"
@@ -1680,7 +1692,7 @@ def mla_bites(model, ids):
                 changed_copy(model, ids, lambda copied: setattr(copied.model.rotary_emb, "attention_scaling",
                                                                 yarn_mscale(factor)))
         moved["YaRN off (plain frequencies, no attention factor; the softmax scale kept)"] = rotary_with(
-            model, ids, {"rope_type": "default", "rope_theta": rope["rope_theta"]})
+            model, ids, yarn_off or {"rope_type": "default", "rope_theta": rope["rope_theta"]})
     return moved
 
 
@@ -2779,6 +2791,135 @@ def ministral_bites(model, ids):
             "the full-attention layer sliding too": logits_of(copied, ids)}
 
 
+
+# ---- Mistral 4 (mistral4): DeepSeek-V3's latent attention with Llama 4's query temperature, a grouped softmax ----
+
+# DeepSeek-V3's YaRN shape (mscale 0.5 against mscale_all_dim 1.0: both factors show) over 4 original positions
+# (factor 16 = 64 / 4), so that the 16 test positions cross three floor steps of the temperature
+# 1 + beta ln(1 + floor(p / 4)); beta 0.5 instead of the published 0.1, so that it bites clearly
+MISTRAL4_ROPE = {**DEEPSEEK_V3_ROPE, "factor": 16.0, "original_max_position_embeddings": 4,
+                 "llama_4_scaling_beta": 0.5}
+# 2 x moe_intermediate_size (16) differs from hidden_size (32): a fused tensor read in the other orientation shows
+MISTRAL4_EXPERT_WIDTH = 8
+MISTRAL4_FUSED = ("mlp.experts.gate_up_proj", "mlp.experts.down_proj")
+# layer 0's attention and dense MLP, layer 1's router, fused experts and shared experts, the final norm
+MISTRAL4_GRADIENTS = ([name for name in mla_gradients(plain_query=False, biases=False, expert=0)
+                       if ".experts." not in name] + ["model.layers.1." + name for name in MISTRAL4_FUSED])
+# Mistral4TopkRouter: softmax(logits) in the model's dtype, no selection bias; the top k among the topk_group best of
+# n_group groups, a group ranked by the sum of its two best probabilities; weights the chosen probabilities over (their
+# sum + 1e-20) where norm_topk_prob, times routed_scaling_factor
+MISTRAL4_ROUTING = Routing(modeling_mistral4.Mistral4MoE, modeling_mistral4.Mistral4TopkRouter, "mlp", GATED_MLP,
+                           no_selection_bias, None,
+                           RouterRule(softmax_scores, GLM4_MOE_TOP_K, scaling=GLM4_MOE_SCALING, epsilon=1e-20,
+                                      n_group=GLM4_MOE_GROUPS, topk_group=GLM4_MOE_KEPT_GROUPS))
+
+
+class Mistral4Builder:
+    """transformers 5.17 names Mistral4ForCausalLM in no AutoModelForCausalLM mapping (only its pretraining and
+    image-text-to-text ones): the class builds itself."""
+
+    @staticmethod
+    def from_config(config, **kwargs):
+        return transformers.Mistral4ForCausalLM._from_config(config, **kwargs)
+
+
+def mistral4_config():
+    """q through q_lora_rank 12, adjacent pairs (rope_interleave's default), YaRN with the temperature, no biases,
+    2 layers (one dense, then one sparse: first_k_dense_replace 1), 8 experts of 8 in 4 groups, 2 per token from the
+    best 2 groups, one shared expert, vocab 64 (the folder travels to the GPU machine: under 150 KB)."""
+    settings = {**mistral_tiny(MISTRAL4_ROPE), "num_key_value_heads": 4, "num_hidden_layers": 2}
+    return transformers.Mistral4Config(q_lora_rank=12, **MLA, first_k_dense_replace=1,
+                                       n_routed_experts=GLM4_MOE_EXPERTS, num_experts_per_tok=GLM4_MOE_TOP_K,
+                                       n_group=GLM4_MOE_GROUPS, topk_group=GLM4_MOE_KEPT_GROUPS,
+                                       moe_intermediate_size=MISTRAL4_EXPERT_WIDTH, n_shared_experts=1,
+                                       norm_topk_prob=True, routed_scaling_factor=GLM4_MOE_SCALING, **settings,
+                                       **NO_SPECIAL_TOKENS)
+
+
+def temperature_by_hand(rope, steps):
+    """1 + beta ln(1 + floor(p / original)) at positions 0..steps-1."""
+    beta, original = rope["llama_4_scaling_beta"], rope["original_max_position_embeddings"]
+    return torch.tensor([1 + beta * math.log(1 + p // original) for p in range(steps)], dtype=torch.float32)
+
+
+def check_mistral4_mixture(model):
+    """Layer 0 dense (intermediate_size wide), layer 1 sparse; save_pretrained writes the experts fused, in
+    transformers' own orientation (gate_up_proj (E, 2I, hidden), down_proj (E, hidden, I): no conversion_mapping
+    entry), which is what a hub checkpoint holds; the first sparse block against fused_block_by_hand on those tensors
+    transposed, plus the shared experts' swiglu."""
+    routing = MISTRAL4_ROUTING
+    dense = [i for i in range(len(model.model.layers)) if i not in routing.sparse_layers(model)]
+    widths = {mlp.gate_proj.weight.shape[0] for mlp in routing.dense_mlps(model)}
+    if dense != [0] or widths != {MISTRAL_SIZES["intermediate_size"]}:
+        sys.exit(f"dense layers {dense} of widths {widths}")
+    hub, parameters = hub_tensors(model), dict(model.named_parameters())
+    fused = [name for name in hub if name.endswith(MISTRAL4_FUSED)]
+    shapes = {hub[name].shape for name in fused}
+    if any(HUB_EXPERT.fullmatch(name) for name in hub) or len(fused) != 2 or \
+            any(not torch.equal(hub[name], parameters[name]) for name in fused) or \
+            shapes != {(GLM4_MOE_EXPERTS, 2 * MISTRAL4_EXPERT_WIDTH, HIDDEN),
+                       (GLM4_MOE_EXPERTS, HIDDEN, MISTRAL4_EXPERT_WIDTH)}:
+        sys.exit(f"save_pretrained no longer writes the fused experts in transformers' orientation: {fused} {shapes}")
+    layer = routing.sparse_layers(model)[0]
+    prefix = f"model.layers.{layer}.mlp."
+    h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = routing.mlps(model)[layer](h[None])[0]
+    transposed = {name: tensor.transpose(1, 2) if name.endswith(MISTRAL4_FUSED) else tensor
+                  for name, tensor in hub.items()}
+    expected = (fused_block_by_hand(routing.rule, transposed, prefix, h)
+                + swiglu_by_hand(hub, prefix + "shared_experts.", GATED_MLP, h))
+    if not torch.allclose(got, expected, atol=1e-5):
+        sys.exit(f"Mistral4MoE is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+def check_mistral4(model):
+    """The mixture; the config (head_dim = qk_head_dim = nope + rope, unlike DeepSeek-V3's head_dim; YaRN over
+    partial_rotary_factor rope / head_dim); the attention against mla_by_hand with the temperature; the latent cache;
+    the temperature function."""
+    check_mistral4_mixture(model)
+    config = model.config
+    found = (config.head_dim, config.qk_head_dim, config.rope_parameters["partial_rotary_factor"],
+             model.model.rotary_emb.inv_freq.shape[0])
+    if found != (NOPE_DIMS + ROTARY_DIMS, NOPE_DIMS + ROTARY_DIMS, ROTARY_DIMS / (NOPE_DIMS + ROTARY_DIMS),
+                 ROTARY_DIMS // 2):
+        sys.exit(f"Mistral4Config is not as the README says: {found}")
+    check_mla_attention(model, MISTRAL4_ROPE)
+    check_latent_cache(model)
+    own = modeling_mistral4.get_llama_4_attn_scale(torch.arange(SEQ)[None], 0.5, 4)[0, 0, :, 0]
+    if not torch.allclose(own, temperature_by_hand(MISTRAL4_ROPE, SEQ), atol=1e-6):
+        sys.exit(f"Mistral 4's query temperature is not 1 + beta ln(1 + floor(p / original)): {own.tolist()}")
+
+
+def temperature_on_rotary_dims(positions, beta, original):
+    """get_llama_4_attn_scale's factor on each query's qk_rope_head_dim rotated dims alone (as folding it into the
+    rotary tables, Ministral 3's way, would give): its no-rope dims left at 1."""
+    factor = (1 + beta * torch.log(1 + torch.floor(positions / original)))[:, None, :, None]
+    rotated = torch.arange(NOPE_DIMS + ROTARY_DIMS) >= NOPE_DIMS
+    return torch.where(rotated, factor, torch.ones(()))
+
+
+def mistral4_bites(model, ids):
+    routing = MISTRAL4_ROUTING
+    rope = model.config.rope_parameters
+    return {"sigmoid instead of softmax": routed_logits(model, ids, routing, activation=torch.sigmoid),
+            "groups ranked by their best probability instead of the sum of their two best":
+                routed_logits(model, ids, routing, group_top=1),
+            "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
+            **routing_bites(routing, model, ids),
+            "halves rotated instead of adjacent pairs": changed_copy(model, ids, interleave_flipped),
+            "query temperature off (beta 0)": with_rope(model, ids, llama_4_scaling_beta=0.0),
+            "temperature without the floor":
+                patched_logits(model, ids, modeling_mistral4, "get_llama_4_attn_scale", temperature_without_floor),
+            "temperature on the rotated query dims alone, not the no-rope ones":
+                patched_logits(model, ids, modeling_mistral4, "get_llama_4_attn_scale", temperature_on_rotary_dims),
+            # transformers' default rope over a latent head fails (its table spans nope + rope dims): YaRN's factor 1
+            # is the plain rope
+            **mla_bites(model, ids, yarn_off={**rope, "factor": 1.0})}
+
+
 def falcon_h1_family(rms_norm, seed):
     """Falcon-H1 with its mixers' gated RMSNorm (per group, after the gate) or without one."""
     return Family(lambda: falcon_h1_config(rms_norm=rms_norm),
@@ -2987,6 +3128,9 @@ FAMILIES = {
     "ministral": Family(ministral_config, rotation=halves(modeling_ministral, plain_inv_freq(10000.0, HEAD_DIM)),
                         seed=52, head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS,
                         bites=ministral_bites, vocab=64),
+    "mistral4": Family(mistral4_config, rotation=None, seed=53, head_std=0.1, bites=mistral4_bites,
+                       gradients=MISTRAL4_GRADIENTS, adjust_weights=mla_weights(MISTRAL4_ROUTING), check=check_mistral4,
+                       left_padding=True, routing=MISTRAL4_ROUTING, auto=Mistral4Builder, vocab=64),
     "falcon_h1": falcon_h1_family(rms_norm=True, seed=43),
     "falcon_h1_no_rms_norm": falcon_h1_family(rms_norm=False, seed=40),
     "nemotron_h": Family(nemotron_h_config, rotation=None, seed=44, head_std=0.3, bites=nemotron_h_bites,

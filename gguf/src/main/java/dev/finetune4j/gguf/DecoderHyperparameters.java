@@ -10,6 +10,7 @@ import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
+import dev.finetune4j.core.models.decoder.QueryTemperature;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
 import dev.finetune4j.gguf.LlamaCppArchitecture.Biases;
@@ -74,7 +75,8 @@ final class DecoderHyperparameters {
             Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
             Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"), Map.entry(LatentAttentionConfig.MODEL_TYPE, "deepseek2"),
             Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"),
-            Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"), Map.entry(BlockPattern.MODEL_TYPE, "nemotron_h"));
+            Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"), Map.entry(BlockPattern.MODEL_TYPE, "nemotron_h"),
+            Map.entry(DecoderConfig.MINISTRAL3, "mistral3"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -178,6 +180,7 @@ final class DecoderHyperparameters {
         if (config.rope().ropeType().equals("yarn")) {
             refuseWhatYarnCannotSay(config.rope());
         }
+        refuseWhatTheTemperatureCannotSay();
         if (config.localRope() != config.rope() && !config.localRope().ropeType().equals("default")) {
             cannot("scaling of the sliding layers' rotary embedding ('" + config.localRope().ropeType() + "')");
         }
@@ -349,16 +352,44 @@ final class DecoderHyperparameters {
             cannot("YaRN's beta_fast " + rope.betaFast() + " and beta_slow " + rope.betaSlow() + " (it reads no key for "
                     + "them and uses " + YARN_BETA_FAST + " and " + YARN_BETA_SLOW + ")");
         }
-        double scale = rope.factor() <= 1 ? 1 : 0.1 * Math.log(rope.factor()) + 1;
-        if (graph.ownChecks() != OwnChecks.LATENT_ATTENTION && !Double.isNaN(rope.attentionFactor())
-                && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
-            cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
-                    + scale + ")");
+        double logMultiplier = yarnLogMultiplier(rope);
+        double scale = logMultiplier == 0 ? yarnMagnitude(rope.factor(), 1)
+                : yarnMagnitude(rope.factor(), 1) / yarnMagnitude(rope.factor(), logMultiplier);
+        double own = Double.isNaN(rope.attentionFactor()) ? yarnMagnitude(rope.factor(), 1) : rope.attentionFactor();
+        if (graph.ownChecks() != OwnChecks.LATENT_ATTENTION && Math.abs(own / scale - 1) > 1e-6) {
+            String given = Double.isNaN(rope.attentionFactor()) ? "cos/sin scale " + own
+                    : "attention_factor " + rope.attentionFactor();
+            cannot("YaRN's " + given + " (it scales cos and sin by " + (logMultiplier == 0 ? "0.1 ln(factor) + 1"
+                    : "(0.1 ln(factor) + 1) / (0.1 mscale_all_dim ln(factor) + 1)") + " = " + scale + ")");
         }
         if (!rope.truncate() && graph.acceptsUnroundedYarnRamp()) {
             warnOfUnroundedRamp(rope);
         } else if (!rope.truncate()) {
             cannot("YaRN's ramp ends where they fall (truncate false; it rounds them to whole rotary pairs)");
+        }
+    }
+
+    /**
+     * YaRN's magnitude as llama.cpp computes it (src/llama-context.cpp): {@code 0.1 m ln(factor) + 1} above a factor of 1.
+     */
+    private static double yarnMagnitude(double factor, double m) {
+        return factor <= 1 ? 1 : 0.1 * m * Math.log(factor) + 1;
+    }
+
+    /**
+     * {@code rope.scaling.yarn_log_multiplier} as this export writes it: {@code mistral3}'s {@code mscale_all_dim}
+     * (llama.cpp then scales cos and sin by the ratio of the magnitudes at 1 and at it, as transformers does for
+     * {@code mscale} 1); 0, not written, for the other graphs (deepseek2's is {@link LatentAttentionHyperparameters}').
+     */
+    private double yarnLogMultiplier(RopeConfig rope) {
+        return graph.queryTemperature() ? rope.mscaleAllDim() : 0;
+    }
+
+    /** Ministral 3's query temperature ({@link QueryTemperature}), which mistral3.cpp alone applies. */
+    private void refuseWhatTheTemperatureCannotSay() {
+        QueryTemperature temperature = config.queryTemperature();
+        if (temperature != null && !graph.queryTemperature()) {
+            cannot("Llama 4's query temperature (llama_4_scaling_beta " + temperature.beta() + ")");
         }
     }
 
@@ -636,6 +667,17 @@ final class DecoderHyperparameters {
                     .putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
                     .putFloat32(a + "rope.scaling.yarn_beta_fast", rope.betaFast())
                     .putFloat32(a + "rope.scaling.yarn_beta_slow", rope.betaSlow());
+            if (yarnLogMultiplier(rope) != 0) {
+                meta.putFloat32(a + "rope.scaling.yarn_log_multiplier", yarnLogMultiplier(rope));
+            }
+        }
+        QueryTemperature temperature = config.queryTemperature();
+        if (temperature != null) {
+            meta.putFloat32(a + "attention.temperature_scale", temperature.beta());
+            // its step is YaRN's original length, read from the same rope_parameters field, and written above
+            if (!rope.ropeType().equals("yarn")) {
+                meta.putUint32(a + "rope.scaling.original_context_length", temperature.originalMaxPositionEmbeddings());
+            }
         }
         if (mixture != null) {
             mixture.put(meta, a);

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntUnaryOperator;
 import java.util.stream.IntStream;
 
@@ -108,19 +109,31 @@ final class DecoderMapping implements ModelMapping {
     /** The router's selection bias as GLM-4.5's and ERNIE-4.5's checkpoints name it. */
     private static final String SELECTION_BIAS = "e_score_correction_bias";
 
+    /**
+     * The vision-language classes whose language model llama.cpp reads from a GGUF of its own, as the converter
+     * writes it beside the vision tower's {@code mmproj} file: Gemma 3's as {@code gemma3}, Mistral 3's as its text
+     * model's architecture.
+     */
+    private static final Set<DecoderLayout> TEXT_GGUF_LAYOUTS = Set.of(DecoderLayout.CAUSAL_LM,
+            DecoderLayout.GEMMA3_CONDITIONAL_GENERATION, DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION);
+
     private final DecoderModel model;
     private final DecoderConfig config;
     private final DecoderHyperparameters hyperparameters;
+    /** Where the backbone's weights sit ({@code model.}, or {@code model.language_model.} in a vision-language class). */
+    private final String backbone;
 
     DecoderMapping(DecoderModel model) {
         this.model = model;
         this.config = model.config();
-        if (model.layout() != DecoderLayout.CAUSAL_LM) {
+        if (!TEXT_GGUF_LAYOUTS.contains(model.layout())) {
             throw new IllegalArgumentException("the model is the language model of a vision-language checkpoint "
-                    + "(model_type '" + model.spec().modelType() + "') without its vision tower; GGUF export writes "
-                    + "text-only decoders (gemma3_text exports): convert the whole checkpoint with llama.cpp's "
+                    + "(model_type '" + model.spec().modelType() + "'), whose text GGUF llama.cpp reads with the "
+                    + "vision tower's position sections and deepstack inputs, which this export does not write: merge "
+                    + "any adapter (finetune4j merge), save the folder and convert it with llama.cpp's "
                     + "convert_hf_to_gguf.py");
         }
+        this.backbone = model.layout().backbonePrefix();
         this.hyperparameters = new DecoderHyperparameters(config);
     }
 
@@ -164,8 +177,8 @@ final class DecoderMapping implements ModelMapping {
                 .putFloat32s("xielu.eps", eps);
     }
 
-    private static String xieluScalar(int layer, String name) {
-        return "model.layers." + layer + ".mlp.act_fn." + name;
+    private String xieluScalar(int layer, String name) {
+        return backbone + "layers." + layer + ".mlp.act_fn." + name;
     }
 
     @Override
@@ -189,13 +202,13 @@ final class DecoderMapping implements ModelMapping {
         float normShift = config.gemmaNorms() ? 1f : 0f; // Gemma's and Qwen3.5's RMSNorms scale by 1 + w
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
-        put.add("model." + config.embeddingsName() + ".weight", "token_embd.weight", null);
+        put.add(backbone + config.embeddingsName() + ".weight", "token_embd.weight", null);
         boolean permute = hyperparameters.reordersQueryKeyRows();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
         DecoderConfig.LayerNormNames norms = config.normNames();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String hf = "model.layers." + i + ".";
+            String hf = backbone + "layers." + i + ".";
             String blk = "blk." + i + ".";
             if (config.blockPattern() != null) {
                 addNemotronBlock(out, put, hf, blk, config.blockPattern().kind(i), q, k);
@@ -243,12 +256,12 @@ final class DecoderMapping implements ModelMapping {
             }
         }
         // output_norm, or token_embd_norm in llama.cpp's lfm2
-        addNorm(put, "model." + config.finalNorm(), hyperparameters.graph().finalNorm());
+        addNorm(put, backbone + config.finalNorm(), hyperparameters.graph().finalNorm());
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         } else if (BakedMultipliers.writesOwnOutput(config)) {
             // the tied embeddings once more, all their rows, to be baked with the head's multiplier
-            out.add(Placement.part("model.embed_tokens.weight", "output.weight", 0, config.vocabSize()));
+            out.add(Placement.part(backbone + "embed_tokens.weight", "output.weight", 0, config.vocabSize()));
         }
         return BakedMultipliers.bake(out, config);
     }

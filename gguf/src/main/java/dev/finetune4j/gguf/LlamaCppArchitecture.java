@@ -67,6 +67,11 @@ import java.util.Set;
  * @param ownChecks                the refusals of the graph that no other shares
  * @param ropeSections             whether the rotary embedding is interleaved M-RoPE (qwen35.cpp, qwen35moe.cpp), whose
  *                                 {@code rope.dimension_sections} are written for text
+ * @param queryTemperature         whether the graph multiplies the rotated queries by Llama 4's temperature
+ *                                 {@code 1 + beta ln(1 + floor(p / original))} ({@code attention.temperature_scale}
+ *                                 beta, {@code rope.scaling.original_context_length} the step) and scales YaRN's cos and
+ *                                 sin by the ratio of magnitudes {@code rope.scaling.yarn_log_multiplier} names
+ *                                 (mistral3.cpp)
  * @param adapterlessMatrices      the matrices (GGUF names within a layer, without {@code .weight}) the graph multiplies
  *                                 by {@code ggml_mul_mat} rather than {@code build_lora_mm}, so that an adapter's factors
  *                                 for them would load and never apply (deepseek2's latent attention but
@@ -81,7 +86,7 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
                             boolean unsuffixedMlpNorm, Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
                             boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
                             boolean kQuantMixesChecked, OwnChecks ownChecks, boolean ropeSections,
-                            Set<String> adapterlessMatrices) {
+                            boolean queryTemperature, Set<String> adapterlessMatrices) {
     LlamaCppArchitecture {
         ropeTypes = Set.copyOf(ropeTypes);
         adapterlessMatrices = Set.copyOf(adapterlessMatrices);

@@ -38,6 +38,8 @@ final class LlamaCppArchitectures {
             // Mistral's window is dropped by the converter; Mixtral's routing weights renormalised
             graph("llama").adjacentPairs().ropeTypes(LLAMA3_ROPES).slidingWindow(SlidingWindow.DROPPED)
                     .writesVocabSize(),
+            // Ministral 3: llama's layers, YaRN, and Llama 4's temperature on the queries
+            graph("mistral3").adjacentPairs().ropeTypes(YARN_ROPES).writesVocabSize().queryTemperature(),
             graph("qwen2").biases(Biases.QKV),
             graph("qwen2moe").biases(Biases.QKV).outputHead(OutputHead.OWN).renormalisation(Renormalisation.NEVER)
                     .expertWidthKey().sharedExperts(SharedExperts.GATED),
@@ -206,6 +208,7 @@ final class LlamaCppArchitectures {
         private boolean kQuantMixesChecked = true;
         private OwnChecks ownChecks = OwnChecks.NONE;
         private boolean ropeSections;
+        private boolean queryTemperature;
         private Set<String> adapterlessMatrices = Set.of();
 
         private Row(String name) {
@@ -388,6 +391,11 @@ final class LlamaCppArchitectures {
             return this;
         }
 
+        Row queryTemperature() {
+            queryTemperature = true;
+            return this;
+        }
+
         Row adapterlessMatrices(String... names) {
             adapterlessMatrices = Set.of(names);
             return this;
@@ -400,7 +408,7 @@ final class LlamaCppArchitectures {
                     slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention, unsuffixedMlpNorm,
                     new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
-                    kQuantMixesChecked, ownChecks, ropeSections, adapterlessMatrices);
+                    kQuantMixesChecked, ownChecks, ropeSections, queryTemperature, adapterlessMatrices);
         }
     }
 }

@@ -31,16 +31,6 @@ class GgufExportFailuresTest {
     private static final ReferenceCase QWEN3_MOE = ReferenceCase.byName().get("qwen3moe-bytebpe-f32");
     private static final ReferenceCase GPT_OSS = ReferenceCase.byName().get("gptoss-bytebpe-f32");
 
-    /** Gemma 3's vision-language checkpoint (model_type gemma3) loads as its language model alone: refused. */
-    @Test
-    void aVisionLanguageCheckpointsLanguageModelIsRefused(@TempDir Path tmp) throws Exception {
-        ReferenceCase gemma3 = ReferenceCase.byName().get("gemma3-spm-f32");
-        ObjectNode multimodal = new ObjectMapper().createObjectNode().put("model_type", "gemma3");
-        multimodal.set("text_config", gemma3.configJson());
-        String message = refusal(multimodal, gemma3, tmp);
-        assertTrue(message.contains("vision-language checkpoint") && message.contains("gemma3_text exports"), message);
-    }
-
     @Test
     void configsGgufCannotExpressAreRefused(@TempDir Path tmp) throws Exception {
         ObjectNode yarn = QWEN2.configJson();

@@ -636,6 +636,19 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_parameters": {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 16},
              "tie_word_embeddings": false}""";
+    /**
+     * Ministral 3 (GGUF architecture mistral3): llama's layers with YaRN (factor 4 over 8 positions, mscale and
+     * mscale_all_dim 1, so that llama.cpp must read the magnitudes' ratio from yarn_log_multiplier) and Llama 4's query
+     * temperature with beta 0.5 stepping every 8 positions (the 19 tokens cross two steps: factors 1, 1.35 and 1.55).
+     */
+    static final String MINISTRAL3 = """
+            {"model_type": "ministral3", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
+             "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "beta_fast": 32.0,
+                                 "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+                                 "original_max_position_embeddings": 8, "llama_4_scaling_beta": 0.5},
+             "tie_word_embeddings": false}""";
     /** Apertus wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512. */
     private static final String APERTUS_WIDE = APERTUS.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
@@ -874,6 +887,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("apertus-bytebpe-q8_0", APERTUS, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("apertus-bytebpe-lora-f32", APERTUS, "bytebpe", GgufType.F32, true),
             new ReferenceCase("apertus-wide-bytebpe-q4_k_m", APERTUS_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("ministral3-bytebpe-f32", MINISTRAL3, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("ministral3-bytebpe-q8_0", MINISTRAL3, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("ministral3-bytebpe-lora-f32", MINISTRAL3, "bytebpe", GgufType.F32, true),
             new ReferenceCase("arcee-bytebpe-f32", ARCEE, "bytebpe", GgufType.F32, false),
             new ReferenceCase("arcee-bytebpe-q8_0", ARCEE, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("arcee-bytebpe-lora-f32", ARCEE, "bytebpe", GgufType.F32, true),

@@ -134,6 +134,8 @@ public final class PeftFamilies {
         // the latent attention has no v_proj: the queries' last projection and the latent's expansion into keys and values
         row("deepseek_v3", "DeepseekV3ForCausalLM", names("q_proj", "q_b_proj", "kv_b_proj"), null, ATTENTION_MLP);
         row("deepseek_v2", "DeepseekV2ForCausalLM", names("q_proj", "q_b_proj", "kv_b_proj"), null, ATTENTION_MLP);
+        // PEFT 0.21 maps no Mistral 4: DeepSeek-V3's latent-attention row
+        row("mistral4", "Mistral4ForCausalLM", names("q_proj", "q_b_proj", "kv_b_proj"), null, ATTENTION_MLP);
         // the gated DeltaNet layers' queries, keys and values (Qwen3-Next's with its output gate) at once
         row("qwen3_5_text", "Qwen3_5ForCausalLM", names("q_proj", "v_proj", "in_proj_qkv"), null, LINEAR_ATTENTION_MLP);
         row("qwen3_5_moe_text", "Qwen3_5MoeForCausalLM", names("q_proj", "v_proj", "in_proj_qkv"), null,

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * scalars in the base), LFM2, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's
  * projections), Qwen3-Next (its fused DeltaNet projections), Qwen3-VL's language model (its adapters named as on
  * Qwen3VLForConditionalGeneration), Falcon-H1 (its Mamba-2 mixers' in_proj beside the attention, biased ones with
- * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers), Mistral 3's language model (its
+ * DoRA), Ministral 3 (its query temperature), Ministral (sliding and full layers), Mistral 4 (the temperature on its
+ * latent attention, its shared experts), Mistral 3's language model (its
  * adapters named as on Mistral3ForConditionalGeneration), Nemotron-H (its one-block layers, the checkpoint's
  * backbone.* named model.* as PEFT names it) and Gemma 4 (layers without v_proj or without any key/value projection,
  * per-layer inputs' projections), each with LoRA at this library's default targets or on every projection,
@@ -112,6 +113,12 @@ class NewFamiliesInteropExportTest {
                         "o_proj", "in_proj", "down_proj").useDora(true)),
                 Arguments.of("ministral3-lora", "ministral3", lora().targetModules(all())),
                 Arguments.of("ministral-lora", "ministral", lora().targetModules(all())),
+                // the latent attention's projections under the query temperature, and the shared experts (PEFT meets
+                // the routed experts as stacked parameters, not modules)
+                Arguments.of("mistral4-lora", "mistral4", lora().targetModules("q_a_proj", "q_b_proj",
+                        "kv_a_proj_with_mqa", "kv_b_proj", "o_proj", "shared_experts.up_proj",
+                        "shared_experts.down_proj")),
+                Arguments.of("mistral4-lora-default", "mistral4", lora()),
                 // the default targets: the language model's q/v only (the pixtral tower has q_proj and v_proj too)
                 Arguments.of("mistral3-lora-default", "mistral3", lora()),
                 Arguments.of("mistral3-dora", "mistral3", lora().targetModules("q_proj", "o_proj", "down_proj")

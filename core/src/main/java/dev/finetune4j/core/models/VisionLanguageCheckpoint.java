@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.Gemma4Config;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 
 import java.util.Arrays;
@@ -74,13 +75,14 @@ enum VisionLanguageCheckpoint {
             "vision tower", () -> qwen3VlDefaults(true)),
     /**
      * Mistral 3's {@code Mistral3ForConditionalGeneration}: Mistral Small 3.1 and 3.2 and Magistral Small, whose
-     * language model is a {@code mistral} (Mistral3Config's default text type), and Ministral 3, whose is a
-     * {@code ministral3}; built as that type, each with its own config class's defaults (the decoder's family
+     * language model is a {@code mistral} (Mistral3Config's default text type), Ministral 3, whose is a
+     * {@code ministral3}, and Mistral Small 4, whose is a {@code mistral4}; built as that type, each with its own config class's defaults (the decoder's family
      * defaults). The head is tied by the top-level {@code tie_word_embeddings}, else by the text config's: transformers
      * 5 defaults the top level to true but leaves a stored {@code lm_head} untied, so for a checkpoint that matches its
      * config the two rules agree.
      */
-    MISTRAL3("mistral3", "Mistral3ForConditionalGeneration", List.of("mistral", DecoderConfig.MINISTRAL3), null,
+    MISTRAL3("mistral3", "Mistral3ForConditionalGeneration", List.of("mistral", DecoderConfig.MINISTRAL3,
+            LatentAttentionConfig.MISTRAL4_MODEL_TYPE), null,
             DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION, null, List.of(), true, "vision tower and projector",
             JsonNodeFactory.instance::objectNode),
     /**

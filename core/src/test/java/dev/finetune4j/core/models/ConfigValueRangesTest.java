@@ -67,6 +67,33 @@ class ConfigValueRangesTest {
                 e.getMessage());
     }
 
+    /**
+     * What Mistral 4's rotary cannot be: the default rope (transformers' table then spans the whole latent head and its
+     * forward fails), a partial_rotary_factor that rotates other than qk_rope_head_dim dims, an odd qk_nope_head_dim
+     * under the temperature (scaled in pairs); and its temperature's settings read strictly, the missing one named.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "rope_type             | \"default\" | rope_type 'default' is not supported for mistral4",
+            "partial_rotary_factor | 0.5         | partial_rotary_factor = 0.5 rotates 5 of a head's 10 dimensions, not its qk_rope_head_dim = 4",
+            "llama_4_scaling_beta  | -0.5        | 'llama_4_scaling_beta' = -0.5 must be a finite number >= 0",
+            "llama_4_scaling_beta  | null        | lacks 'llama_4_scaling_beta': a mistral4 model multiplies its queries",
+            "qk_nope_head_dim      | 5           | qk_nope_head_dim = 5 is odd"})
+    void mistral4sRotaryIsReadStrictly(String key, String value, String expected) throws IOException {
+        ObjectNode c = fixture("/references/mistral4/config.json");
+        ObjectNode rope = (ObjectNode) c.get("rope_parameters");
+        if (key.equals("qk_nope_head_dim")) {
+            c.put(key, Integer.parseInt(value));
+            rope.remove("partial_rotary_factor");
+        } else if (value.equals("null")) {
+            rope.remove(key);
+        } else {
+            rope.set(key, JSON.readTree(value));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(expected), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"0", "-1.0", "\"abc\""})
     void topLevelRopeThetaAndAListRopeScalingAreReadStrictly(String theta) throws IOException {

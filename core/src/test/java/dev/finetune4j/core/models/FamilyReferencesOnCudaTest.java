@@ -45,17 +45,20 @@ class FamilyReferencesOnCudaTest {
      * The newer families' gradients: on a GPU every one's; on the emulated device GLM-4's interleaved partial rotary,
      * Cohere 2's LayerNorms and parallel sub-blocks, LFM2-MoE's short convolution and sigmoid router and GLM-4.5's
      * float32 router with its correction bias added on the device, DeepSeek-V3's latent attention, Apertus's xIELU
-     * (its scalars' gradients reduced on the device) and Ministral 3's query temperature (in the queries' rotary
-     * tables on the device, forward and backward).
+     * (its scalars' gradients reduced on the device), Ministral 3's query temperature (in the queries' rotary
+     * tables on the device, forward and backward) and Mistral 4's (on whole latent query heads: the no-rope dims
+     * through zero-angle tables).
      */
     static Stream<Arguments> newerFamiliesOnDevices() {
         return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
-                ? Stream.of("glm4", "cohere2", "lfm2_moe", "glm4_moe", "deepseek_v3", "apertus", "ministral3")
+                ? Stream.of("glm4", "cohere2", "lfm2_moe", "glm4_moe", "deepseek_v3", "apertus", "ministral3",
+                "mistral4")
                 : Stream.of("glm", "glm4", "ernie4_5", "cohere", "cohere_qk_norm", "cohere2", "exaone4", "seed_oss",
                 "hunyuan_v1_dense",
                 "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3",
                 "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "qwen3_next", "qwen3_vl", "falcon_h1",
                 "falcon_h1_no_rms_norm", "ministral3", "mistral3", "ministral",
+                "mistral4",
                 "nemotron_h", "nemotron_h_moe",
                 "gemma4_text")).map(family -> Arguments.of(family, device)));
     }

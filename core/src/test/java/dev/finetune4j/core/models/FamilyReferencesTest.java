@@ -13,7 +13,8 @@ import java.util.stream.Stream;
  * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3-VL's language model, Qwen3.5 (gated DeltaNet and gated attention),
  * Falcon-H1 (attention and Mamba-2 side by side, with and without the gated norm; transformers_families.py), Ministral
  * 3 (Llama 4's query temperature over YaRN), Mistral 3's language model (a ministral3 inside a
- * Mistral3ForConditionalGeneration, stored in transformers 4's names), Ministral (sliding and full layers), Gemma 4's
+ * Mistral3ForConditionalGeneration, stored in transformers 4's names), Ministral (sliding and full layers), Mistral 4
+ * (latent attention with the temperature on whole query heads, a grouped softmax router, fused experts), Gemma 4's
  * language model (per-layer head sizes and rotary, keys as values, per-layer inputs, kv-shared layers), and the
  * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
@@ -44,6 +45,7 @@ class FamilyReferencesTest {
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe",
                 "references/falcon_h1", "references/falcon_h1_no_rms_norm",
                 "references/ministral3", "references/mistral3", "references/ministral",
+                "references/mistral4",
                 "references/nemotron_h", "references/nemotron_h_moe",
                 "references/gemma4_text");
     }
@@ -77,6 +79,7 @@ class FamilyReferencesTest {
             "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
             "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
             "ministral3", "mistral3", "ministral",
+            "mistral4",
             "nemotron_h", "nemotron_h_moe",
             "gemma4_text"})
     void gradientsMatchTransformers(String family) throws Exception {
@@ -91,6 +94,7 @@ class FamilyReferencesTest {
     @ParameterizedTest
     @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
             "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
+            "mistral4",
             "nemotron_h", "nemotron_h_moe",
             "gemma4_text"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {

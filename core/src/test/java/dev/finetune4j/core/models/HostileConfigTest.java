@@ -102,6 +102,28 @@ class HostileConfigTest {
                 && e.getMessage().contains("Ministral3Attention"), e.getMessage());
     }
 
+    /**
+     * Mistral 4's fused experts are stored as transformers holds them, (E, 2I, hidden); a file holding them in
+     * Qwen3-VL-MoE's orientation, (E, hidden, 2I), is refused naming the tensor, not transposed or misread.
+     */
+    @Test
+    void mistral4ExpertsInTheOtherOrientationAreRefused(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/mistral4", tmp);
+        String gateUp = "model.layers.1.mlp.experts.gate_up_proj";
+        Map<String, Tensor> kept = new LinkedHashMap<>();
+        try (TensorScope copies = TensorScope.open()) {
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+                for (String name : ckpt.names()) {
+                    Tensor t = ckpt.tensor(name).convertTo(DType.F32, copies);
+                    kept.put(name, name.equals(gateUp) ? t.permute(0, 2, 1).contiguous() : t);
+                }
+            }
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains(gateUp) && e.getMessage().contains("[8, 32, 16]"), e.getMessage());
+    }
+
     /** A Mistral 3 checkpoint's language model is a mistral or a ministral3; another text type is named. */
     @Test
     void mistral3WithAnotherTextModelTypeIsRefusedNamingIt(@TempDir Path tmp) throws Exception {

@@ -2,11 +2,21 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * How a {@code mistral3} config.json becomes its language model's: the text type (Mistral3Config's default
- * {@code mistral}, or {@code ministral3}) decides the decoder built, and the head's tie follows transformers (the top
+ * {@code mistral}, {@code ministral3} or {@code mistral4}) decides the decoder built, and the head's tie follows transformers (the top
  * level when set, else the text config's). The loaded weights are checked against transformers by
  * FamilyReferencesTest (references/mistral3).
  */
@@ -49,6 +59,38 @@ class Mistral3CheckpointTest {
             assertTrue(VisionLanguageCheckpoint.MISTRAL3.isLeftOut("vision_tower.transformer.layers.0.ffn_norm.weight"));
             assertTrue(VisionLanguageCheckpoint.MISTRAL3.isLeftOut("model.multi_modal_projector.linear_1.weight"));
             assertFalse(VisionLanguageCheckpoint.MISTRAL3.isLeftOut("language_model.model.norm.weight"));
+        }
+    }
+
+    /**
+     * Mistral Small 4's folder: a Mistral3ForConditionalGeneration whose text_config is a mistral4. The mistral4
+     * reference's config as text_config and its tensors under transformers 4's names (as the hub's files hold them)
+     * give that reference's logits (made by transformers from the bare Mistral4ForCausalLM).
+     */
+    @Test
+    void aMistral4TextConfigLoadsAsMistral4UnderTheConditionalGenerationNames(@TempDir Path tmp) throws Exception {
+        Path reference = ReferenceData.resource("references/mistral4");
+        ObjectNode text = (ObjectNode) JSON.readTree(reference.resolve("config.json").toFile());
+        ObjectNode c = JSON.createObjectNode().put("model_type", "mistral3").put("tie_word_embeddings", false);
+        c.putArray("architectures").add("Mistral3ForConditionalGeneration");
+        c.set("text_config", text);
+        JSON.writeValue(tmp.resolve("config.json").toFile(), c);
+        Map<String, Tensor> renamed = new LinkedHashMap<>();
+        try (TensorScope copies = TensorScope.open()) {
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(reference)) {
+                for (String name : ckpt.names()) {
+                    renamed.put("language_model." + name, ckpt.tensor(name).convertTo(DType.F32, copies));
+                }
+            }
+            SafetensorsWriter.write(tmp.resolve("model.safetensors"), renamed, Map.of());
+        }
+        ReferenceData ref = ReferenceData.load("references/mistral4/reference.safetensors");
+        try (LanguageModel lm = AutoModel.loadCausalLM(tmp)) {
+            DecoderModel model = (DecoderModel) lm;
+            assertEquals(LatentAttentionConfig.MISTRAL4_MODEL_TYPE, model.config().modelType());
+            assertEquals(DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION, model.layout());
+            HfReferenceModelsTest.assertClose(ref.floats.get("logits"),
+                    HfReferenceModelsTest.flatten(lm.logits(ref.ids("input_ids"), null)), null, "mistral3(mistral4)");
         }
     }
 

@@ -65,6 +65,12 @@ final class ExpertParameters {
                             + FusedExperts.GATE_UP + " and mlp.experts." + FusedExperts.DOWN + " this way; name linear "
                             + "layers in target_modules");
                 }
+                if (experts.experts().heldAsWeights()) {
+                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Mistral 4's "
+                            + "stacked experts, held as linear layers' (out, in) weights: finetune4j adapts stacked "
+                            + "experts multiplied as x W (gpt-oss's) only; adapt the attention and shared experts "
+                            + "(target_modules), or train the experts with full fine-tuning");
+                }
                 if (experts.experts().transposedByTransformers()) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Qwen3-VL-MoE's "
                             + "stacked experts, which transformers 5 holds transposed from their checkpoint layout: an "

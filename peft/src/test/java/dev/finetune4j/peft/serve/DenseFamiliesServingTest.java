@@ -56,8 +56,8 @@ class DenseFamiliesServingTest {
 
     /**
      * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2, Falcon-H1 and Nemotron-H with adapters on their recurrent layers' projections (the
-     * rows' states stay apart under each adapter), and DeepSeek-V2 and V3 on their latent attention's (the cache holds each row's
-     * expanded keys and padded values).
+     * rows' states stay apart under each adapter), and DeepSeek-V2, V3 and Mistral 4 on their latent attention's (the cache holds
+     * each row's expanded keys and padded values; Mistral 4's queries scaled by each row's own positions).
      */
     @ParameterizedTest
     @CsvSource({"references/qwen3_5,in_proj_qkv in_proj_b,in_proj_z in_proj_a out_proj",
@@ -66,6 +66,7 @@ class DenseFamiliesServingTest {
             "references/deepseek_v3,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/deepseek_v3_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
             "references/deepseek_v2,q_b_proj kv_b_proj,q_a_proj o_proj",
+            "references/mistral4,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/falcon_h1,in_proj q_proj,v_proj o_proj",
             "references/nemotron_h,in_proj q_proj,up_proj o_proj"})
     void ownProjectionAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {

@@ -171,6 +171,12 @@ class ExpertsLoraTest {
                     LoraConfig.builder().targetParameters("mlp.experts.gate_up_proj").build()));
             assertTrue(transposed.getMessage().contains("holds transposed"), transposed.getMessage());
         }
+        try (LanguageModel mistral4 = NewFamiliesTrainTest.tiny("mistral4")) {
+            PeftException asWeights = assertThrows(PeftException.class, () -> Peft.wrap(mistral4,
+                    LoraConfig.builder().targetParameters("mlp.experts.down_proj").build()));
+            assertTrue(asWeights.getMessage().contains("Mistral 4's stacked experts, held as linear layers' (out, in) "
+                    + "weights"), asWeights.getMessage());
+        }
     }
 
     /** Each stacked expert weight of the model, by its name in the bare model (adapters' base_layer left out). */

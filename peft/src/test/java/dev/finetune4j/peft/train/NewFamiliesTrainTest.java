@@ -67,6 +67,7 @@ class NewFamiliesTrainTest {
             "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe",
             "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text", "falcon_h1",
             "ministral3", "ministral",
+            "mistral4",
             "nemotron_h", "nemotron_h_moe",
             "gemma4_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
@@ -84,7 +85,7 @@ class NewFamiliesTrainTest {
                 // PEFT's default: the attention layer's four projections (the Mamba-2 and MLP layers keep none)
                 case "nemotron_h", "nemotron_h_moe" -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
-                case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
+                case "deepseek_v3", "mistral4" -> List.of("q_b_proj", "kv_b_proj");
                 case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
@@ -615,6 +616,20 @@ class NewFamiliesTrainTest {
                         .put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
                         .put("routed_scaling_factor", 1.5);
                 c.putNull("q_lora_rank");
+            }
+            // Mistral 4: the latent attention with the query temperature on whole query heads (stepping every 2
+            // positions, beta far above the published 0.1), then its softmax router over 2 groups sending every token
+            // to all 4 fused experts (x W^T), renormalised and scaled, beside a shared expert
+            case "mistral4" -> {
+                c.remove("head_dim");
+                c.put("q_lora_rank", 12).put("kv_lora_rank", 8).put("qk_nope_head_dim", 6).put("qk_rope_head_dim", 4)
+                        .put("v_head_dim", 5).put("num_key_value_heads", 4).put("n_routed_experts", 4)
+                        .put("num_experts_per_tok", 4).put("n_group", 2).put("topk_group", 2)
+                        .put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
+                        .put("routed_scaling_factor", 1.5);
+                c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 1e4).put("factor", 4.0)
+                        .put("mscale", 1.0).put("mscale_all_dim", 0.7).put("original_max_position_embeddings", 2)
+                        .put("llama_4_scaling_beta", 0.7);
             }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)

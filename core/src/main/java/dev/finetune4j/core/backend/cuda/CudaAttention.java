@@ -18,13 +18,15 @@ import java.util.Arrays;
  * log-sum-exp and neither depends on scheduling. A causal mask and a sliding window skip whole tiles: the key tiles no
  * query of a tile may see, and in dk, dv the query tiles that cannot see the key tile, so a window w costs O(T w), not
  * O(T S). Scores are soft-capped in the kernels when asked (Gemma 2). Head dimensions up to {@value #MAX_HEAD_DIM}
- * (Gemma's 256): past {@value #NARROW_HEAD_DIM} the f32 kernels take their *_d256 variants, with tiles of
- * {@value #WIDE_HEAD_TILE} queries and keys so that their shared tiles fit a block. With bf16 q, k and
- * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
+ * (Gemma 4's full-attention layers): past {@value #NARROW_HEAD_DIM} the f32 kernels take their *_d256 variants, with
+ * tiles of {@value #WIDE_HEAD_TILE} queries and keys, and past {@value #WIDE_HEAD_DIM} (Gemma's 256) their *_d512
+ * ones, with tiles of {@value #WIDEST_HEAD_TILE}, so that their shared tiles fit a block (134 KiB at D = 512, within
+ * an A100's). With bf16 q, k and v (BF16_MIXED) and a head dimension that is a multiple of 16 up to
+ * {@value #TENSOR_CORE_MAX_HEAD_DIM}, all but the delta kernel run on tensor cores (the
  * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
  * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
  * for D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} that fit two blocks an SM, the forward one for D up to
- * {@value #MAX_HEAD_DIM}; past {@value #NARROW_HEAD_DIM} the dq and dk, dv kernels run one grid slice per
+ * {@value #TENSOR_CORE_MAX_HEAD_DIM}; past {@value #NARROW_HEAD_DIM} the dq and dk, dv kernels run one grid slice per
  * {@value #NARROW_HEAD_DIM} output columns, each recomputing the scores, as their accumulators would not fit
  * registers), when their shared memory fits the card's blocks (at D = 256 the dq kernel's 198 KiB fit Hopper's
  * 227 KiB, not an A100's 163 KiB); other inputs take the f32 kernels (bf16 inputs converted). Keys and values are
@@ -42,16 +44,20 @@ import java.util.Arrays;
 final class CudaAttention implements AttentionKernels {
     /** Queries per query tile and keys per key tile (ATT_TILE of attention.cuh). */
     static final int TILE = 64;
-    /** The largest head dimension the kernels take (ATT_MAX_D of attention.cuh). */
-    static final int MAX_HEAD_DIM = 256;
+    /** The largest head dimension the kernels take (ATT_MAX_D of attention.cuh): the f32 *_d512 kernels'. */
+    static final int MAX_HEAD_DIM = 512;
     /**
      * The largest head dimension of the f32 kernels with {@value #TILE}-row tiles (16 ATT_DCOLS columns a thread row
      * of attention.cu) and the columns a slice of the tensor-core dq and dk, dv kernels writes (8 ATT_TC_OUT_TILES of
      * attention_bf16.cu); larger ones take the *_d256 variants.
      */
     static final int NARROW_HEAD_DIM = 128;
+    /** The largest head dimension of the f32 *_d256 kernels (16 ATT_DCOLS_D256 of attention.cu). */
+    static final int WIDE_HEAD_DIM = 256;
     /** Queries per query tile and keys per key tile of the f32 *_d256 kernels (16 ATT_PER_D256 of attention.cu). */
     static final int WIDE_HEAD_TILE = 32;
+    /** Queries per query tile and keys per key tile of the f32 *_d512 kernels (16 ATT_PER_D512 of attention.cu). */
+    static final int WIDEST_HEAD_TILE = 16;
     /** Row stride, in floats, of the kernels' probability tile (ATT_P_STRIDE of attention.cu). */
     static final int P_STRIDE = 80;
     /** Threads per block the kernels are written for (ATT_THREADS of attention.cuh). */
@@ -63,6 +69,11 @@ final class CudaAttention implements AttentionKernels {
     static final int TENSOR_CORE_ROWS = 128;
     /** Elements a bf16 shared row of the tensor-core kernels is padded by (ATT_TC_PAD of attention_bf16.cu). */
     static final int TENSOR_CORE_PAD = 8;
+    /**
+     * The largest head dimension of the tensor-core kernels (ATT_TC_MAX_D of attention_bf16.cu); larger ones take the
+     * f32 kernels, converted: the forward's accumulators would not fit registers, nor dq's tiles a block.
+     */
+    static final int TENSOR_CORE_MAX_HEAD_DIM = 256;
     /** The tensor-core kernels' head dimensions are multiples of the bf16 mma's k. */
     static final int TENSOR_CORE_D_MULTIPLE = 16;
     /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention_bf16.cu). */
@@ -226,12 +237,16 @@ final class CudaAttention implements AttentionKernels {
 
     /**
      * Whether attention runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
-     * dimension that is a multiple of the mma's k, a card whose tensor cores multiply bf16, and blocks whose shared
-     * memory holds the largest of the tensor-core kernels' tiles (dq's; at D = 256 more than an A100 has).
+     * dimension that is a multiple of the mma's k up to {@value #TENSOR_CORE_MAX_HEAD_DIM}, a card whose tensor cores
+     * multiply bf16, and blocks whose shared memory holds the largest of the tensor-core kernels' tiles (dq's; at
+     * D = 256 more than an A100 has).
      */
     private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
+        // NOTE: the head dimension's own limit, not the shared memory's alone: dq's tiles at D = 272 and 288 fit
+        // Hopper's blocks, and the forward's accumulators hold no more than 256 columns.
         return q.dtype() == DType.BF16 && k.dtype() == DType.BF16 && v.dtype() == DType.BF16
-                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && rt.kernels.hasBf16TensorCores()
+                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && q.dim(3) <= TENSOR_CORE_MAX_HEAD_DIM
+                && rt.kernels.hasBf16TensorCores()
                 && tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_Q_ROWS) <= rt.kernels.maxSharedBytes();
     }
 
@@ -275,14 +290,17 @@ final class CudaAttention implements AttentionKernels {
         return headDim <= TENSOR_CORE_SMALL_HEAD_DIM && dropout == null ? "_d64" : "";
     }
 
-    /** The suffix of the f32 kernels' variant for a head dimension: *_d256 past {@value #NARROW_HEAD_DIM}. */
+    /**
+     * The suffix of the f32 kernels' variant for a head dimension: *_d256 past {@value #NARROW_HEAD_DIM}, *_d512 past
+     * {@value #WIDE_HEAD_DIM}.
+     */
     private static String f32Variant(int headDim) {
-        return headDim > NARROW_HEAD_DIM ? "_d256" : "";
+        return headDim > WIDE_HEAD_DIM ? "_d512" : headDim > NARROW_HEAD_DIM ? "_d256" : "";
     }
 
     /** Queries per query tile and keys per key tile of the f32 kernels for a head dimension. */
     static int f32TileRows(long headDim) {
-        return headDim > NARROW_HEAD_DIM ? WIDE_HEAD_TILE : TILE;
+        return headDim > WIDE_HEAD_DIM ? WIDEST_HEAD_TILE : headDim > NARROW_HEAD_DIM ? WIDE_HEAD_TILE : TILE;
     }
 
     /** Grid slices of the tensor-core dq and dk, dv kernels, each writing {@value #NARROW_HEAD_DIM} columns. */

@@ -91,7 +91,7 @@ import java.util.Set;
  *                        padded heads {@code headDim} then describes; null for the other families' attention
  * @param parallelHybrid Falcon-H1's layers, attention and a Mamba-2 mixer side by side, with their multipliers; null
  *                       for the other families
- * @param queryTemperature Ministral 3's factor on the rotated queries of each position (Llama 4's attention
+ * @param queryTemperature Ministral 3's and Mistral 4's factor on the queries of each position (Llama 4's attention
  *                         temperature); null for the other families, and for a {@code llama_4_scaling_beta} of 0
  * @param blockPattern Nemotron-H's layers, each one block (Mamba-2, attention, MLP or mixture) after its own norm;
  *                     null for the families whose layers mix tokens and then transform them
@@ -225,6 +225,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
             LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT,
             ParallelHybridConfig.MODEL_TYPE,
             DecoderConfig.MINISTRAL, DecoderConfig.MINISTRAL3,
+            LatentAttentionConfig.MISTRAL4_MODEL_TYPE,
             BlockPattern.MODEL_TYPE,
             Gemma4Config.MODEL_TYPE);
 
@@ -548,6 +549,11 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
         }
         ShortConvConfig shortConv = ShortConvConfig.appliesTo(type) ? ShortConvConfig.fromJson(c, layers) : null;
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
+        boolean mistral4 = type.equals(LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
+        QueryTemperature temperature = type.equals(MINISTRAL3) || mistral4 ? QueryTemperature.fromJson(c, type) : null;
+        if (mistral4) {
+            latent.requireMistral4Rotary(c, rope, temperature != null);
+        }
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
         ropeLayers = RopeLayers.afterSliding(c, type, ropeLayers, sliding.layers());
@@ -657,7 +663,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 qwen35,
                 latent,
                 parallelHybrid,
-                type.equals(MINISTRAL3) ? QueryTemperature.fromJson(c) : null,
+                temperature,
                 blockPattern,
                 gemma4 ? Gemma4Config.fromJson(c, layers, heads, JsonFields.integer(c, "num_key_value_heads", heads, 1,
                         ConfigLimits.HEADS, at), sliding.layers()) : null);

@@ -88,6 +88,16 @@ public enum DecoderLayout {
     }
 
     /**
+     * The path prefix of the decoder's backbone in this layout: {@code model.} in a {@code *ForCausalLM},
+     * {@code model.language_model.} in the vision-language classes ({@code lm_head} sits at the root in both).
+     *
+     * @return the prefix, ending with a dot
+     */
+    public String backbonePrefix() {
+        return this == CAUSAL_LM ? "model." : "model.language_model.";
+    }
+
+    /**
      * A weight or module path in the older naming of this layout's class, for finding a weight saved under it.
      *
      * @param currentName a path in transformers 5's naming ({@code model.language_model.norm.weight})

@@ -82,13 +82,14 @@ public final class DecoderModel extends LanguageModel {
     }
 
     /**
-     * The frequencies of {@code rope} over {@code dims} dimensions, Ministral 3's temperature on their queries,
-     * caching tables of positions.
+     * The frequencies of {@code rope} over {@code dims} dimensions, Ministral 3's temperature on their queries
+     * (Mistral 4's on its latent queries' no-rope dimensions too), caching tables of positions.
      */
     private RotaryFrequencies frequencies(DecoderConfig c, RopeConfig rope, int dims) {
         RotaryFrequencies frequencies = RotaryFrequencies.of(rope, dims);
         if (c.queryTemperature() != null) {
-            frequencies = frequencies.withQueryFactor(c.queryTemperature());
+            frequencies = frequencies.withQueryFactor(c.queryTemperature(),
+                    c.latentAttention() == null ? 0 : c.latentAttention().qkNopeHeadDim());
         }
         return frequencies.cachingTablesIn(this::parameterScope);
     }
@@ -148,6 +149,9 @@ public final class DecoderModel extends LanguageModel {
         // made before the layers, so that they outlive their intermediates
         for (RotaryFrequencies frequencies : List.of(rotary, rotary.queries(), localRotary, localRotary.queries())) {
             frequencies.table(ctx.positions(), ctx.sequenceLengths(), x.device());
+        }
+        if (rotary.unrotatedQueries() != null) {
+            rotary.unrotatedQueries().table(ctx.positions(), ctx.sequenceLengths(), x.device());
         }
         Tensor input = ctx.dropout(config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x,
                 config.dropouts().embedding());

@@ -46,6 +46,7 @@ final class FamilyDefaults {
             case DecoderConfig.APERTUS -> apertus(config.deepCopy());
             case DecoderConfig.MINISTRAL -> ministral(config.deepCopy());
             case DecoderConfig.MINISTRAL3 -> ministral3(config.deepCopy());
+            case LatentAttentionConfig.MISTRAL4_MODEL_TYPE -> mistral4(config.deepCopy());
             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
             case BlockPattern.MODEL_TYPE -> nemotronH(config.deepCopy());
             case Gemma4Config.MODEL_TYPE -> gemma4(config.deepCopy());
@@ -350,6 +351,35 @@ final class FamilyDefaults {
             rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 10_000.0);
             rope.putObject("full_attention").put("rope_type", "proportional").put("partial_rotary_factor", 0.25)
                     .put("rope_theta", 1_000_000.0);
+        }
+        return c;
+    }
+
+    /**
+     * Mistral 4 as {@code Mistral4Config} fills it: the latent attention's sizes (q_lora_rank 1,024, kv_lora_rank 256,
+     * 64 no-rope and 64 rotated dimensions per query and key head, values of 128), a dense MLP of 12,288, 128 experts
+     * of 2,048 of which 4 per token beside one shared expert, renormalised, in one group, every layer sparse; 1,048,576 positions,
+     * pad_token_id 11, and without rope_parameters YaRN (factor 128 over 8,192 positions, theta 10,000, mscale and
+     * mscale_all_dim 1) with a query temperature of beta 0.1 (a top-level rope_theta is then ignored, as there).
+     */
+    private static JsonNode mistral4(ObjectNode c) {
+        putIfAbsent(c, "q_lora_rank", 1024);
+        putIfAbsent(c, "kv_lora_rank", 256);
+        putIfAbsent(c, "qk_nope_head_dim", 64);
+        putIfAbsent(c, "qk_rope_head_dim", 64);
+        putIfAbsent(c, "v_head_dim", 128);
+        putIfAbsent(c, "intermediate_size", 12288);
+        putIfAbsent(c, "max_position_embeddings", 1048576);
+        putIfAbsent(c, "pad_token_id", 11);
+        putMixture(c, "n_routed_experts", 128, 4, 2048);
+        putIfAbsent(c, "n_shared_experts", 1);
+        putIfAbsent(c, "norm_topk_prob", true);
+        if (!c.hasNonNull("rope_parameters") && !c.hasNonNull("rope_scaling")) {
+            c.remove("rope_theta");
+            c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 10000.0)
+                    .put("factor", 128.0).put("original_max_position_embeddings", 8192).put("beta_fast", 32.0)
+                    .put("beta_slow", 1.0).put("mscale", 1.0).put("mscale_all_dim", 1.0)
+                    .put("llama_4_scaling_beta", 0.1);
         }
         return c;
     }

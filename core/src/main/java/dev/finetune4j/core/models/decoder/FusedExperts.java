@@ -16,8 +16,11 @@ import java.util.List;
  * {@code gate_up_proj} (E, C, 2I) and {@code down_proj} (E, I, C), each multiplied from the right ({@code x W}, not
  * {@code x W^T}). gpt-oss interleaves the gate and up projections column by column, adds biases ({@code gate_up_proj_bias}
  * (E, 2I), {@code down_proj_bias} (E, C)) and meets each pair in {@link Activations#clampedSwiglu}; Qwen3-VL-MoE holds
- * the I gate columns, then the I up columns, without biases, through SwiGLU ({@link Layout}). Under QLoRA the two
- * matrices are NF4 tensors of the same shapes, each expert's slice dequantized when its tokens are multiplied.
+ * the I gate columns, then the I up columns, without biases, through SwiGLU ({@link Layout}). Mistral 4's checkpoints
+ * store them as transformers holds them, each expert's matrix a linear layer's weight: {@code gate_up_proj}
+ * (E, 2I, C), the I gate rows then the I up rows, and {@code down_proj} (E, C, I), multiplied as {@code x W^T}. Under
+ * QLoRA the two matrices are NF4 tensors of the same shapes, each expert's slice dequantized when its tokens are
+ * multiplied.
  */
 public final class FusedExperts extends Module implements StackedExperts, StackedMatrices {
     /** The stacked gate and up projections' name. */
@@ -30,7 +33,9 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
         /** gpt-oss: gate and up columns interleaved, biases, the clamped SwiGLU of {@code swiglu_alpha} and {@code swiglu_limit}. */
         GPT_OSS,
         /** Qwen3-VL-MoE: the gate columns, then the up columns, no biases, SwiGLU. */
-        HALVES
+        HALVES,
+        /** Mistral 4: HALVES' rules over each expert's matrices held as (out, in) weights, x W^T. */
+        HALVES_AS_WEIGHTS
     }
 
     private final Layout layout;
@@ -47,14 +52,21 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
      * @param moe the mixture's configuration: expert count, width I, layout and (gpt-oss) the activation's gain and clamp
      */
     public FusedExperts(TensorScope scope, int hidden, MoeConfig moe) {
-        this.layout = moe.naming() == MoeConfig.Naming.GPT_OSS ? Layout.GPT_OSS : Layout.HALVES;
+        this.layout = switch (moe.naming()) {
+            case GPT_OSS -> Layout.GPT_OSS;
+            case MISTRAL4 -> Layout.HALVES_AS_WEIGHTS;
+            default -> Layout.HALVES;
+        };
         this.hidden = hidden;
         this.width = moe.expertIntermediateSize();
         this.alpha = moe.swigluAlpha();
         this.limit = moe.swigluLimit();
         int experts = moe.numExperts();
-        registerParameter(GATE_UP, Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden, 2 * width)));
-        registerParameter(DOWN, Tensor.zeros(scope, DType.F32, Shape.of(experts, width, hidden)));
+        boolean asWeights = layout == Layout.HALVES_AS_WEIGHTS;
+        registerParameter(GATE_UP, Tensor.zeros(scope, DType.F32,
+                asWeights ? Shape.of(experts, 2 * width, hidden) : Shape.of(experts, hidden, 2 * width)));
+        registerParameter(DOWN, Tensor.zeros(scope, DType.F32,
+                asWeights ? Shape.of(experts, hidden, width) : Shape.of(experts, width, hidden)));
         if (layout == Layout.GPT_OSS) {
             registerParameter(GATE_UP + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, 2 * width)));
             registerParameter(DOWN + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden)));
@@ -72,7 +84,7 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
      */
     public Tensor mlp(StackedExperts products, int expert, Tensor x) {
         Tensor gateUp = products.project(expert, GATE_UP, x);
-        if (layout == Layout.HALVES) {
+        if (layout != Layout.GPT_OSS) {
             Tensor activated = Activations.swiglu(gateUp.slice(-1, 0, width), gateUp.slice(-1, width, 2 * width));
             return products.project(expert, DOWN, activated);
         }
@@ -81,14 +93,29 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
         return Elementwise.add(products.project(expert, DOWN, activated), slice(DOWN + "_bias", expert, hidden));
     }
 
-    /** x W[e]; from NF4 weights (QLoRA) through a dequantized scratch copy of the expert's matrix. */
+    /**
+     * x W[e] (Mistral 4's: x W[e]^T); from NF4 weights (QLoRA) through a dequantized scratch copy of the expert's
+     * matrix.
+     */
     @Override
     public Tensor project(int expert, String parameter, Tensor x) {
         Tensor w = parameter(parameter);
+        boolean asWeights = heldAsWeights();
         if (w.dtype() == DType.NF4) {
-            return Matmul.matmulNf4Slice(x, w, (long) expert * w.dim(1) * w.dim(2), w.dim(1), w.dim(2));
+            return Matmul.matmulNf4Slice(x, w, (long) expert * w.dim(1) * w.dim(2), w.dim(1), w.dim(2), asWeights);
         }
-        return Matmul.matmul(x, slice(parameter, expert, w.dim(1), w.dim(2)));
+        Tensor matrix = slice(parameter, expert, w.dim(1), w.dim(2));
+        return asWeights ? Matmul.linear(x, matrix, null) : Matmul.matmul(x, matrix);
+    }
+
+    /**
+     * Whether each expert's matrices are held as linear layers' (out, in) weights and multiplied as {@code x W^T}
+     * (Mistral 4's, as transformers holds and stores them) rather than {@code x W}.
+     *
+     * @return true for Mistral 4's experts
+     */
+    public boolean heldAsWeights() {
+        return layout == Layout.HALVES_AS_WEIGHTS;
     }
 
     /**

@@ -22,7 +22,10 @@ import dev.finetune4j.core.tensor.TensorScope;
  * pairs rotate in place here where transformers first gathers them into halves); the narrower of the key and value
  * heads is padded with zeros to {@link LatentAttentionConfig#paddedHeadDim}, so that the attention kernels and the KV
  * cache hold heads of one width, and each output head keeps its first {@code v_head_dim} dimensions for
- * {@code o_proj}. The cache holds the expanded keys and values, not the latent.
+ * {@code o_proj}. The cache holds the expanded keys and values, not the latent. Mistral 4 multiplies each WHOLE query
+ * head of position p, after the rotation, by Llama 4's temperature ({@link QueryTemperature}): its rotated dimensions
+ * by the queries' rotary tables, which carry the factor ({@link RotaryFrequencies#queries}), its no-rope ones by
+ * tables of zero angles that carry it alone ({@link RotaryFrequencies#unrotatedQueries}); the keys are not scaled.
  */
 final class LatentAttention extends Module implements Block {
     /** The latents' RMSNorm epsilon: transformers builds both norms with its default, whatever rms_norm_eps says. */
@@ -38,7 +41,7 @@ final class LatentAttention extends Module implements Block {
      *
      * @param scope owns the weights
      * @param c the configuration, whose {@link DecoderConfig#latentAttention()} is set
-     * @param rotary the rotary frequencies over {@code qk_rope_head_dim}
+     * @param rotary the rotary frequencies over {@code qk_rope_head_dim}, with Mistral 4's temperature on the queries
      * @param layerIndex the layer's index, which selects its slot in a KV cache
      */
     LatentAttention(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int layerIndex) {
@@ -76,11 +79,15 @@ final class LatentAttention extends Module implements Block {
                 ? layer("q_b_proj").forward(layer("q_a_layernorm").forward(layer("q_a_proj").forward(x)))
                 : layer("q_proj").forward(x);
         Tensor q = queries.reshape(b, t, heads, sizes.qkHeadDim()).permute(0, 2, 1, 3);
-        q = Concat.cat(3, q.slice(3, 0, nope), rotated(q.slice(3, nope, nope + rope), ctx));
+        Tensor unrotated = q.slice(3, 0, nope);
+        if (rotary.unrotatedQueries() != null) {
+            unrotated = rotated(unrotated, rotary.unrotatedQueries(), ctx);
+        }
+        q = Concat.cat(3, unrotated, rotated(q.slice(3, nope, nope + rope), rotary.queries(), ctx));
         Tensor compressed = layer("kv_a_proj_with_mqa").forward(x);
         Tensor latent = layer("kv_a_layernorm").forward(compressed.slice(2, 0, sizes.kvLoraRank()).contiguous());
         Tensor sharedKey = rotated(compressed.slice(2, sizes.kvLoraRank(), sizes.kvLoraRank() + rope).contiguous()
-                .reshape(b, t, 1, rope).permute(0, 2, 1, 3), ctx);
+                .reshape(b, t, 1, rope).permute(0, 2, 1, 3), rotary, ctx);
         Tensor expanded = layer("kv_b_proj").forward(latent).reshape(b, t, heads, nope + value).permute(0, 2, 1, 3);
         Tensor k = Concat.cat(3, expanded.slice(3, 0, nope), sharedKey.expand(Shape.of(b, heads, t, rope)));
         Tensor v = expanded.slice(3, nope, nope + value);
@@ -99,10 +106,10 @@ final class LatentAttention extends Module implements Block {
         return layer("o_proj").forward(merged);
     }
 
-    /** (B, H, T, R) rotated over its R = {@code qk_rope_head_dim} dimensions, read from a contiguous copy. */
-    private Tensor rotated(Tensor part, ForwardContext ctx) {
+    /** (B, H, T, R) rotated by {@code frequencies} over its R dimensions, read from a contiguous copy. */
+    private Tensor rotated(Tensor part, RotaryFrequencies frequencies, ForwardContext ctx) {
         Tensor heads = part.contiguous();
-        return Rotary.apply(heads, rotary.table(ctx.positions(), ctx.sequenceLengths(), heads.device()),
+        return Rotary.apply(heads, frequencies.table(ctx.positions(), ctx.sequenceLengths(), heads.device()),
                 config.rotaryLayout());
     }
 

@@ -23,15 +23,20 @@ public record LatentAttentionConfig(int qLoraRank, int kvLoraRank, int qkNopeHea
     public static final String MODEL_TYPE = "deepseek_v3";
     /** The {@code model_type} of DeepSeek-V2, V2.5, V2-Lite and DeepSeek-Coder-V2. */
     public static final String V2_MODEL_TYPE = "deepseek_v2";
+    /**
+     * The {@code model_type} of Mistral Small 4's language model: this attention with Llama 4's query temperature on
+     * whole query heads ({@link QueryTemperature}), a grouped softmax router.
+     */
+    public static final String MISTRAL4_MODEL_TYPE = "mistral4";
 
     /**
      * Whether a {@code model_type} attends by latent attention.
      *
      * @param modelType a config.json's {@code model_type}
-     * @return true for DeepSeek-V2 and V3
+     * @return true for DeepSeek-V2, DeepSeek-V3 and Mistral 4
      */
     public static boolean appliesTo(String modelType) {
-        return modelType.equals(MODEL_TYPE) || modelType.equals(V2_MODEL_TYPE);
+        return modelType.equals(MODEL_TYPE) || modelType.equals(V2_MODEL_TYPE) || modelType.equals(MISTRAL4_MODEL_TYPE);
     }
 
     /**
@@ -68,6 +73,42 @@ public record LatentAttentionConfig(int qLoraRank, int kvLoraRank, int qkNopeHea
                 JsonFields.integer(c, "qk_nope_head_dim", 128, 1, ConfigLimits.HIDDEN, at),
                 JsonFields.integer(c, "qk_rope_head_dim", 64, 2, ConfigLimits.HIDDEN, at),
                 JsonFields.integer(c, "v_head_dim", 128, 1, ConfigLimits.HIDDEN, at));
+    }
+
+    /**
+     * What Mistral 4's rotary must be for transformers' {@code Mistral4RotaryEmbedding} to rotate the
+     * {@code qk_rope_head_dim} dimensions this attention rotates: its table spans {@code int(head_dim *
+     * partial_rotary_factor)} dimensions of a head of {@code qk_nope_head_dim + qk_rope_head_dim} (the default rope
+     * ignores the factor: its table spans the whole head, and transformers' forward fails), and the temperature's
+     * {@link RotaryFrequencies#unrotatedQueries} scale the no-rope dimensions in pairs.
+     *
+     * @param c the config.json, the family's defaults filled in
+     * @param rope its rotary settings
+     * @param tempered whether the queries carry the temperature (a {@code llama_4_scaling_beta} above 0)
+     * @throws IllegalArgumentException naming the field, its value and what to set
+     */
+    void requireMistral4Rotary(JsonNode c, RopeConfig rope, boolean tempered) {
+        String at = "config.json rope_parameters";
+        if (rope.ropeType().equals("default")) {
+            throw new IllegalArgumentException(at + ": rope_type 'default' is not supported for mistral4: transformers' "
+                    + "Mistral4RotaryEmbedding then builds its table over all qk_nope_head_dim + qk_rope_head_dim = "
+                    + qkHeadDim() + " dimensions of a head and fails to rotate the " + qkRopeHeadDim + " it should; "
+                    + "set the checkpoint's YaRN (Mistral Small 4: rope_type yarn, factor 128)");
+        }
+        JsonNode params = JsonFields.object(c, "rope_parameters", "config.json");
+        double partial = JsonFields.number(params, "partial_rotary_factor", (double) qkRopeHeadDim / qkHeadDim(),
+                v -> v > 0 && v <= 1, "in (0, 1]", at);
+        if ((int) (qkHeadDim() * partial) != qkRopeHeadDim) {
+            throw new IllegalArgumentException(at + ": partial_rotary_factor = " + partial + " rotates "
+                    + (int) (qkHeadDim() * partial) + " of a head's " + qkHeadDim() + " dimensions, not its "
+                    + "qk_rope_head_dim = " + qkRopeHeadDim + ": remove it (transformers then sets qk_rope_head_dim / "
+                    + "(qk_nope_head_dim + qk_rope_head_dim))");
+        }
+        if (tempered && qkNopeHeadDim % 2 != 0) {
+            throw new IllegalArgumentException("config.json: qk_nope_head_dim = " + qkNopeHeadDim + " is odd: "
+                    + "finetune4j applies Mistral 4's query temperature to the no-rope dimensions in pairs, so it "
+                    + "needs an even count (Mistral Small 4 has 64)");
+        }
     }
 
     /**

@@ -12,8 +12,8 @@ import java.util.Set;
 
 /**
  * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE,
- * Granite 4.0 H, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE or Nemotron-H config.json: which layers route each token to
- * {@code numExpertsPerTok} of {@code numExperts} MLPs (gated but Nemotron-H's), and how.
+ * Granite 4.0 H, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2/V3, Mistral 4 or Nemotron-H config.json: which
+ * layers route each token to {@code numExpertsPerTok} of {@code numExperts} MLPs (gated but Nemotron-H's), and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
@@ -125,6 +125,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
             ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT, MoeConfig.QWEN3_VL_MOE_TEXT,
+            LatentAttentionConfig.MISTRAL4_MODEL_TYPE,
             BlockPattern.MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
@@ -151,6 +152,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          * (gate then up halves) and {@code down_proj}, without biases ({@link FusedExperts}).
          */
         QWEN3_VL("mlp", "gate", false, null),
+        /**
+         * Mistral 4: {@code mlp.gate} and the experts stacked into {@code mlp.experts.gate_up_proj} (E, 2I, C) and
+         * {@code down_proj} (E, C, I), each expert's matrix held as a linear layer's weight (transformers' own
+         * orientation, which its checkpoints store: no conversion on load), beside {@code mlp.shared_experts}.
+         */
+        MISTRAL4("mlp", "gate", false, null),
         /**
          * Nemotron-H: the block is the layer's {@code mixer}: {@code mixer.gate} (GLM-4.5's router with its
          * {@code e_score_correction_bias}), {@code mixer.experts.N.up_proj} and {@code down_proj} without a gate, and
@@ -278,6 +285,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean glm = type.equals(GLM_MOE) || type.equals(LatentAttentionConfig.MODEL_TYPE);
         boolean ernie = type.equals(ERNIE_MOE);
         boolean nemotronH = type.equals(BlockPattern.MODEL_TYPE);
+        boolean mistral4 = type.equals(LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
         // the families' own defaults are FamilyDefaults'; these are Qwen2-MoE's and Qwen3-MoE's
         int experts = JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
         // DeepSeek-V2's config has no default k (transformers fails without one)
@@ -294,7 +302,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 // Nemotron-H's shared experts have a width of their own, whatever n_shared_experts says
                 : nemotronH ? JsonFields.requiredInteger(c, "moe_shared_expert_intermediate_size", 1,
                         ConfigLimits.INTERMEDIATE, at)
-                : glm || ernie || deepseekV2 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
+                : glm || ernie || deepseekV2 || mistral4 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
                         ? "moe_num_shared_experts" : "n_shared_experts", 0, 0, ConfigLimits.EXPERTS, at))
                 : 0;
         double jitter = JsonFields.number(c, "router_jitter_noise", 0.0, v -> v >= 0, ">= 0", at);
@@ -303,7 +311,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
-                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : nemotronH ? Naming.NEMOTRON_H : Naming.QWEN;
+                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : nemotronH ? Naming.NEMOTRON_H
+                : mistral4 ? Naming.MISTRAL4 : Naming.QWEN;
         // Mixtral's, gpt-oss's and Granite's softmax over the k chosen logits is the renormalisation; Qwen3.5-MoE's,
         // Qwen3-VL-MoE's and ERNIE's routers always renormalise, DeepSeek-V2's never (it does not read norm_topk_prob)
         boolean renormalises = !deepseekV2 && (mixtral || gptOss || granite || qwen35 || qwen3Vl || ernie
@@ -325,6 +334,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                                 GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c), true)
                         : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, GroupScore.TOP_TWO_SUM, 0f, 1f, true)
                         : deepseekV2 ? deepseekV2Routing(c)
+                        // Mistral 4's: DeepSeek-V3's groups (scored by their two best) over softmax probabilities,
+                        // without a selection bias, in the model's dtype
+                        : mistral4 ? new Routing(false, SelectionBias.NONE,
+                                JsonFields.integer(c, "n_group", 1, 1, ConfigLimits.EXPERTS, at),
+                                JsonFields.integer(c, "topk_group", 1, 1, ConfigLimits.EXPERTS, at),
+                                GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c), false)
                         : Routing.SOFTMAX);
     }
 
@@ -388,7 +403,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 }
             }
             case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE, LatentAttentionConfig.MODEL_TYPE,
-                 LatentAttentionConfig.V2_MODEL_TYPE -> {
+                 LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE -> {
                 int dense = type.equals(ShortConvConfig.MOE_MODEL_TYPE)
                         ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at)
                         : JsonFields.integer(c, "first_k_dense_replace", 0, 0, layers, at);

@@ -32,6 +32,8 @@ public final class RotaryFrequencies {
     private final Rotary.PositionFactor positionFactor;
     /** The frequencies that rotate the queries: these with Llama 4's temperature folded in, else these. */
     private final RotaryFrequencies queries;
+    /** Zero frequencies carrying the queries' factor, for the query dimensions not rotated; null for none. */
+    private final RotaryFrequencies unrotatedQueries;
     private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
     /** The scope that owns the tables of positions 0, 1, 2, ... per device; null when this instance keeps none. */
     private final Supplier<TensorScope> tableScope;
@@ -44,15 +46,17 @@ public final class RotaryFrequencies {
      * @param attentionScaling multiplier of cos and sin (1 except YaRN)
      */
     public RotaryFrequencies(float[] invFreq, float attentionScaling) {
-        this(invFreq, attentionScaling, null, null, Integer.MAX_VALUE, Rotary.PositionFactor.NONE, null);
+        this(invFreq, attentionScaling, null, null, Integer.MAX_VALUE, Rotary.PositionFactor.NONE, null, 0);
     }
 
     /**
      * @param queryFactor the factor of each position on the queries' tables ({@link #queries}), null for none
+     * @param unrotatedDims the query dimensions outside the rotation that also take that factor
+     *                      ({@link #unrotatedQueries}); 0 for none
      */
     private RotaryFrequencies(float[] invFreq, float attentionScaling, Supplier<TensorScope> tableScope,
                               RotaryFrequencies beyond, int switchLength, Rotary.PositionFactor positionFactor,
-                              Rotary.PositionFactor queryFactor) {
+                              Rotary.PositionFactor queryFactor, int unrotatedDims) {
         this.invFreq = invFreq;
         this.attentionScaling = attentionScaling;
         this.tableScope = tableScope;
@@ -60,7 +64,11 @@ public final class RotaryFrequencies {
         this.switchLength = switchLength;
         this.positionFactor = positionFactor;
         this.queries = queryFactor == null ? this : new RotaryFrequencies(invFreq, attentionScaling, tableScope,
-                beyond == null ? null : beyond.withQueryFactor(queryFactor).queries, switchLength, queryFactor, null);
+                beyond == null ? null : beyond.withQueryFactor(queryFactor).queries, switchLength, queryFactor, null, 0);
+        // NOTE: angles of 0 make cos = factor and sin = 0 in every pair, so rotating by these tables multiplies by the
+        // factor alone, in either pair layout, forward and backward
+        this.unrotatedQueries = queryFactor == null || unrotatedDims == 0 ? null : new RotaryFrequencies(
+                new float[unrotatedDims / 2], 1f, tableScope, null, Integer.MAX_VALUE, queryFactor, null, 0);
     }
 
     /**
@@ -72,8 +80,26 @@ public final class RotaryFrequencies {
      * @return frequencies with the same values whose queries are scaled
      */
     public RotaryFrequencies withQueryFactor(Rotary.PositionFactor factor) {
+        return withQueryFactor(factor, 0);
+    }
+
+    /**
+     * {@link #withQueryFactor(Rotary.PositionFactor)} for queries of which {@code unrotatedDims} dimensions lie outside
+     * the rotation and take the factor too (Mistral 4 multiplies whole latent-attention query heads, their no-rope
+     * dimensions included): {@link #unrotatedQueries} scales those.
+     *
+     * @param factor the factor of each position on the queries
+     * @param unrotatedDims the query dimensions not rotated that take the factor, even; 0 for none
+     * @return frequencies with the same values whose queries are scaled
+     * @throws IllegalArgumentException for a negative or odd {@code unrotatedDims}
+     */
+    public RotaryFrequencies withQueryFactor(Rotary.PositionFactor factor, int unrotatedDims) {
+        if (unrotatedDims < 0 || unrotatedDims % 2 != 0) {
+            throw new IllegalArgumentException("the unrotated query dimensions must be an even count >= 0 (the factor "
+                    + "is applied to them in pairs), not " + unrotatedDims);
+        }
         return new RotaryFrequencies(invFreq, attentionScaling, tableScope, beyond, switchLength, positionFactor,
-                factor);
+                factor, unrotatedDims);
     }
 
     /**
@@ -85,9 +111,25 @@ public final class RotaryFrequencies {
         return queries;
     }
 
+    /**
+     * Frequencies of zero over the queries' unrotated dimensions ({@link #withQueryFactor(Rotary.PositionFactor,
+     * int)}) with the queries' factor on cos and sin: rotating by their tables multiplies each position by the factor
+     * alone, sharing the tables' caching and kernels with the rotation.
+     *
+     * @return those frequencies, or null without unrotated dimensions that take a factor
+     */
+    public RotaryFrequencies unrotatedQueries() {
+        return unrotatedQueries;
+    }
+
     /** The factor this instance's queries carry, for the copies that keep it; null when they carry none. */
     private Rotary.PositionFactor queryFactor() {
         return queries == this ? null : queries.positionFactor;
+    }
+
+    /** The unrotated query dimensions that take the factor, for the copies that keep them. */
+    private int unrotatedDims() {
+        return unrotatedQueries == null ? 0 : 2 * unrotatedQueries.invFreq.length;
     }
 
     /**
@@ -101,7 +143,7 @@ public final class RotaryFrequencies {
      */
     public RotaryFrequencies switchingBeyond(int length, RotaryFrequencies longer) {
         return new RotaryFrequencies(invFreq, attentionScaling, tableScope, longer, length, positionFactor,
-                queryFactor());
+                queryFactor(), unrotatedDims());
     }
 
     /**
@@ -116,7 +158,8 @@ public final class RotaryFrequencies {
      */
     public RotaryFrequencies cachingTablesIn(Supplier<TensorScope> scope) {
         return new RotaryFrequencies(invFreq, attentionScaling, scope,
-                beyond == null ? null : beyond.cachingTablesIn(scope), switchLength, positionFactor, queryFactor());
+                beyond == null ? null : beyond.cachingTablesIn(scope), switchLength, positionFactor, queryFactor(),
+                unrotatedDims());
     }
 
     /**

@@ -1,16 +1,17 @@
-// AttentionKernels on CUDA cores, flash style: queries and keys are taken in tiles of 64 rows (32 for D > 128) staged
-// in shared memory, the softmax is computed online (running max and sum in f32), and no (T, S) matrix exists
-// anywhere. The forward keeps each query's log-sum-exp; the backward recomputes the probabilities from it, tile by
-// tile. F32 with f32 accumulation; for bf16 q, k, v (and dOut) each kernel but the delta has a tensor-core twin in
-// attention_bf16.cu. Shapes, mask and grouped-query attention: attention.cuh.
+// AttentionKernels on CUDA cores, flash style: queries and keys are taken in tiles of 64 rows (32 for D > 128, 16 for
+// D > 256) staged in shared memory, the softmax is computed online (running max and sum in f32), and no (T, S) matrix
+// exists anywhere. The forward keeps each query's log-sum-exp; the backward recomputes the probabilities from it,
+// tile by tile. F32 with f32 accumulation; for bf16 q, k, v (and dOut) each kernel but the delta has a tensor-core
+// twin in attention_bf16.cu for D <= 256. Shapes, mask and grouped-query attention: attention.cuh.
 //
 // Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty). Each kernel is
 // a template over PER and DCOLS: tiles of ROWS = 16 PER queries or keys; in every ROWS x ROWS tile a thread owns rows
 // ty + 16 i and columns tx + 16 j (i, j < PER), and in every ROWS x D accumulator rows ty + 16 i and the columns
-// 64 g + 4 tx + e (g < DCOLS / 4, e < 4, so D <= 16 DCOLS). Two layouts: 64-row tiles and D <= 128 (PER 4, DCOLS 8;
-// the unsuffixed kernels), and 32-row tiles and D <= 256 (PER 2, DCOLS 16; the *_d256 kernels, Gemma's head
-// dimension): the same 32 accumulators a thread, and shared tiles half as tall, so that the backward's four tiles of
-// 256 floats a row fit a block's shared memory (143 KiB, where 64 rows would need 281 KiB).
+// 64 g + 4 tx + e (g < DCOLS / 4, e < 4, so D <= 16 DCOLS). Three layouts: 64-row tiles and D <= 128 (PER 4,
+// DCOLS 8; the unsuffixed kernels), 32-row tiles and D <= 256 (PER 2, DCOLS 16; the *_d256 kernels, Gemma's head
+// dimension), and 16-row tiles and D <= 512 (PER 1, DCOLS 32; the *_d512 kernels, Gemma 4's full-attention layers):
+// the same 32 accumulators a thread, and shared tiles half as tall as D doubles, so that the backward's four tiles
+// fit a block's shared memory (140 KiB at D = 256, where 64 rows would need 280 KiB; 134 KiB at D = 512).
 // A row of a tile belongs to 16 lanes of one warp: row reductions are half-warp shuffles, and a row written to shared
 // memory and read back by the same threads needs only __syncwarp.
 // Shared memory (dynamic): ROWS-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
@@ -26,6 +27,8 @@
 #define ATT_DCOLS 8
 #define ATT_PER_D256 2
 #define ATT_DCOLS_D256 16
+#define ATT_PER_D512 1
+#define ATT_DCOLS_D512 32
 #define ATT_P_STRIDE 80
 // Blocks per SM the forward and dq kernels are register-limited to (128 registers a thread, no spills; D = 64 fits
 // two blocks' shared memory too). The dk, dv kernel holds two accumulators and takes what it needs.
@@ -270,8 +273,8 @@ __device__ __forceinline__ void forward_f32(
     store_rows(out, outType, out_row(outLayout, d, bh, q0), outLayout.row, qn, D, acc, inv);
 }
 
-// The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256; each with a
-// twin that drops out the probabilities (*_dropout), the same code with DROP set.
+// The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256, 16-row tiles
+// (*_d512) for D <= 512; each with a twin that drops out the probabilities (*_dropout), the same code with DROP set.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
@@ -301,6 +304,22 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
         const float* sinks, AttentionDropout drop) {
     forward_f32<ATT_PER_D256, ATT_DCOLS_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments,
+                                                    out, outType, outLayout, lse, sinks, drop);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d512(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks) {
+    forward_f32<ATT_PER_D512, ATT_DCOLS_D512, false>(q, k, v, d, scale, softCap, causal, window, keyValid, segments,
+                                                     out, outType, outLayout, lse, sinks, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d512_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks, AttentionDropout drop) {
+    forward_f32<ATT_PER_D512, ATT_DCOLS_D512, true>(q, k, v, d, scale, softCap, causal, window, keyValid, segments,
                                                     out, outType, outLayout, lse, sinks, drop);
 }
 
@@ -437,6 +456,24 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv_
                                                         segments, lse, delta, dOut, dk, dv, drop);
 }
 
+// NOTE: one block an SM said outright (its 134 KiB of shared memory fit no second one anyway): with the threads alone
+// ptxas held the *_d512 pair to 128 registers and spilled on sm_90.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_d512(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv) {
+    backward_kv_f32<ATT_PER_D512, ATT_DCOLS_D512, false>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                         segments, lse, delta, dOut, dk, dv, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_d512_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv, AttentionDropout drop) {
+    backward_kv_f32<ATT_PER_D512, ATT_DCOLS_D512, true>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                        segments, lse, delta, dOut, dk, dv, drop);
+}
+
 // (forward: attention_forward) dq = ds k for one tile of ROWS queries, overwritten: the block loops over the key
 // tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling); with DROP
 // (forward: attention_forward_dropout) ds from the dropped-out dp. Grid: B * H * ceil(T / ROWS). Shared: q, dOut,
@@ -537,5 +574,21 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq, AttentionDropout drop) {
     backward_q_f32<ATT_PER_D256, ATT_DCOLS_D256, true>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                       segments, lse, delta, dOut, dq, drop);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_d512(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq) {
+    backward_q_f32<ATT_PER_D512, ATT_DCOLS_D512, false>(q, k, v, d, scale, softCap, causal, window, keyValid,
+                                                        segments, lse, delta, dOut, dq, {});
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_d512_dropout(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq, AttentionDropout drop) {
+    backward_q_f32<ATT_PER_D512, ATT_DCOLS_D512, true>(q, k, v, d, scale, softCap, causal, window, keyValid,
                                                        segments, lse, delta, dOut, dq, drop);
 }

@@ -15,7 +15,7 @@
 
 #define ATT_THREADS 256
 #define ATT_TILE 64
-#define ATT_MAX_D 256
+#define ATT_MAX_D 512
 
 struct Dims {
     long long B, H, Hkv, T, S, D;

@@ -1,6 +1,7 @@
 // AttentionKernels on tensor cores, for bf16 q, k, v (and dOut): the twins of attention.cu's kernels, flash style
 // as they are, with bf16 products, f32 accumulation, and the softmax and its gradient in f32 (f32 gradients).
-// Shapes, mask and grouped-query attention: attention.cuh.
+// Shapes, mask and grouped-query attention: attention.cuh. Head dimensions up to ATT_TC_MAX_D: past it (Gemma 4's
+// 512) CudaAttention runs bf16 inputs on attention.cu's f32 kernels, converted.
 //
 // Each of the 8 warps of a block owns 16 of its ATT_TC_ROWS queries (forward, dq) or keys (dk, dv); in the forward,
 // per tile of 64 keys a warp computes its 16 x 64 scores and its 16 x D share of p v with PTX's warp-wide
@@ -22,13 +23,14 @@
 #include "attention.cuh"
 
 #define ATT_TC_ROWS 128
+#define ATT_TC_MAX_D 256
 #define ATT_TC_PAD 8
 #define ATT_TC_SCORE_TILES (ATT_TILE / 8)
 // 8-column tiles of a warp's 16 x D accumulator: D up to 128, or up to 64 in the *_d64 kernels, whose halved
 // accumulators let two blocks share an SM's registers, or up to 256 in the forward's *_d256 kernel (Gemma).
 #define ATT_TC_OUT_TILES 16
 #define ATT_TC_OUT_TILES_D64 8
-#define ATT_TC_OUT_TILES_D256 (ATT_MAX_D / 8)
+#define ATT_TC_OUT_TILES_D256 (ATT_TC_MAX_D / 8)
 // Queries per inner tile of the dk, dv kernel: its two D-wide accumulators leave registers for 32 columns of s and
 // dp, not 64, without spilling at D = 128.
 #define ATT_TC_KV_QUERIES 32

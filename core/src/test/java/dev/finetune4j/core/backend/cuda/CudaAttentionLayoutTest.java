@@ -30,15 +30,18 @@ class CudaAttentionLayoutTest {
         assertEquals(CudaAttention.THREADS, define(source, "ATT_THREADS"));
         assertEquals(CudaKernels.BLOCK, CudaAttention.THREADS, "the kernels launch the block size attention.cuh assumes");
         // Each thread owns PER rows and DCOLS columns of a 16 x 16 thread grid's tile and accumulator: 64-row tiles up
-        // to D = 128, 32-row tiles (the *_d256 kernels) up to 256.
+        // to D = 128, 32-row tiles (the *_d256 kernels) up to 256, 16-row tiles (the *_d512 kernels) up to 512.
         assertEquals(CudaAttention.THREADS, define(source, "ATT_SPLIT") * define(source, "ATT_SPLIT"));
         assertEquals(CudaAttention.TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER"));
         assertEquals(CudaAttention.NARROW_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS"));
         assertEquals(CudaAttention.WIDE_HEAD_TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER_D256"));
-        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS_D256"));
+        assertEquals(CudaAttention.WIDE_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS_D256"));
+        assertEquals(CudaAttention.WIDEST_HEAD_TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER_D512"));
+        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS_D512"));
         // The tensor-core forward: each of the block's warps owns 16 query rows (an mma's m).
         assertEquals(CudaAttention.TENSOR_CORE_ROWS, define(source, "ATT_TC_ROWS"));
         assertEquals(CudaAttention.TENSOR_CORE_PAD, define(source, "ATT_TC_PAD"));
+        assertEquals(CudaAttention.TENSOR_CORE_MAX_HEAD_DIM, define(source, "ATT_TC_MAX_D"));
         assertEquals(CudaAttention.TENSOR_CORE_KV_QUERIES, define(source, "ATT_TC_KV_QUERIES"));
         assertEquals(CudaAttention.TENSOR_CORE_SMALL_HEAD_DIM, 8 * define(source, "ATT_TC_OUT_TILES_D64"));
         // The tensor-core dq and dk, dv kernels write slices of 8 ATT_TC_OUT_TILES columns.
@@ -56,12 +59,12 @@ class CudaAttentionLayoutTest {
         assertEquals(384, CudaAttention.TENSOR_CORE_Q_ROWS);
         assertTrue(CudaAttention.tensorCoreSharedBytes(128, CudaAttention.TENSOR_CORE_Q_ROWS) <= 163 * 1024);
         assertEquals(384 * 264 * 2, CudaAttention.tensorCoreSharedBytes(256, CudaAttention.TENSOR_CORE_Q_ROWS));
-        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM, CudaAttention.TENSOR_CORE_Q_ROWS)
-                <= 227 * 1024);
+        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.TENSOR_CORE_MAX_HEAD_DIM,
+                CudaAttention.TENSOR_CORE_Q_ROWS) <= 227 * 1024);
         assertEquals(1, CudaAttention.columnSlices(128));
         assertEquals(2, CudaAttention.columnSlices(144));
         assertEquals(2, CudaAttention.columnSlices(256));
-        for (int headDim = 16; headDim <= CudaAttention.MAX_HEAD_DIM; headDim += 16) {
+        for (int headDim = 16; headDim <= CudaAttention.TENSOR_CORE_MAX_HEAD_DIM; headDim += 16) {
             // A fragment load reads 4 consecutive words of 8 rows: they hit 32 banks when a row is 4 (mod 8) words.
             int words = (headDim + CudaAttention.TENSOR_CORE_PAD) / 2;
             Set<Integer> banks = new HashSet<>();
@@ -84,21 +87,26 @@ class CudaAttentionLayoutTest {
         // Past D = 128 the tiles have 32 rows: 256 -> 260.
         assertEquals((4 * 32 * 260 + 32 * 80) * Float.BYTES, CudaAttention.sharedBytes(256, 4));
         assertEquals((3 * 32 * 132 + 32 * 80) * Float.BYTES, CudaAttention.sharedBytes(129, 3));
-        // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run D = 256.
+        // Past D = 256 they have 16 rows: 512 -> 516, 257 -> 260.
+        assertEquals((4 * 16 * 516 + 16 * 80) * Float.BYTES, CudaAttention.sharedBytes(512, 4));
+        assertEquals((3 * 16 * 260 + 16 * 80) * Float.BYTES, CudaAttention.sharedBytes(257, 3));
+        // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run every head
+        // dimension up to 512 (134 KiB there).
         assertTrue(CudaAttention.sharedBytes(128, 4) <= 163 * 1024);
+        assertTrue(CudaAttention.sharedBytes(CudaAttention.WIDE_HEAD_DIM, 4) <= 163 * 1024);
         assertTrue(CudaAttention.sharedBytes(CudaAttention.MAX_HEAD_DIM, 4) <= 163 * 1024);
     }
 
     @Test
     void aHeadDimensionPastTheKernelsLimitFailsNamingIt() {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor q = Tensor.zeros(1, 2, 3, 258);
-            Tensor kv = Tensor.zeros(1, 1, 3, 258);
+            Tensor q = Tensor.zeros(1, 2, 3, 516);
+            Tensor kv = Tensor.zeros(1, 1, 3, 516);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> CudaAttention.checkShapes(q, kv, kv));
-            assertTrue(e.getMessage().contains("up to 256, got 258"), e.getMessage());
-            Tensor kv256 = Tensor.zeros(1, 1, 3, 256);
-            CudaAttention.checkShapes(Tensor.zeros(1, 2, 3, 256), kv256, kv256);
+            assertTrue(e.getMessage().contains("up to 512, got 516"), e.getMessage());
+            Tensor kv512 = Tensor.zeros(1, 1, 3, 512);
+            CudaAttention.checkShapes(Tensor.zeros(1, 2, 3, 512), kv512, kv512);
         }
     }
 

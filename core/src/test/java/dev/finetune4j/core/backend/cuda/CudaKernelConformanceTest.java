@@ -510,6 +510,36 @@ class CudaKernelConformanceTest {
     }
 
     /**
+     * Head dimensions past 256 (Gemma 4's full-attention layers, 512): the f32 *_d512 kernels (16 queries or keys a
+     * tile), which bf16 inputs take converted; at D = 512 over 18 queries and 24 keys (a full tile and a tail of each)
+     * read through cache views, two query heads a kv head, with a causal window of 6, padding, packed segments and a
+     * soft cap, and with sinks and dropout; at D = 302 (no multiple of 4: a padded last column) bidirectional with
+     * padding; and bf16 at D = 272, a multiple of 16 whose tensor-core dq tiles would fit Hopper's blocks but whose
+     * columns the tensor-core forward does not hold. Tiny T and S: the emulation runs every thread on the CPU.
+     */
+    @Test
+    void headDimensionsUpTo512AgreeInF32AndBf16() {
+        boolean[][] valid = new boolean[1][24];
+        int[][] segments = new int[1][24];
+        for (int j = 0; j < 24; j++) {
+            valid[0][j] = j != 3 && j != 13 && j < 22;
+            segments[0][j] = j < 10 ? 1 : 2;
+        }
+        AttentionMask windowed = new AttentionMask(true, valid, segments, 6);
+        AttentionDropout dropout = new AttentionDropout(0.3f, new DropoutKey(0x5EED_D512L, 7, 2));
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            attentionAgrees(type + ", D = 512, window 6, soft cap 0.5, cache views, padding, segments", type, 1, 2,
+                    1, 18, 24, 4, 512, windowed, 0.5f);
+            attentionAgrees(type + " dropout, D = 512, sinks, causal", type, 1, 2, 1, 18, 18, 0, 512,
+                    AttentionMask.causalOnly(), 0f, true, dropout);
+        }
+        attentionAgrees("f32, D = 302, bidirectional, padding", DType.F32, 1, 1, 1, 17, 24, 0, 302,
+                new AttentionMask(false, valid, null, 0), 0f);
+        attentionAgrees("bf16, D = 272 on the f32 kernels, causal", DType.BF16, 1, 2, 2, 17, 17, 0, 272,
+                AttentionMask.causalOnly(), 0f);
+    }
+
+    /**
      * Dropout of the probabilities (p = 0.3) in every attention kernel that has it: the f32 64-row kernels (D = 8)
      * and *_d256 ones (D = 192: 160 would take the allocator size class CudaBackendTest keeps unused), the tensor-core
      * kernels for D up to 128 (D = 64, which dropout takes there too, and 128) and at D = 256 the forward's *_d256 and

@@ -260,8 +260,9 @@ class CudaLaunchContractTest {
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
         // head dimensions past 128 (Gemma's 256): the f32 *_d256 kernels, and on tensor cores the forward's *_d256
-        // variant and two column slices of dq and dk, dv; D = 200 (f32) and 208 (bf16) fill their last ones partly
-        for (int hd : new int[]{200, 256}) {
+        // variant and two column slices of dq and dk, dv; D = 200 (f32) and 208 (bf16) fill their last ones partly;
+        // past 256 (Gemma 4's 512) the f32 *_d512 kernels, which bf16 inputs take converted
+        for (int hd : new int[]{200, 256, 512}) {
             AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
             c.put("attention.attention f32 D=" + hd + " over a cache view, window 20, soft cap 30",
                     (k, s) -> k.attention().attention(randn(s, 1, 4, 65, hd), randn(s, 1, 2, 80, hd).slice(2, 0, 70),
@@ -273,7 +274,7 @@ class CudaLaunchContractTest {
                             0.06f, 30f, randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd),
                             f32(s, 1, 4, 65, hd), f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
-        for (int hd : new int[]{208, 256}) {
+        for (int hd : new int[]{208, 256, 512}) {
             AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
             c.put("attention.attention bf16 D=" + hd + " over a cache view, window 20, soft cap 30",
                     (k, s) -> k.attention().attention(randn(s, DType.BF16, 1, 4, 65, hd),
@@ -287,11 +288,11 @@ class CudaLaunchContractTest {
                             randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
-        // dropout of the probabilities: the *_dropout twins, one more argument (f32: 64-row and *_d256 kernels; tensor
-        // cores: D = 64 on the kernels for D up to 128, and D = 256 in two column slices)
+        // dropout of the probabilities: the *_dropout twins, one more argument (f32: 64-row, *_d256 and *_d512
+        // kernels; tensor cores: D = 64 on the kernels for D up to 128, and D = 256 in two column slices)
         AttentionDropout dropout = new AttentionDropout(0.3f, new DropoutKey(0x5EEDL, 11, 4));
         for (DType type : new DType[]{DType.F32, DType.BF16}) {
-            for (int hd : type == DType.F32 ? new int[]{8, 200} : new int[]{64, 256}) {
+            for (int hd : type == DType.F32 ? new int[]{8, 200, 512} : new int[]{64, 256}) {
                 String v = " dropout " + type + " D=" + hd + " over a cache view, window 3, soft cap 30";
                 c.put("attention.attention" + v, (k, s) -> k.attention().attention(randn(s, type, 2, 4, 5, hd),
                         randn(s, type, 2, 2, 9, hd).slice(2, 0, 7), randn(s, type, 2, 2, 9, hd).slice(2, 0, 7),
@@ -412,7 +413,9 @@ class CudaLaunchContractTest {
                 new Case(DType.BF16, 64, List.of("attention_forward_bf16_dropout",
                         "attention_backward_kv_bf16_dropout", "attention_backward_q_bf16_dropout")),
                 new Case(DType.BF16, 256, List.of("attention_forward_bf16_d256_dropout",
-                        "attention_backward_kv_bf16_dropout", "attention_backward_q_bf16_dropout")))) {
+                        "attention_backward_kv_bf16_dropout", "attention_backward_q_bf16_dropout")),
+                new Case(DType.BF16, 512, List.of("attention_forward_d512_dropout",
+                        "attention_backward_kv_d512_dropout", "attention_backward_q_d512_dropout")))) {
             int before = fake.launches().size();
             int hd = c.hd();
             try (TensorScope s = TensorScope.open()) {
@@ -474,6 +477,48 @@ class CudaLaunchContractTest {
             for (FakeCuda.Launch l : launches) {
                 assertTrue(l.sharedBytes() > 48 * 1024
                         && l.sharedBytes() + FakeCuda.STATIC_SHARED <= FakeCuda.MAX_SHARED_OPTIN, l.toString());
+            }
+        }
+    }
+
+    /**
+     * Past D = 256 (Gemma 4's full-attention layers, 512) attention runs the f32 *_d512 kernels, 16 queries or keys a
+     * tile, within an A100's shared memory (134 KiB at D = 512); bf16 inputs take them too, converted, even where the
+     * tensor-core dq kernel's tiles would fit Hopper's blocks (D = 272: 210 KiB), as the tensor-core forward holds no
+     * more than 256 columns.
+     */
+    @Test
+    void headDimensionsPast256LaunchTheF32KernelsWithTilesOf16() {
+        FakeCuda fake = FakeCudaProvider.libraries();
+        record Case(DType type, int hd, int stride) {
+        }
+        for (Case c : List.of(new Case(DType.F32, 512, 516), new Case(DType.BF16, 512, 516),
+                new Case(DType.BF16, 272, 276))) {
+            int before = fake.launches().size();
+            int hd = c.hd();
+            try (TensorScope s = TensorScope.open()) {
+                Tensor q = randn(s, c.type(), 1, 4, 65, hd);
+                Tensor k = randn(s, c.type(), 1, 2, 70, hd);
+                Tensor v = randn(s, c.type(), 1, 2, 70, hd);
+                AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
+                var kernels = DEVICE.backend().kernels().attention();
+                kernels.attention(q, k, v, mask, 0.06f, 30f, f32(s, 1, 4, 65, hd), f32(s, 1, 4, 65));
+                kernels.attentionBackward(q, k, v, mask, 0.06f, 30f, randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65),
+                        randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd), f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd));
+            }
+            List<FakeCuda.Launch> launches = fake.launches().subList(before, fake.launches().size()).stream()
+                    .filter(l -> l.family().startsWith("attention") && !l.kernel().equals("attention_delta"))
+                    .toList();
+            // grids: 1 * 4 heads * ceil(65 / 16) query tiles, 1 * 2 kv heads * ceil(70 / 16) key tiles; shared: three
+            // or four tiles of 16 rows at the padded stride and the 16 x 80 probability tile
+            assertEquals(List.of(new FakeCuda.Launch("attention", "attention_forward_d512", 20, 256,
+                            (3 * 16 * c.stride() + 16 * 80) * 4),
+                    new FakeCuda.Launch("attention", "attention_backward_kv_d512", 10, 256,
+                            (4 * 16 * c.stride() + 16 * 80) * 4),
+                    new FakeCuda.Launch("attention", "attention_backward_q_d512", 20, 256,
+                            (4 * 16 * c.stride() + 16 * 80) * 4)), launches, c.toString());
+            for (FakeCuda.Launch l : launches) {
+                assertTrue(l.sharedBytes() + FakeCuda.STATIC_SHARED <= 163 * 1024, l.toString());
             }
         }
     }

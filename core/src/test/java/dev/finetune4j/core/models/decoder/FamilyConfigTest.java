@@ -115,6 +115,44 @@ class FamilyConfigTest {
         assertNull(DecoderConfig.fromJson(off).queryTemperature(), "beta 0: a factor of 1 everywhere");
     }
 
+    /**
+     * Mistral 4 as Mistral4Config fills it (checked in transformers 5.17): the latent attention's sizes (a null
+     * q_lora_rank kept: a plain q_proj), rope_interleave true, 128 experts of 2,048, 4 per token, one shared expert,
+     * renormalised by a softmax router in one group, every layer sparse; without rope_parameters its YaRN (factor 128
+     * over 8,192 positions, theta 10,000, a top-level rope_theta ignored) and a query temperature of beta 0.1; the
+     * softmax scale qk_head_dim^-0.5 times (0.1 ln 128 + 1)^2 (mscale_all_dim 1); 1,048,576 positions, pad_token_id 11.
+     */
+    @Test
+    void mistral4DefaultsAreMistral4Configs() {
+        ObjectNode json = base("mistral4", 2).put("rope_theta", 5e5);
+        json.remove("num_key_value_heads");
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertEquals(new LatentAttentionConfig(1024, 256, 64, 64, 128), c.latentAttention());
+        assertEquals(0, DecoderConfig.fromJson(json.deepCopy().putNull("q_lora_rank")).latentAttention().qLoraRank());
+        assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout());
+        assertEquals(64, c.rotaryDim());
+        assertEquals("yarn", c.rope().ropeType());
+        assertEquals(1e4, c.rope().ropeTheta());
+        assertEquals(128.0, c.rope().factor());
+        assertEquals(8192, c.rope().originalMaxPositionEmbeddings());
+        assertEquals(new QueryTemperature(0.1, 8192), c.queryTemperature());
+        double mscale = 0.1 * Math.log(128) + 1;
+        assertEquals(mscale * mscale / Math.sqrt(128), c.attentionScale(), 1e-6);
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.MISTRAL4, moe.naming());
+        assertEquals(128, moe.numExperts());
+        assertEquals(4, moe.numExpertsPerTok());
+        assertEquals(2048, moe.expertIntermediateSize());
+        assertEquals(2048, moe.sharedExpertIntermediateSize());
+        assertTrue(moe.normTopkProb());
+        assertArrayEquals(new boolean[]{true, true}, moe.sparseLayers());
+        assertEquals(new MoeConfig.Routing(false, MoeConfig.SelectionBias.NONE, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM,
+                1e-20f, 1f, false), moe.routing());
+        assertEquals(1048576, c.maxPositionEmbeddings());
+        assertEquals(11, c.paddingRow());
+        assertEquals(4, c.numKeyValueHeads());
+    }
+
     /** 1 + beta ln(1 + floor(p / original)), by hand: 1 up to original - 1, then ln 2, ln 3, ... steps. */
     @Test
     void theQueryTemperatureStepsByThePretrainedLength() {

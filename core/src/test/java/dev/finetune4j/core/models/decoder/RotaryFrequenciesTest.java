@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.GradCheck;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,9 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The rotary table cache: shared by the layers of one pass, never handed out after its scope closed. */
@@ -138,6 +141,46 @@ class RotaryFrequenciesTest {
                 }
             }
         }
+    }
+
+    /**
+     * Mistral 4's no-rope query dimensions: the unrotated queries' tables multiply each position by the temperature
+     * alone (the input times 1 + beta ln(1 + floor(p / 2)), by hand), and so does the backward; none without a factor.
+     */
+    @Test
+    void theUnrotatedQueriesTablesScaleByTheTemperatureAlone() {
+        QueryTemperature temperature = new QueryTemperature(0.5, 2);
+        RotaryFrequencies plain = new RotaryFrequencies(new float[]{1f, 0.5f}, 1.25f);
+        assertNull(plain.unrotatedQueries());
+        assertNull(plain.withQueryFactor(temperature).unrotatedQueries(), "no unrotated dimensions asked for");
+        try (var model = TensorScope.detached()) {
+            RotaryFrequencies unrotated = plain.withQueryFactor(temperature, 6).cachingTablesIn(() -> model)
+                    .unrotatedQueries();
+            int[][] positions = {{0, 1, 2, 3, 4, 9}, {5, 0, 8, 1, 6, 3}};
+            int b = 2;
+            int h = 3;
+            int t = 6;
+            int d = 6;
+            try (var pass = TensorScope.open()) {
+                for (RotaryLayout layout : RotaryLayout.values()) {
+                    float[] input = GradCheck.randn(11, b * h * t * d);
+                    float[] gradOut = GradCheck.randn(12, b * h * t * d);
+                    Tensor x = Tensor.of(input, b, h, t, d).requiresGrad(true);
+                    Tensor out = Rotary.apply(x, unrotated.table(positions, Device.cpu()), layout);
+                    Autograd.backward(out, Tensor.of(gradOut, b, h, t, d));
+                    float[] y = out.toFloatArray();
+                    float[] dx = x.grad().toFloatArray();
+                    for (int i = 0; i < y.length; i++) {
+                        int row = i / (h * t * d);
+                        int p = positions[row][i / d % t];
+                        double factor = 1 + 0.5 * Math.log(1 + Math.floor(p / 2.0));
+                        assertEquals(factor * input[i], y[i], 1e-5, layout + " output " + i);
+                        assertEquals(factor * gradOut[i], dx[i], 1e-5, layout + " gradient " + i);
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> plain.withQueryFactor(temperature, 5));
     }
 
     private static float[] cos(double... angles) {
