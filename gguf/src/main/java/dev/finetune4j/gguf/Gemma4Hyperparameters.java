@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
  *       {@code embedding_length_per_layer_input} (0 without per-layer inputs, which the graph then skips) and
  *       {@code attention.shared_kv_layers};</li>
  *   <li>refused: per-layer embeddings over another vocabulary than the model's ({@code per_layer_token_embd} has a row
- *       per token), fewer than 2 layers with keys and values of their own, and kv-shared layers that read other layers
+ *       per token), and kv-shared layers that read other layers
  *       than llama.cpp's cache gives them: a shared sliding layer the one two before the first shared layer, a shared
  *       full layer the one just before it (transformers reads the last earlier layer of the same kind).</li>
  * </ul>
@@ -53,11 +53,10 @@ final class Gemma4Hyperparameters {
                     + " tokens)");
         }
         int layers = config.numHiddenLayers();
+        // NOTE: its cache asserts 2 layers or more with keys and values of their own; with one, every layer would be
+        // of that layer's kind (Gemma4Config finds each shared layer an earlier one of its kind), so full as the
+        // last, and a model without sliding layers is refused already (SlidingWindow.REQUIRED)
         int ownKeyValues = layers - gemma4.kvSharedLayers();
-        if (ownKeyValues < 2) {
-            cannot.accept(ownKeyValues + " layer(s) with keys and values of their own (num_hidden_layers - "
-                    + "num_kv_shared_layers; its cache requires at least 2)");
-        }
         for (int i = ownKeyValues; i < layers; i++) {
             boolean sliding = config.slidingLayers()[i];
             int theirs = ownKeyValues - (sliding ? 2 : 1);

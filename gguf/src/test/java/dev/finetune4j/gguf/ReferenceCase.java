@@ -57,6 +57,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             "mamba.A_log", new double[] {0, 2}, "mamba.dt_bias", new double[] {-4, -2}, "mamba.D",
             new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5}, "conv.conv.weight",
             new double[] {-0.5, 0.5}, "layer_scalar", new double[] {0.5, 1.5});
+    /**
+     * Gemma 4's q/k norms, about 1/2: its scores are not scaled by 1/sqrt(d), so norms about 1 would make them about
+     * sqrt(d) times a scaled attention's, each softmax nearly one-hot and the logits as sensitive to any rounding;
+     * these take the scale into the norms, as a trained Gemma 4's must (a product of 1/4, 1/sqrt(16)).
+     */
+    private static final double[] GEMMA4_QK_NORM_RANGE = {0.4, 0.6};
     private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
     /**
      * The seeds of the GLM-4.5 and ERNIE-4.5-MoE cases' weights, whose routers separate each token's experts (and
@@ -1031,6 +1037,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         return config.contains("kv_lora_rank");
     }
 
+    /** Whether the model has Gemma 4's per-layer inputs, whose gate is a GELU beside the MLP's. */
+    boolean perLayerInputs() {
+        return config.contains("hidden_size_per_layer_input");
+    }
+
     /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
     boolean linearAttention() {
         return config.contains("linear_attention");
@@ -1069,7 +1080,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         String type = config.path("model_type").asText();
         // norms scaling by 1 + w
-        boolean onePlusW = type.startsWith("gemma") && !type.equals("gemma4_text") || type.startsWith("qwen3_5")
+        boolean onePlusW = type.startsWith("gemma") && !type.startsWith("gemma4") || type.startsWith("qwen3_5")
                 || type.equals("qwen3_next");
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
@@ -1079,7 +1090,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
             // NOTE: Qwen3.5's DeltaNet norm scales by its weight, its other norms by 1 + w
             double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
-            double[] recurrent = LAYER_RANGES.get(LAYER_PREFIX.matcher(name).replaceFirst(""));
+            String inLayer = LAYER_PREFIX.matcher(name).replaceFirst("");
+            double[] recurrent = type.equals("gemma4_text") && inLayer.matches("self_attn\\.[qk]_norm\\.weight")
+                    ? GEMMA4_QK_NORM_RANGE : LAYER_RANGES.get(inLayer);
             double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : name.endsWith(".experts." + FusedExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
