@@ -5,6 +5,7 @@ import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
@@ -35,8 +36,8 @@ import java.util.stream.IntStream;
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture's graph
  * fixes is its row of {@link LlamaCppArchitectures}, a mixture of experts' keys and refusals are
- * {@link MixtureHyperparameters}', DeepSeek-V2's and V3's latent attention {@link LatentAttentionHyperparameters}'; what is
- * one model's alone stays here:
+ * {@link MixtureHyperparameters}', DeepSeek-V2's and V3's latent attention {@link LatentAttentionHyperparameters}',
+ * Gemma 4's per-layer shapes and inputs {@link Gemma4Hyperparameters}'; what is one model's alone stays here:
  * EXAONE 4's window by depth
  * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
  * DeltaNet, Granite 4.0 H's Mamba-2 layers and Falcon-H1's Mamba-2 mixers ({@link #refuseWhatMambaCannotSay}: Granite's
@@ -78,7 +79,7 @@ final class DecoderHyperparameters {
             Map.entry(LatentAttentionConfig.V2_MODEL_TYPE, "deepseek2"), Map.entry(DecoderConfig.QWEN3_NEXT, "qwen3next"),
             Map.entry(ParallelHybridConfig.MODEL_TYPE, "falcon-h1"), Map.entry(BlockPattern.MODEL_TYPE, "nemotron_h"),
             Map.entry(DecoderConfig.MINISTRAL3, "mistral3"),
-            Map.entry(LatentAttentionConfig.MISTRAL4_MODEL_TYPE, "mistral4"));
+            Map.entry(LatentAttentionConfig.MISTRAL4_MODEL_TYPE, "mistral4"), Map.entry(Gemma4Config.MODEL_TYPE, "gemma4"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -105,6 +106,8 @@ final class DecoderHyperparameters {
     private final LatentAttentionHyperparameters latent;
     /** Nemotron-H's layers of one block each; null for any other model. */
     private final BlockPattern blocks;
+    /** Gemma 4's keys and refusals; null for any other model. */
+    private final Gemma4Hyperparameters gemma4;
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
@@ -134,6 +137,7 @@ final class DecoderHyperparameters {
                 : new MixtureHyperparameters(config.moe(), graph.mixture(), config.numHiddenLayers(), this::cannot);
         this.latent = config.latentAttention() == null ? null
                 : new LatentAttentionHyperparameters(config, this::cannot);
+        this.gemma4 = graph.ownChecks() == OwnChecks.GEMMA4 ? new Gemma4Hyperparameters(config, this::cannot) : null;
     }
 
     static String supportedTypes() {
@@ -204,7 +208,8 @@ final class DecoderHyperparameters {
                 || (config.finalLogitSoftcapping() != 0 && graph.softCaps() != SoftCaps.FINAL)) {
             cannot(bothCaps ? "Gemma 2 without its soft caps" : "soft caps");
         }
-        double expected = 1 / Math.sqrt(headDimForScale());
+        // gemma4.cpp fixes the scale at 1, as Gemma 4's own
+        double expected = graph.ownChecks() == OwnChecks.GEMMA4 ? 1 : 1 / Math.sqrt(headDimForScale());
         // NOTE: the latent attention's scale is checked with YaRN's magnitudes (LatentAttentionHyperparameters)
         if (graph.scaleKeys() != ScaleKeys.GRANITE && config.latentAttention() == null
                 && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
@@ -278,8 +283,9 @@ final class DecoderHyperparameters {
         boolean sliding = anySliding();
         SlidingWindow window = graph.slidingWindow();
         if (window == SlidingWindow.REQUIRED && !sliding) {
-            cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
-                    + "in the sliding layers)");
+            cannot("attention without sliding-window layers (it requires attention.sliding_window and a sliding layer"
+                    + (graph.rotaryLayers() == RotaryLayers.SLIDING_ONLY ? ", and rotates only in the sliding layers)"
+                    : ")"));
         }
         if (sliding && window == SlidingWindow.REFUSED) {
             cannot("sliding-window layers (use_sliding_window)");
@@ -619,6 +625,8 @@ final class DecoderHyperparameters {
                         case MOE -> config.moe().expertIntermediateSize();
                         case MAMBA, ATTENTION -> 0;
                     }).toArray());
+        } else if (gemma4 != null) {
+            gemma4.put(meta, a); // per-layer widths and heads
         } else if (graph.writesDenseWidth()) {
             // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
@@ -631,18 +639,20 @@ final class DecoderHyperparameters {
                     .map(i -> attends(i) ? config.numKeyValueHeads() : 0).toArray());
         } else if (latent != null) {
             latent.put(meta, a); // one key/value head of the latent's width
-        } else {
+        } else if (gemma4 == null) {
             meta.putUint32(a + "attention.head_count_kv", config.numKeyValueHeads());
         }
-        if (latent == null) {
+        if (latent == null && gemma4 == null) {
             meta.putUint32(a + "attention.key_length", config.headDim())
                     .putUint32(a + "attention.value_length", config.headDim());
         }
         // LayerNorms (Cohere's, StarCoder2's) read their epsilon from its own key
         meta.putFloat32(a + (config.normKind() != DecoderConfig.NormKind.RMS ? "attention.layer_norm_epsilon"
                         : "attention.layer_norm_rms_epsilon"), config.normEps())
-                .putFloat32(a + "rope.freq_base", alpha ? alphaRaisedBase(rope) : rope.ropeTheta())
-                .putUint32(a + "rope.dimension_count", config.rotaryDim());
+                .putFloat32(a + "rope.freq_base", alpha ? alphaRaisedBase(rope) : rope.ropeTheta());
+        if (gemma4 == null) {
+            meta.putUint32(a + "rope.dimension_count", config.rotaryDim());
+        }
         if (blocks != null) {
             // nemotron_h requires the LayerNorm key (its MTP head's norm) and reads the RMSNorms' from the other
             meta.putFloat32(a + "attention.layer_norm_epsilon", config.normEps());

@@ -1,12 +1,12 @@
 package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Xielu;
-import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
 import dev.finetune4j.core.models.decoder.FusedExperts;
+import dev.finetune4j.core.models.decoder.LayerShapes;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.tensor.Tensor;
@@ -102,6 +102,10 @@ import java.util.stream.IntStream;
  *       {@code down_proj} as {@code ffn_up} and {@code ffn_down}, {@code embeddings} as {@code token_embd} and
  *       {@code norm_f} as {@code output_norm}; with mixture layers {@code nemotron_h_moe}, each mixture's router,
  *       selection bias, gateless stacked experts and ungated shared expert as GLM-4.5's.</li>
+ *   <li>{@code gemma4_text} ({@code gemma4}, its rows kept: llama.cpp rotates halves for it): Gemma 3's layers with
+ *       their norms as they are, only the key and value projections each layer has, the per-layer inputs and
+ *       {@code layer_scalar} as {@link Gemma4Placements} places them, and the full layers' "proportional" rotary as
+ *       the computed {@code rope_freqs.weight} ({@link Gemma4Hyperparameters#ropeFreqs}).</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
@@ -206,6 +210,9 @@ final class DecoderMapping implements ModelMapping {
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
         put.add(backbone + config.embeddingsName() + ".weight", "token_embd.weight", null);
+        if (config.gemma4() != null) {
+            Gemma4Placements.addPerLayerInputTables(out, backbone, config.gemma4());
+        }
         boolean permute = hyperparameters.reordersQueryKeyRows();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
@@ -214,7 +221,7 @@ final class DecoderMapping implements ModelMapping {
             String hf = backbone + "layers." + i + ".";
             String blk = "blk." + i + ".";
             if (config.blockPattern() != null) {
-                addNemotronBlock(out, put, hf, blk, config.blockPattern().kind(i), q, k);
+                addNemotronBlock(out, put, hf, blk, i, q, k);
                 continue;
             }
             if (norms.input() != null) {
@@ -230,7 +237,7 @@ final class DecoderMapping implements ModelMapping {
                 LatentAttentionPlacements.add(out, hf, blk, config.latentAttention(), config.numAttentionHeads(),
                         permute);
             } else {
-                addAttention(put, hf + "self_attn.", blk, q, k);
+                addAttention(put, hf + "self_attn.", blk, i, q, k);
             }
             if (config.parallelHybrid() != null) { // Falcon-H1's Mamba-2 mixer, beside the attention on the same input
                 MambaPlacements.add(out, hf + "mamba.", blk, config.mamba());
@@ -257,6 +264,9 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 addDenseMlp(out, put, hf, blk);
             }
+            if (config.gemma4() != null) {
+                Gemma4Placements.addLayerOutput(out, hf, blk, config.gemma4());
+            }
         }
         // output_norm, or token_embd_norm in llama.cpp's lfm2
         addNorm(put, backbone + config.finalNorm(), hyperparameters.graph().finalNorm());
@@ -273,12 +283,12 @@ final class DecoderMapping implements ModelMapping {
      * Nemotron-H's layer of one block: its norm as {@code attn_norm} whatever the block (llama.cpp's nemotron_h reads
      * every block's so), then its {@code mixer}: a Mamba-2 mixer, self-attention or the MLP.
      */
-    private void addNemotronBlock(List<Placement> out, Placer put, String hf, String blk, BlockPattern.Kind kind,
+    private void addNemotronBlock(List<Placement> out, Placer put, String hf, String blk, int layer,
                                   IntUnaryOperator q, IntUnaryOperator k) {
         addNorm(put, hf + "norm", blk + "attn_norm");
-        switch (kind) {
+        switch (config.blockPattern().kind(layer)) {
             case MAMBA -> MambaPlacements.add(out, hf + "mixer.", blk, config.mamba());
-            case ATTENTION -> addAttention(put, hf + "mixer.", blk, q, k);
+            case ATTENTION -> addAttention(put, hf + "mixer.", blk, layer, q, k);
             case MLP -> addDenseMlp(out, put, hf, blk);
             case MOE -> addMixture(out, hf, blk);
         }
@@ -311,17 +321,23 @@ final class DecoderMapping implements ModelMapping {
     }
 
     /**
-     * A self-attention layer's projections, q/k norms, biases and sinks under its module {@code a}
-     * ({@code model.layers.N.self_attn.}; {@code q}, {@code k}: their row orders).
+     * Self-attention layer {@code layer}'s projections, q/k norms, biases and sinks under its module {@code a}
+     * ({@code model.layers.N.self_attn.}; {@code q}, {@code k}: their row orders); a Gemma 4 layer's key and value
+     * projections and key norm where it has them ({@link LayerShapes}).
      */
-    private void addAttention(Placer put, String a, String blk, IntUnaryOperator q, IntUnaryOperator k) {
+    private void addAttention(Placer put, String a, String blk, int layer, IntUnaryOperator q, IntUnaryOperator k) {
+        LayerShapes shapes = config.layerShapes();
         if (config.fusedProjections()) {
             put.add(a + "qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
         } else {
             // Qwen3.5's gated attention: each head's D query rows, then its D gate rows, as llama.cpp reads them
             put.add(a + "q_proj.weight", blk + "attn_q.weight", q);
-            put.add(a + "k_proj.weight", blk + "attn_k.weight", k);
-            put.add(a + "v_proj.weight", blk + "attn_v.weight", null);
+            if (shapes.projectsKeyValues(layer)) {
+                put.add(a + "k_proj.weight", blk + "attn_k.weight", k);
+            }
+            if (shapes.hasValueProjection(layer)) {
+                put.add(a + "v_proj.weight", blk + "attn_v.weight", null);
+            }
         }
         if (config.attentionBias()) {
             for (String p : List.of("q", "k", "v")) {
@@ -331,7 +347,9 @@ final class DecoderMapping implements ModelMapping {
         DecoderConfig.AttentionNames names = config.attentionNames();
         if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
             put.add(a + names.queryNorm() + ".weight", blk + "attn_q_norm.weight", null);
-            put.add(a + names.keyNorm() + ".weight", blk + "attn_k_norm.weight", null);
+            if (shapes.projectsKeyValues(layer)) {
+                put.add(a + names.keyNorm() + ".weight", blk + "attn_k_norm.weight", null);
+            }
         }
         put.add(a + names.output() + ".weight", blk + "attn_output.weight", null);
         if (config.outputBias()) {
@@ -450,6 +468,10 @@ final class DecoderMapping implements ModelMapping {
         if (config.rope().ropeType().equals("longrope")) {
             out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
             out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
+        }
+        float[] proportional = config.gemma4() == null ? null : Gemma4Hyperparameters.ropeFreqs(config);
+        if (proportional != null) {
+            out.add(vector("rope_freqs.weight", proportional)); // the full layers' "proportional" rotary
         }
         Map<String, Tensor> weights = new LinkedHashMap<>(model.stateDict());
         if (config.xielu()) { // xIELU's scalars travel as keys (putHyperparameters)

@@ -70,10 +70,11 @@ import java.util.Set;
  * @param temperatureStep          whether the graph multiplies the rotated queries by Llama 4's temperature
  *                                 {@code 1 + beta ln(1 + floor(p / step))} ({@code attention.temperature_scale} beta),
  *                                 and which key says its step
- * @param adapterlessMatrices      the matrices (GGUF names within a layer, without {@code .weight}) the graph multiplies
- *                                 by {@code ggml_mul_mat} rather than {@code build_lora_mm}, so that an adapter's factors
- *                                 for them would load and never apply (deepseek2's latent attention but
- *                                 {@code attn_output})
+ * @param adapterlessMatrices      the matrices (GGUF names within a layer, or of the model's own, without
+ *                                 {@code .weight}) the graph multiplies by {@code ggml_mul_mat} rather than
+ *                                 {@code build_lora_mm}, so that an adapter's factors for them would load and never
+ *                                 apply (deepseek2's latent attention but {@code attn_output}, gemma4's
+ *                                 {@code per_layer_model_proj})
  */
 record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partialRotary, Set<String> ropeTypes,
                             RotaryLayers rotaryLayers, boolean acceptsUnroundedYarnRamp, HeadSize headSize,
@@ -254,7 +255,12 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
          * deepseek2's multi-head latent attention ({@link LatentAttentionHyperparameters}): its keys, YaRN's magnitudes
          * from {@code rope.scaling.yarn_log_multiplier}, and what its loader infers from the depth.
          */
-        LATENT_ATTENTION
+        LATENT_ATTENTION,
+        /**
+         * gemma4's ({@link Gemma4Hyperparameters}): heads of each layer kind's own shape, the full layers' rotary as
+         * {@code rope_freqs}, per-layer inputs, the kv-shared layers' sources, and unscaled attention scores.
+         */
+        GEMMA4
     }
 
     /**

@@ -26,7 +26,7 @@ import java.util.Map;
  * alpha and is refused, as are DoRA, adapters other than LoRA, LoRA on single or stacked (gpt-oss) experts, LoRA on
  * modules GGUF has no matrix for, and LoRA on matrices the graph multiplies without adapters (deepseek2's queries and
  * latents: {@code q_proj}, {@code q_a_proj}, {@code q_b_proj}, {@code kv_a_proj_with_mqa} and {@code kv_b_proj}, which
- * its file splits into {@code attn_k_b} and {@code attn_v_b}).
+ * its file splits into {@code attn_k_b} and {@code attn_v_b}; gemma4's {@code per_layer_model_projection}).
  */
 final class LoraMapping {
     private static final String MERGE_INSTEAD = "merge the adapter into the model and export the model instead "
@@ -85,8 +85,9 @@ final class LoraMapping {
                 throw new IllegalArgumentException("module '" + path + "' carries LoRA, but llama.cpp's "
                         + family.architecture() + " graph multiplies its " + String.join(" and ", adapterless)
                         + " without adapters (ggml_mul_mat, not build_lora_mm), so the adapter GGUF would load and "
-                        + "change nothing there: target o_proj and the MLPs' projections (dense layers' and shared "
-                        + "experts'), or " + MERGE_INSTEAD);
+                        + "change nothing there: target the projections it adapts (deepseek2: o_proj and the MLPs', "
+                        + "dense layers' and shared experts'; gemma4: all but per_layer_model_projection), or "
+                        + MERGE_INSTEAD);
             }
             if (places.getFirst().isExpert()) {
                 throw new IllegalArgumentException("module '" + path + "' is one expert of a mixture and carries LoRA; "

@@ -178,6 +178,44 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's gemma4 fixes (src/models/gemma4.cpp, its kv cache's reuse of layers): per-layer embeddings over
+     * the model's vocabulary, a sliding layer, kv-shared layers
+     * reading the sliding layer two before them or the full layer just before (where transformers reads the last
+     * earlier layer of their type), no K-quant mix unchecked against llama-quantize, and no adapter on
+     * per_layer_model_projection, which its graph multiplies by ggml_mul_mat.
+     */
+    @Test
+    void gemma4SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase gemma4 = ReferenceCase.byName().get("gemma4-spm-f32");
+        String vocab = refusal(gemma4.configJson().put("vocab_size_per_layer_input", 300), gemma4, tmp.resolve("a"));
+        assertTrue(vocab.contains("vocab_size_per_layer_input 300"), vocab);
+        ObjectNode allFull = gemma4.configJson();
+        allFull.putArray("layer_types").add("full_attention").add("full_attention").add("full_attention")
+                .add("full_attention").add("full_attention");
+        assertTrue(refusal(allFull, gemma4, tmp.resolve("b")).contains("without sliding-window layers"));
+        // shared layer 3 (sliding) reads layer 2, the last sliding one before them; llama.cpp's cache gives it layer 1
+        ObjectNode swapped = gemma4.configJson();
+        swapped.putArray("layer_types").add("sliding_attention").add("full_attention").add("sliding_attention")
+                .add("sliding_attention").add("full_attention");
+        String sources = refusal(swapped, gemma4, tmp.resolve("d"));
+        assertTrue(sources.contains("kv-shared layer 3 reading layer 2's keys and values")
+                && sources.contains("those of layer 1"), sources);
+        try (PeftModel adapted = Peft.wrap(gemma4.model(), LoraConfig.builder().r(2)
+                .targetModules("per_layer_model_projection").build())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(adapted, tmp.resolve("ple.gguf"), GgufType.F32));
+            assertTrue(e.getMessage().contains("gemma4 graph multiplies its per_layer_model_proj without adapters"),
+                    e.getMessage());
+        }
+        try (HfTokenizer tokenizer = gemma4.loadTokenizer(tmp.resolve("tok")); LanguageModel model = gemma4.model()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("k.gguf"), GgufType.Q4_K_M));
+            assertTrue(e.getMessage().contains("llama-quantize's choices for gemma4"), e.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
      * llama.cpp's deepseek2 multiplies the queries and the latents without adapters, so PEFT's default targets for
      * DeepSeek (q_proj or q_b_proj, and kv_b_proj, which the file splits into attn_k_b and attn_v_b) are refused.
      */

@@ -50,12 +50,19 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * likewise: A_log from 0 to 2 (A from -1 to -7.4), dt_bias from -4 to -2 (time steps of 0.02 to 0.13, so that the
      * decays exp(dt A) run from about 0.98 to 0.4), D about 1 as Mamba-2 starts it, convolution kernels as the DeltaNet's
      * (its bias drawn as any bias). LFM2's short convolution kernels likewise, so that its three taps mix visibly.
+     * Gemma 4's layer_scalar about 1 (its initial value), so that no layer's output all but vanishes.
      */
-    private static final Map<String, double[]> RECURRENT_RANGES = Map.of("linear_attn.A_log", new double[] {-1, 1},
+    private static final Map<String, double[]> LAYER_RANGES = Map.of("linear_attn.A_log", new double[] {-1, 1},
             "linear_attn.dt_bias", new double[] {-3, -1}, "linear_attn.conv1d.weight", new double[] {-0.5, 0.5},
             "mamba.A_log", new double[] {0, 2}, "mamba.dt_bias", new double[] {-4, -2}, "mamba.D",
             new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5}, "conv.conv.weight",
-            new double[] {-0.5, 0.5});
+            new double[] {-0.5, 0.5}, "layer_scalar", new double[] {0.5, 1.5});
+    /**
+     * Gemma 4's q/k norms, about 1/2: its scores are not scaled by 1/sqrt(d), so norms about 1 would make them about
+     * sqrt(d) times a scaled attention's, each softmax nearly one-hot and the logits as sensitive to any rounding;
+     * these take the scale into the norms, as a trained Gemma 4's must (a product of 1/4, 1/sqrt(16)).
+     */
+    private static final double[] GEMMA4_QK_NORM_RANGE = {0.4, 0.6};
     private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
     /**
      * The seeds of the GLM-4.5 and ERNIE-4.5-MoE cases' weights, whose routers separate each token's experts (and
@@ -268,6 +275,27 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
              "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
              "tie_word_embeddings": false, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /**
+     * Gemma 4's language model (GGUF architecture gemma4), every dense feature on: sliding layers 0, 1 and 3 (4 query
+     * heads of 16, 2 key/value heads, a window of 4 over the 19 tokens) and full layers 2 and 4 (heads of 32, one
+     * key/value head whose values are its keys' projection, attention_k_eq_v, and the "proportional" rotary over 4 of
+     * their 16 pairs at another base), per-layer inputs of 8, the last 2 layers kv-shared (layer 3 reads layer 1's keys
+     * and values, layer 4 layer 2's) with MLPs twice as wide (use_double_wide_mlp), a final soft cap of 3 that bends the
+     * logits, norms scaling by their weight (not 1 + w), layer_scalar, the head tied.
+     */
+    private static final String GEMMA4 = """
+            {"model_type": "gemma4_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 5, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "global_head_dim": 32, "num_global_key_value_heads": 1, "attention_k_eq_v": true,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "sliding_window": 4,
+             "layer_types": ["sliding_attention", "sliding_attention", "full_attention", "sliding_attention",
+                             "full_attention"],
+             "rope_parameters": {"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                                 "full_attention": {"rope_type": "proportional", "partial_rotary_factor": 0.25,
+                                                    "rope_theta": 1000000.0}},
+             "hidden_size_per_layer_input": 8, "vocab_size_per_layer_input": 371, "num_kv_shared_layers": 2,
+             "use_double_wide_mlp": true, "final_logit_softcapping": 3.0, "tie_word_embeddings": true,
+             "hidden_activation": "gelu_pytorch_tanh"}""";
     /**
      * Models wide enough for K-quants (rows of 256, whole super-blocks): Llama of 8 layers, so that
      * {@link KQuantMix#useMoreBits} picks layers 0, 3, 6 and 7; Qwen2 with tied embeddings (the head's type goes to
@@ -782,7 +810,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * projections and the DeltaNet's in_proj_qkvz, in_proj_ba and out_proj; Falcon-H1 (its muP multipliers baked into
      * the matrices) in F32 with a tied head of its own multiplier and untied without the mixers' norm, in Q8_0, with a
      * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
-     * matrices), and wide in Q4_K_M.
+     * matrices), and wide in Q4_K_M; Gemma 4 (every dense feature) in F32, Q8_0 and with a LoRA adapter on every
+     * projection its graph adapts (the per-layer inputs' gate and projection among them).
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -804,6 +833,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f16", GEMMA3, GEMMA_TOKENIZER, GgufType.F16, false),
             new ReferenceCase("gemma3-spm-q8_0", GEMMA3, GEMMA_TOKENIZER, GgufType.Q8_0, false),
+            new ReferenceCase("gemma4-spm-f32", GEMMA4, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma4-spm-q8_0", GEMMA4, GEMMA_TOKENIZER, GgufType.Q8_0, false),
+            new ReferenceCase("gemma4-spm-lora-f32", GEMMA4, GEMMA_TOKENIZER, GgufType.F32, true),
             new ReferenceCase("llama-wide-spm-q4_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
             new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
@@ -1028,6 +1060,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         return config.contains("kv_lora_rank");
     }
 
+    /** Whether the model has Gemma 4's per-layer inputs, whose gate is a GELU beside the MLP's. */
+    boolean perLayerInputs() {
+        return config.contains("hidden_size_per_layer_input");
+    }
+
     /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
     boolean linearAttention() {
         return config.contains("linear_attention");
@@ -1052,8 +1089,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with
      * {@value #DEFAULT_SEED}: matrices
      * uniform in [-0.15, 0.15) (scaled by sqrt(64 / hidden size) for the wide models, whose activations would
-     * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's weights
-     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1); gpt-oss's gate_up_proj and sinks and some
+     * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's before
+     * Gemma 4 weights w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1); gpt-oss's gate_up_proj and sinks and some
      * mixtures' routers wider (see {@link #GPT_OSS_GATE_UP_RANGE}, {@link #SINK_RANGE}, {@link #WIDE_ROUTER_RANGE}),
      * ERNIE's selection bias narrower ({@link #ERNIE_SELECTION_BIAS_RANGE}).
      */
@@ -1067,7 +1104,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         // a vision-language checkpoint's weights are drawn as its text model's
         String type = (config.has("text_config") ? config.path("text_config") : config).path("model_type").asText();
         // norms scaling by 1 + w
-        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5") || type.equals("qwen3_next");
+        boolean onePlusW = type.startsWith("gemma") && !type.startsWith("gemma4") || type.startsWith("qwen3_5")
+                || type.equals("qwen3_next");
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(seed);
@@ -1076,7 +1114,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
             // NOTE: Qwen3.5's DeltaNet norm scales by its weight, its other norms by 1 + w
             double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
-            double[] recurrent = RECURRENT_RANGES.get(LAYER_PREFIX.matcher(name).replaceFirst(""));
+            String inLayer = LAYER_PREFIX.matcher(name).replaceFirst("");
+            double[] recurrent = type.equals("gemma4_text") && inLayer.matches("self_attn\\.[qk]_norm\\.weight")
+                    ? GEMMA4_QK_NORM_RANGE : LAYER_RANGES.get(inLayer);
             double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : type.equals("gpt_oss") && name.endsWith(".experts." + FusedExperts.GATE_UP)
                     ? -GPT_OSS_GATE_UP_RANGE
@@ -1098,7 +1138,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * regroups, LFM2's in_proj and out_proj of its convolution layers beside its attention's; DeepSeek's o_proj and its
      * dense and shared MLPs, the matrices llama.cpp applies adapters to; Qwen3-Next's attention and DeltaNet
      * projections, in_proj_qkvz split in the file; Falcon-H1's attention, MLP and Mamba-2 in_proj, as PEFT refuses its
-     * out_proj), A and B drawn uniformly (A in
+     * out_proj; Gemma 4's per-layer inputs' gate and projection too, not per_layer_model_projection, which llama.cpp
+     * multiplies without adapters), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -1122,6 +1163,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 // PEFT refuses Falcon-H1's out_proj (PeftFamilies)
                 : config.contains("falcon_h1") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj",
                         "gate_proj", "up_proj", "down_proj"}
+                : config.contains("gemma4_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                        "up_proj", "down_proj", "per_layer_input_gate", "per_layer_projection"}
                 : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",
                         "in_proj_z", "in_proj_b", "in_proj_a", "out_proj", "gate_proj", "up_proj", "down_proj"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
