@@ -122,7 +122,8 @@ final class DecoderMapping implements ModelMapping {
      * model's architecture.
      */
     private static final Set<DecoderLayout> TEXT_GGUF_LAYOUTS = Set.of(DecoderLayout.CAUSAL_LM,
-            DecoderLayout.GEMMA3_CONDITIONAL_GENERATION, DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION);
+            DecoderLayout.GEMMA3_CONDITIONAL_GENERATION, DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION,
+            DecoderLayout.GEMMA4_CONDITIONAL_GENERATION);
 
     private final DecoderModel model;
     private final DecoderConfig config;

@@ -63,7 +63,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * these take the scale into the norms, as a trained Gemma 4's must (a product of 1/4, 1/sqrt(16)).
      */
     private static final double[] GEMMA4_QK_NORM_RANGE = {0.4, 0.6};
-    private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
+    private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.(?:language_model\\.)?layers\\.\\d+\\.");
     /**
      * The seeds of the GLM-4.5 and ERNIE-4.5-MoE cases' weights, whose routers separate each token's experts (and
      * GLM-4.5's groups) clearly in every type and with the LoRA adapter, whose selection bias (and GLM-4.5's group

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * vision tower's mmproj file. Its weights sit under {@code model.language_model.*}; drawn in name order they are the
  * text model's weights of the same case (the two namings sort alike), so the export must be, byte for byte, the file
  * llama.cpp read for that case ({@link LlamaCppReferenceTest} compares its logits): Gemma 3's
- * ({@code Gemma3ForConditionalGeneration}, as {@code gemma3}) and Ministral 3's ({@code Mistral3ForConditionalGeneration}
+ * ({@code Gemma3ForConditionalGeneration}, as {@code gemma3}), Gemma 4's (as {@code gemma4}) and Ministral 3's ({@code Mistral3ForConditionalGeneration}
  * over a {@code ministral3} text model, as {@code mistral3}; over a {@code mistral} one, as {@code llama}; over a
  * {@code mistral4} one, as {@code mistral4}), and a LoRA
  * adapter of Ministral 3's. Qwen3-VL's, whose text
@@ -32,6 +32,11 @@ class VisionLanguageExportTest {
     @Test
     void gemma3sLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
         assertSameFileAsTextCase("gemma3-spm-f32", wrapped("gemma3", "gemma3-spm-f32"), tmp);
+    }
+
+    @Test
+    void gemma4sLanguageModelIsTheTextModelsFile(@TempDir Path tmp) throws Exception {
+        assertSameFileAsTextCase("gemma4-spm-f32", wrapped("gemma4", "gemma4-spm-f32"), tmp);
     }
 
     @Test
