@@ -137,7 +137,7 @@ public final class GgufExporter {
                 .putString("general.name", name(model));
         putFileType(meta, type);
         family.putHyperparameters(meta);
-        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
+        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize(), family.architecture());
         return write(target, meta, withImportance(family.tensors(type), importance), progress);
     }
 

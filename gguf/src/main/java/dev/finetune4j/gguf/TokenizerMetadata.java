@@ -27,7 +27,10 @@ import java.util.regex.Pattern;
  *       any other is refused rather than guessed;</li>
  *   <li>SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma): model {@code llama}, {@code <0xNN>} byte
  *       tokens, and scores that rank each merged token by its merge's priority (llama.cpp merges by highest
- *       score where Hugging Face merges by lowest rank).</li>
+ *       score where Hugging Face merges by lowest rank);</li>
+ *   <li>the same tokenizer of a {@code gemma4} model as llama.cpp's converter writes Gemma 4's: model {@code gemma4}
+ *       (BPE over the merges, on raw UTF-8 with spaces as U+2581, newline runs apart), the merges beside the
+ *       scores, no space prefix.</li>
  * </ul>
  * Ids missing from the tokenizer, and the rows a model's vocabulary has beyond it, become unused
  * {@code [PADn]} tokens, as llama.cpp's converter pads them.
@@ -41,6 +44,8 @@ final class TokenizerMetadata {
     private static final int UNUSED = 5;
     private static final int BYTE = 6;
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
+    /** The architecture whose SentencePiece-style tokenizer llama.cpp reads as its own BPE type of the same name. */
+    private static final String GEMMA4 = "gemma4";
     /** The Split regexes of the byte-level pre-tokenizers llama.cpp implements, by its name for them. */
     private static final Map<String, String> SPLIT_REGEXES = Map.of(
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
@@ -52,12 +57,13 @@ final class TokenizerMetadata {
     }
 
     /**
-     * Adds the tokenizer keys of {@code tokenizer} for a model of {@code modelVocab} token rows.
+     * Adds the tokenizer keys of {@code tokenizer} for a model of {@code modelVocab} token rows written as GGUF
+     * architecture {@code architecture} (which names the tokenizer's form for {@code gemma4}).
      *
      * @throws IllegalArgumentException when the tokenizer is of a kind llama.cpp cannot reproduce, or has more
      *                                  tokens than the model has rows
      */
-    static void put(GgufMetadata meta, HfTokenizer tokenizer, int modelVocab) {
+    static void put(GgufMetadata meta, HfTokenizer tokenizer, int modelVocab, String architecture) {
         Path file = tokenizer.file();
         JsonNode json = read(file);
         Path configFile = file.resolveSibling("tokenizer_config.json");
@@ -107,11 +113,16 @@ final class TokenizerMetadata {
                 types[unkId.asInt()] = UNKNOWN;
                 meta.putUint32("tokenizer.ggml.unknown_token_id", unkId.asInt());
             }
-            meta.putString("tokenizer.ggml.model", "llama").putString("tokenizer.ggml.pre", "default")
+            boolean gemma4 = architecture.equals(GEMMA4);
+            meta.putString("tokenizer.ggml.model", gemma4 ? GEMMA4 : "llama")
+                    .putString("tokenizer.ggml.pre", gemma4 ? GEMMA4 : "default")
                     .putBool("tokenizer.ggml.add_space_prefix", spacePrefix)
                     .putStrings("tokenizer.ggml.tokens", List.of(tokens))
                     .putFloat32s("tokenizer.ggml.scores", mergeScores(tokens, types, merges))
                     .putInt32s("tokenizer.ggml.token_type", types);
+            if (gemma4) {
+                meta.putStrings("tokenizer.ggml.merges", merges);
+            }
         } else {
             meta.putString("tokenizer.ggml.model", "gpt2").putString("tokenizer.ggml.pre", byteLevelPre(json, file))
                     .putStrings("tokenizer.ggml.tokens", List.of(tokens))
