@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -46,6 +47,13 @@ final class TokenizerMetadata {
     private static final Pattern BYTE_TOKEN = Pattern.compile("<0x[0-9A-Fa-f]{2}>");
     /** The architecture whose SentencePiece-style tokenizer llama.cpp reads as its own BPE type of the same name. */
     private static final String GEMMA4 = "gemma4";
+    /**
+     * Gemma 4's special tokens that its chat format shows (channels, tool calls and responses, its string quote),
+     * written as user-defined rather than control tokens, as the converter writes them, so that llama.cpp renders them
+     * and its chat parser can read them.
+     */
+    private static final Set<String> GEMMA4_VISIBLE = Set.of("<|channel>", "<channel|>", "<|tool_call>", "<tool_call|>",
+            "<|tool_response>", "<tool_response|>", "<|\"|>");
     /** The Split regexes of the byte-level pre-tokenizers llama.cpp implements, by its name for them. */
     private static final Map<String, String> SPLIT_REGEXES = Map.of(
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
@@ -114,6 +122,11 @@ final class TokenizerMetadata {
                 meta.putUint32("tokenizer.ggml.unknown_token_id", unkId.asInt());
             }
             boolean gemma4 = architecture.equals(GEMMA4);
+            for (int i = 0; gemma4 && i < size; i++) {
+                if (GEMMA4_VISIBLE.contains(tokens[i])) {
+                    types[i] = USER_DEFINED;
+                }
+            }
             meta.putString("tokenizer.ggml.model", gemma4 ? GEMMA4 : "llama")
                     .putString("tokenizer.ggml.pre", gemma4 ? GEMMA4 : "default")
                     .putBool("tokenizer.ggml.add_space_prefix", spacePrefix)
