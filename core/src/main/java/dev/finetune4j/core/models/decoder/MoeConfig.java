@@ -312,8 +312,9 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         int experts = gemma4 ? JsonFields.requiredInteger(c, "num_experts", 1, ConfigLimits.EXPERTS, at)
                 : JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
         // nor has DeepSeek-V2's a default k
-        String perTokenKey = presentOf(c, List.of("num_experts_per_tok", "moe_k", "top_k_experts"));
-        int perToken = deepseekV2 || gemma4 ? JsonFields.requiredInteger(c, perTokenKey, 1, ConfigLimits.EXPERTS, at)
+        String perTokenKey = presentOf(c, List.of("num_experts_per_tok", "moe_k"));
+        int perToken = gemma4 ? JsonFields.requiredInteger(c, "top_k_experts", 1, experts, at)
+                : deepseekV2 ? JsonFields.requiredInteger(c, perTokenKey, 1, ConfigLimits.EXPERTS, at)
                 : JsonFields.integer(c, perTokenKey, 4, 1, ConfigLimits.EXPERTS, at);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size, the others by
         // moe_intermediate_size (defaulted by FamilyDefaults where the family's config class has a default)
