@@ -183,7 +183,7 @@ public final class SparseMoeBlock extends Module implements Layer {
         int experts = moe.numExperts();
         MoeConfig.Routing rule = moe.routing();
         Tensor flat = x.reshape(tokens, c);
-        Tensor scores = scores(routed == x ? flat : routed.reshape(tokens, c)); // (N, E), float32
+        Tensor scores = scores(routed).reshape(tokens, experts); // float32
         Tensor bias = selectionBias();
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         float[] onHost = (bias == null ? scores : biased(scores, bias)).toFloatArray();
@@ -224,18 +224,20 @@ public final class SparseMoeBlock extends Module implements Layer {
 
     /**
      * The router's scores in float32 under any precision, as transformers's: a softmax over the logits, or each
-     * logit's sigmoid; the logits themselves in float32 where the family's router casts to it.
+     * logit's sigmoid; the logits themselves in float32 where the family's router casts to it. (..., C) -> (..., E).
+     * NOTE: the router reads the rows as they come, (B, T, C), not flattened: a served adapter on Gemma 4's
+     * {@code router.proj} applies each row's own adapter.
      */
-    private Tensor scores(Tensor flat) {
+    private Tensor scores(Tensor routed) {
         MoeConfig.Routing rule = moe.routing();
         Layer router = holder.layer(moe.naming().router());
         Tensor logits;
         if (rule.float32Logits()) {
             try (var f32 = Precision.F32.use()) {
-                logits = router.forward(flat.to(DType.F32));
+                logits = router.forward(routed.to(DType.F32));
             }
         } else {
-            logits = router.forward(flat);
+            logits = router.forward(routed);
         }
         if (!rule.sigmoid()) {
             return Softmax.softmax(logits);
