@@ -25,8 +25,11 @@ temperature over 4 original positions, a softmax router over 4 groups scored by 
 experts in transformers' own orientation, which save_pretrained writes and the hub stores; 2 layers, vocab 64,
 built by Mistral4ForCausalLM itself: transformers 5.17 maps mistral4 to no AutoModelForCausalLM), nemotron_h
 (Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
-rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
-mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
+rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor), nemotron_h_moe (its
+mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert), gemma4_text
+(Gemma 4's dense language model) and gemma4_text_moe (Gemma 4 with enable_moe_block: a mixture beside each layer's
+MLP, its router reading the residual stream through a weightless RMS norm, router.scale and per_expert_scale, fused
+GeGLU experts in transformers' orientation; the layer is the Routing's block, Gemma4Routing).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 

@@ -47,7 +47,8 @@ class FamilyReferencesOnCudaTest {
      * float32 router with its correction bias added on the device, DeepSeek-V3's latent attention, Apertus's xIELU
      * (its scalars' gradients reduced on the device), Ministral 3's query temperature (in the queries' rotary
      * tables on the device, forward and backward) and Mistral 4's (on whole latent query heads: the no-rope dims
-     * through zero-angle tables).
+     * through zero-angle tables), and Gemma 4's mixture beside the MLP (its router's norm and scales, each chosen
+     * expert's scale gathered on the device, GeGLU experts held as weights).
      */
     static Stream<Arguments> newerFamiliesOnDevices() {
         return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
