@@ -25,8 +25,11 @@ temperature over 4 original positions, a softmax router over 4 groups scored by 
 experts in transformers' own orientation, which save_pretrained writes and the hub stores; 2 layers, vocab 64,
 built by Mistral4ForCausalLM itself: transformers 5.17 maps mistral4 to no AutoModelForCausalLM), nemotron_h
 (Nemotron-H: layers of one block each, a Mamba-2 mixer with its time steps clamped at time_step_min, attention without
-rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor) and nemotron_h_moe (its
-mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert).
+rotary or a squared-ReLU MLP; the checkpoint's backbone.* names, an unloaded mtp.* tensor), nemotron_h_moe (its
+mixture layers: GLM-4.5's grouped sigmoid router over gateless squared-ReLU experts, a shared expert), gemma4_text
+(Gemma 4's dense language model) and gemma4_text_moe (Gemma 4 with enable_moe_block: a mixture beside each layer's
+MLP, its router reading the residual stream through a weightless RMS norm, router.scale and per_expert_scale, fused
+GeGLU experts in transformers' orientation; the layer is the Routing's block, Gemma4Routing).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -890,6 +893,13 @@ class Routing:
     def blocks(self, model):
         return [mlp for mlp in self.mlps(model) if isinstance(mlp, self.block_class)]
 
+    def router(self, block):
+        """The block's router module, whose forward hook sees (router logits, weights, chosen experts)."""
+        return block.gate
+
+    def router_weight(self, block):
+        return block.gate.weight
+
     def bias_by_router(self, model):
         """Each router (by id) -> its block's selection bias."""
         return {id(block.gate): self.bias_of(block) for block in self.blocks(model)}
@@ -984,7 +994,7 @@ class RouterCalls:
 
     def __enter__(self):
         for number, block in enumerate(self.blocks):
-            self.handles.append(block.gate.register_forward_hook(self.recorder(number)))
+            self.handles.append(self.routing.router(block).register_forward_hook(self.recorder(number)))
         return self
 
     def __exit__(self, *exception):
@@ -1094,7 +1104,7 @@ def rescale_routers(routing, router_std, bias_std):
     def adjust(model):
         with torch.no_grad():
             for block in routing.blocks(model):
-                block.gate.weight.mul_(router_std / 0.08)
+                routing.router_weight(block).mul_(router_std / 0.08)
                 if routing.hub_bias:
                     routing.bias_of(block).mul_(bias_std / 0.08)
     return adjust
@@ -3022,6 +3032,178 @@ def gemma4_bites(model, ids):
             "no soft cap": changed_copy(model, ids, lambda m: setattr(m.config, "final_logit_softcapping", None))}
 
 
+# ---- Gemma 4 with enable_moe_block (gemma-4-26B-A4B): a mixture of experts beside each layer's dense MLP ----
+
+GEMMA4_MOE_LAYERS = ["sliding_attention", "full_attention"]
+GEMMA4_MOE_EXPERTS, GEMMA4_MOE_TOP_K, GEMMA4_MOE_WIDTH = 4, 2, 16
+GEMMA4_MOE_ROUTER_STD = 1.5  # router logits of about 1.5: the top-2 probabilities far apart from the rest
+# layer 0's feed-forward part (the experts' gate_up_proj: its gradient goes through down_proj and the GeGLU), the full
+# layer's keys-as-values projection and the final norm (few, to stay under 150 KB)
+GEMMA4_MOE_GRADIENTS = ["model.layers.0." + n for n in (
+    "mlp.gate_proj.weight", "router.proj.weight", "router.scale", "router.per_expert_scale", "experts.gate_up_proj",
+    "pre_feedforward_layernorm.weight", "pre_feedforward_layernorm_2.weight", "post_feedforward_layernorm_1.weight",
+    "post_feedforward_layernorm_2.weight", "post_feedforward_layernorm.weight")] + [
+    "model.layers.1.self_attn.k_proj.weight", "model.norm.weight"]
+
+
+class Gemma4Routing(Routing):
+    """Gemma 4's mixture has no block module: the decoder layer is the block, its router layer.router
+    (Gemma4TextRouter: its forward returns the softmax probabilities, the chosen experts' weights and the chosen
+    experts, so that the rule reads probabilities) and its experts layer.experts."""
+
+    def mlps(self, model):
+        return list(language_model(model).layers)
+
+    def router(self, block):
+        return block.router
+
+    def router_weight(self, block):
+        return block.router.proj.weight
+
+
+# Gemma4TextRouter: the top k of the float32 softmax, renormalised to sum 1 (then times per_expert_scale, which
+# weighs and never picks)
+GEMMA4_MOE_ROUTING = Gemma4Routing(modeling_gemma4.Gemma4TextDecoderLayer, modeling_gemma4.Gemma4TextRouter, None,
+                                   GATED_MLP, lambda block: torch.zeros(GEMMA4_MOE_EXPERTS), None,
+                                   RouterRule(lambda probabilities: probabilities, GEMMA4_MOE_TOP_K))
+
+
+def gemma4_text_moe_config():
+    """2 layers (sliding, full) of width HIDDEN, dense MLPs of 8, 2 query heads over 1 key/value head (8 wide; the
+    full layer's 16 wide, its keys its values), a window of 4, no per-layer inputs and no kv-shared layers (as
+    gemma-4-26B-A4B), and beside each MLP 4 experts of 16, 2 per token; logits soft-capped at 10, vocab 64 (the folder
+    travels to the GPU machine: under 150 KB)."""
+    return transformers.Gemma4TextConfig(
+        vocab_size=GEMMA4_VOCAB, hidden_size=HIDDEN, intermediate_size=8, num_hidden_layers=len(GEMMA4_MOE_LAYERS),
+        num_attention_heads=2, num_key_value_heads=1, head_dim=HEAD_DIM, global_head_dim=GEMMA4_GLOBAL_HEAD_DIM,
+        num_global_key_value_heads=1, attention_k_eq_v=True, layer_types=list(GEMMA4_MOE_LAYERS), sliding_window=4,
+        rope_parameters=copy.deepcopy(GEMMA4_ROPE), max_position_embeddings=64, hidden_size_per_layer_input=0,
+        vocab_size_per_layer_input=GEMMA4_VOCAB, enable_moe_block=True, num_experts=GEMMA4_MOE_EXPERTS,
+        top_k_experts=GEMMA4_MOE_TOP_K, moe_intermediate_size=GEMMA4_MOE_WIDTH, final_logit_softcapping=10.0,
+        tie_word_embeddings=True, pad_token_id=None, **NO_SPECIAL_TOKENS)
+
+
+def gemma4_moe_weights(model):
+    """gemma4_weights; each router's scale 1 + 0.2 N(0,1) and per_expert_scale in [0.5, 1.5] (set_weights drew them as projections), its
+    proj rescaled to GEMMA4_MOE_ROUTER_STD."""
+    gemma4_weights(model)
+    rescale_routers(GEMMA4_MOE_ROUTING, GEMMA4_MOE_ROUTER_STD, 0.0)(model)
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.router.scale.copy_(1 + 0.2 * torch.randn(HIDDEN, generator=g))
+            layer.router.per_expert_scale.copy_(0.5 + torch.rand(GEMMA4_MOE_EXPERTS, generator=g))
+
+
+def rms_by_weight(x, weight, eps):
+    return x * (x.pow(2).mean(-1, keepdim=True) + eps).pow(-0.5) * weight
+
+
+def gemma4_moe_by_hand(hub, prefix, h, eps):
+    """The mixture beside the MLP as the README states it, from the hub's tensors under prefix, for hidden states h
+    (tokens, C): the router's logits proj(rms(h) * scale * C^-0.5), a softmax, the top k renormalised to sum 1, each
+    times per_expert_scale[expert]; each chosen expert's down(gelu_tanh(gate x) * up x) of x =
+    pre_feedforward_layernorm_2(h), the gate rows of gate_up_proj (E, 2I, C) before the up rows."""
+    routed = rms_by_weight(h, hub[prefix + "router.scale"], eps) * HIDDEN ** -0.5
+    top = (routed @ hub[prefix + "router.proj.weight"].T).softmax(dim=-1).topk(GEMMA4_MOE_TOP_K, dim=-1)
+    weights = top.values / top.values.sum(dim=-1, keepdim=True) * hub[prefix + "router.per_expert_scale"][top.indices]
+    x = rms_by_weight(h, hub[prefix + "pre_feedforward_layernorm_2.weight"], eps)
+    out = torch.zeros_like(h)
+    for token in range(len(h)):
+        for weight, expert in zip(weights[token], top.indices[token].tolist()):
+            gate, up = (x[token] @ hub[prefix + "experts.gate_up_proj"][expert].T).chunk(2)
+            hidden = F.gelu(gate, approximate="tanh") * up
+            out[token] += weight * (hidden @ hub[prefix + "experts.down_proj"][expert].T)
+    return out
+
+
+def check_gemma4_moe(model):
+    """The stored names (the experts fused, in transformers' orientation, as the hub's gemma-4-26B-A4B holds them);
+    each layer, its attention's output taken as 0 so that its input h is the residual stream the feed-forward part
+    reads, against h + post_feedforward_layernorm(post_feedforward_layernorm_1(mlp(pre_feedforward_layernorm(h))) +
+    post_feedforward_layernorm_2(gemma4_moe_by_hand)), times layer_scalar."""
+    hub = hub_tensors(model)
+    fused = {n for n in hub if ".experts." in n}
+    if fused != {f"model.layers.{i}.experts.{n}" for i in range(2) for n in ("gate_up_proj", "down_proj")} \
+            or hub["model.layers.0.experts.gate_up_proj"].shape != (GEMMA4_MOE_EXPERTS, 2 * GEMMA4_MOE_WIDTH, HIDDEN):
+        sys.exit(f"gemma4_text_moe: save_pretrained writes the experts as {sorted(fused)}")
+    eps = model.config.rms_norm_eps
+    h = torch.randn((1, 9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    for i, layer in enumerate(model.model.layers):
+        p = f"model.layers.{i}."
+
+        def norm(name, x):
+            return rms_by_weight(x, hub[p + name + ".weight"], eps)
+        x = norm("pre_feedforward_layernorm", h[0])
+        dense = linear_by_hand(hub, p + "mlp.down_proj", F.gelu(linear_by_hand(hub, p + "mlp.gate_proj", x),
+                                                                approximate="tanh") * linear_by_hand(hub, p + "mlp.up_proj", x))
+        both = norm("post_feedforward_layernorm_1", dense) + norm("post_feedforward_layernorm_2",
+                                                                   gemma4_moe_by_hand(hub, p, h[0], eps))
+        expected = (h[0] + norm("post_feedforward_layernorm", both)) * hub[p + "layer_scalar"]
+        with torch.no_grad(), mock.patch.object(layer.self_attn, "forward",
+                                                lambda hidden_states, **ignored: (torch.zeros_like(hidden_states), None)):
+            got = layer(h, position_embeddings=None, attention_mask=None)[0]
+        if not torch.allclose(got, expected, atol=1e-5):
+            sys.exit(f"gemma4_text_moe: layer {i} is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+class NormedFirst(torch.nn.Module):
+    """A router reading norm(h) instead of h."""
+
+    def __init__(self, norm, router):
+        super().__init__()
+        self.norm, self.router = norm, router
+
+    def forward(self, hidden_states):
+        return self.router(self.norm(hidden_states))
+
+
+def gemma4_router_forward(per_expert=True):
+    """Gemma4TextRouter.forward as the README states it, with per_expert_scale switched off. NOTE: no bite switches
+    the renormalisation off: it divides a token's weights by one number, which post_feedforward_layernorm_2, an RMS
+    norm of each token's mixture, divides out again (the logits move by about 1e-4 relative, through eps alone)."""
+    def forward(self, hidden_states):
+        routed = self.norm(hidden_states) * self.scale * self.scalar_root_size
+        probabilities = F.softmax(self.proj(routed), dim=-1, dtype=torch.float32)
+        weights, chosen = probabilities.topk(self.config.top_k_experts, dim=-1)
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+        if per_expert:
+            weights = weights * self.per_expert_scale[chosen]
+        return probabilities, weights, chosen
+    return forward
+
+
+def gemma4_moe_bites(model, ids):
+    def each_layer(change):
+        return lambda m: [change(layer) for layer in m.model.layers]
+
+    def router_logits(**changes):
+        return patched_logits(model, ids, modeling_gemma4.Gemma4TextRouter, "forward",
+                              gemma4_router_forward(**changes))
+    stated = router_logits()
+    if not torch.allclose(stated, logits_of(model, ids), rtol=0, atol=1e-5):
+        sys.exit(f"Gemma4TextRouter as the stated rule does not give the model's logits: off by "
+                 f"{(stated - logits_of(model, ids)).abs().max().item()}")
+    routing = GEMMA4_MOE_ROUTING
+    return {"the experts dropped": changed_copy(model, ids, experts_dropped(routing)),
+            "each expert's gate and up halves swapped": changed_copy(model, ids, experts_gate_up_swapped(routing)),
+            "the dense MLP dropped": changed_copy(model, ids, each_layer(lambda layer: layer.mlp.down_proj.weight.zero_())),
+            "the router reading pre_feedforward_layernorm_2(h) instead of h": changed_copy(model, ids, each_layer(
+                lambda layer: setattr(layer, "router", NormedFirst(layer.pre_feedforward_layernorm_2, layer.router)))),
+            "router.scale 1": changed_copy(model, ids, each_layer(lambda layer: layer.router.scale.fill_(1.0))),
+            "no C^-0.5 on the router's input": changed_copy(model, ids, each_layer(
+                lambda layer: setattr(layer.router, "scalar_root_size", 1.0))),
+            "no per_expert_scale": router_logits(per_expert=False),
+            "the experts' activation SiLU instead of gelu_pytorch_tanh": changed_copy(model, ids, each_layer(
+                lambda layer: setattr(layer.experts, "act_fn", torch.nn.SiLU()))),
+            "post_feedforward_layernorm_1 removed": without_module(model, ids, "post_feedforward_layernorm_1"),
+            "post_feedforward_layernorm_2 removed": without_module(model, ids, "post_feedforward_layernorm_2"),
+            "pre_feedforward_layernorm_2 removed": without_module(model, ids, "pre_feedforward_layernorm_2"),
+            "post_feedforward_layernorm removed (after the sum)": without_module(model, ids,
+                                                                                  "post_feedforward_layernorm"),
+            "layer_scalar 1": changed_copy(model, ids, each_layer(lambda layer: layer.layer_scalar.fill_(1.0)))}
+
+
 FAMILIES = {
     "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, HEAD_DIM // 2),
                   seed=11, head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
@@ -3144,6 +3326,11 @@ FAMILIES = {
     "gemma4_text": Family(gemma4_text_config, rotation=None, seed=60, head_std=0.3, bites=gemma4_bites,
                           gradients=GEMMA4_GRADIENTS, adjust_weights=gemma4_weights, check=check_gemma4,
                           left_padding=True, vocab=GEMMA4_VOCAB),
+    # seed 66: 61 and 63 pass with routing gaps of 0.0011 to 0.0012, 62 and 64 fail the gap; every seed's greedy path
+    # settles on one token, as gemma4_text's
+    "gemma4_text_moe": Family(gemma4_text_moe_config, rotation=None, seed=66, head_std=0.3, bites=gemma4_moe_bites,
+                              gradients=GEMMA4_MOE_GRADIENTS, adjust_weights=gemma4_moe_weights, check=check_gemma4_moe,
+                              left_padding=True, routing=GEMMA4_MOE_ROUTING, vocab=GEMMA4_VOCAB),
 }
 
 

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * latent attention, its shared experts), Mistral 3's language model (its
  * adapters named as on Mistral3ForConditionalGeneration), Nemotron-H (its one-block layers, the checkpoint's
  * backbone.* named model.* as PEFT names it) and Gemma 4 (layers without v_proj or without any key/value projection,
- * per-layer inputs' projections), each with LoRA at this library's default targets or on every projection,
+ * per-layer inputs' projections; the dense MLP and router beside its mixture of experts), each with LoRA at this library's default targets or on every projection,
  * random non-zero weights; the Qwen3-VL, Mistral 3 and Gemma 4 cases also hold the merged model, saved as the whole checkpoint
  * ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
@@ -138,7 +138,13 @@ class NewFamiliesInteropExportTest {
                         "o_proj", "gate_proj", "up_proj", "down_proj", "per_layer_input_gate", "per_layer_projection",
                         "per_layer_model_projection")),
                 Arguments.of("gemma4_text-dora", "gemma4_text", lora().targetModules("k_proj", "o_proj", "down_proj")
-                        .useDora(true)));
+                        .useDora(true)),
+                // the mixture beside the MLP: the dense MLP and the router's proj (PEFT meets the experts as stacked
+                // parameters, not modules), and the attention, the default's q/v included
+                Arguments.of("gemma4_text_moe-lora", "gemma4_text_moe", lora().targetModules("q_proj", "k_proj",
+                        "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router.proj")),
+                Arguments.of("gemma4_text_moe-dora", "gemma4_text_moe", lora().targetModules("q_proj", "down_proj",
+                        "router.proj").useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {

@@ -166,6 +166,19 @@ public final class Activations {
     }
 
     /**
+     * A gated MLP's hidden units, {@code act(gate) * up}: {@link #swiglu} where act is SiLU, GeGLU for Gemma's GELU.
+     * gate, up: same shape -> that shape.
+     *
+     * @param act the gate's activation
+     * @param gate the gate projection's output
+     * @param up the up projection's output, same shape as {@code gate}
+     * @return the gated product, same shape
+     */
+    public static Tensor gated(Kind act, Tensor gate, Tensor up) {
+        return act == Kind.SILU ? swiglu(gate, up) : Elementwise.mul(apply(act, gate), up);
+    }
+
+    /**
      * gpt-oss's expert activation: the last dimension holds interleaved (gate, up) pairs, and each pair gives
      * {@code (u + 1) * g * sigmoid(alpha * g)} with {@code g = min(gate, limit)} and
      * {@code u = clamp(up, -limit, limit)}. gateUp: (..., 2I) -> (..., I).

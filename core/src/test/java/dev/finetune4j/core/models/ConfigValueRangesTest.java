@@ -94,6 +94,25 @@ class ConfigValueRangesTest {
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(expected), e.getMessage());
     }
 
+    /**
+     * Gemma 4's mixture beside the MLP: its switch, counts and width read strictly (the fixture holds 4 experts of 16,
+     * 2 per token), k at most the experts.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            "enable_moe_block      | \"yes\" | 'enable_moe_block' = \"yes\" must be true or false",
+            "num_experts           | 0         | 'num_experts' = 0 must be an integer in [1,",
+            "num_experts           | \"four\"| 'num_experts' = \"four\" must be an integer in [1,",
+            "top_k_experts         | 5         | 'top_k_experts' = 5 must be an integer in [1, 4]",
+            "top_k_experts         | 1.5       | 'top_k_experts' = 1.5 must be an integer in [1, 4]",
+            "moe_intermediate_size | -16       | 'moe_intermediate_size' = -16 must be an integer in [1,"})
+    void gemma4sMixtureIsReadStrictly(String key, String value, String expected) throws IOException {
+        ObjectNode c = fixture("/references/gemma4_text_moe/config.json");
+        c.set(key, JSON.readTree(value));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(expected), e.getMessage());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"0", "-1.0", "\"abc\""})
     void topLevelRopeThetaAndAListRopeScalingAreReadStrictly(String theta) throws IOException {

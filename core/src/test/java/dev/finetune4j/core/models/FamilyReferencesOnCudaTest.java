@@ -37,7 +37,7 @@ class FamilyReferencesOnCudaTest {
                 "references/granite4_h", "references/glm4", "references/cohere2", "references/lfm2",
                 "references/falcon_h1",
                 "references/nemotron_h",
-                "references/gemma4_text")
+                "references/gemma4_text", "references/gemma4_text_moe")
                 : FamilyReferencesTest.families();
     }
 
@@ -47,12 +47,13 @@ class FamilyReferencesOnCudaTest {
      * float32 router with its correction bias added on the device, DeepSeek-V3's latent attention, Apertus's xIELU
      * (its scalars' gradients reduced on the device), Ministral 3's query temperature (in the queries' rotary
      * tables on the device, forward and backward) and Mistral 4's (on whole latent query heads: the no-rope dims
-     * through zero-angle tables).
+     * through zero-angle tables), and Gemma 4's mixture beside the MLP (its router's norm and scales, each chosen
+     * expert's scale gathered on the device, GeGLU experts held as weights).
      */
     static Stream<Arguments> newerFamiliesOnDevices() {
         return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
                 ? Stream.of("glm4", "cohere2", "lfm2_moe", "glm4_moe", "deepseek_v3", "apertus", "ministral3",
-                "mistral4")
+                "mistral4", "gemma4_text_moe")
                 : Stream.of("glm", "glm4", "ernie4_5", "cohere", "cohere_qk_norm", "cohere2", "exaone4", "seed_oss",
                 "hunyuan_v1_dense",
                 "starcoder2", "arcee", "apertus", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v3",
@@ -60,7 +61,7 @@ class FamilyReferencesOnCudaTest {
                 "falcon_h1_no_rms_norm", "ministral3", "mistral3", "ministral",
                 "mistral4",
                 "nemotron_h", "nemotron_h_moe",
-                "gemma4_text")).map(family -> Arguments.of(family, device)));
+                "gemma4_text", "gemma4_text_moe")).map(family -> Arguments.of(family, device)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
  * 3 (Llama 4's query temperature over YaRN), Mistral 3's language model (a ministral3 inside a
  * Mistral3ForConditionalGeneration, stored in transformers 4's names), Ministral (sliding and full layers), Mistral 4
  * (latent attention with the temperature on whole query heads, a grouped softmax router, fused experts), Gemma 4's
- * language model (per-layer head sizes and rotary, keys as values, per-layer inputs, kv-shared layers), and the
+ * language model (per-layer head sizes and rotary, keys as values, per-layer inputs, kv-shared layers; with its
+ * mixture of experts beside the MLP), and the
  * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
@@ -47,7 +48,7 @@ class FamilyReferencesTest {
                 "references/ministral3", "references/mistral3", "references/ministral",
                 "references/mistral4",
                 "references/nemotron_h", "references/nemotron_h_moe",
-                "references/gemma4_text");
+                "references/gemma4_text", "references/gemma4_text_moe");
     }
 
     /**
@@ -81,7 +82,7 @@ class FamilyReferencesTest {
             "ministral3", "mistral3", "ministral",
             "mistral4",
             "nemotron_h", "nemotron_h_moe",
-            "gemma4_text"})
+            "gemma4_text", "gemma4_text_moe"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
@@ -96,7 +97,7 @@ class FamilyReferencesTest {
             "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe", "falcon_h1", "falcon_h1_no_rms_norm",
             "mistral4",
             "nemotron_h", "nemotron_h_moe",
-            "gemma4_text"})
+            "gemma4_text", "gemma4_text_moe"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -24,9 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * buffer in transformers ({@code nn.Buffer}), so it loads and saves with the weights but never trains; and the
  * {@code gemma4} vision-language folders ({@link Gemma4MultimodalFolders}), whose language model gives the text
  * fixture's transformers logits, named as on Gemma4ForConditionalGeneration, the towers left on disk and saved again.
+ * The mixture beside the MLP ({@code enable_moe_block}) has no block module of its own: its tensors are the layer's.
  */
 class Gemma4CheckpointTest {
     private static final String TEXT = "references/gemma4_text";
+    private static final String MOE = "references/gemma4_text_moe";
 
     @Test
     void layerScalarLoadsAndSavesButNeverTrains(@TempDir Path tmp) throws Exception {
@@ -49,6 +54,40 @@ class Gemma4CheckpointTest {
         try (SafetensorsCheckpoint saved = SafetensorsCheckpoint.open(tmp.resolve("out"))) {
             Tensor again = saved.tensor(name);
             assertEquals(stored, again.toFloatArray()[0], "saved for transformers' strict load");
+        }
+    }
+
+    /**
+     * The router's and experts' tensors load from and save to the layer's own names, exactly the file's tensors (a
+     * block module between would rename them, and transformers' strict load would refuse the saved folder); a full
+     * fine-tuning trains the router's scales and the stacked experts.
+     */
+    @Test
+    void theMixtureBesideTheMlpKeepsTheLayersOwnNames(@TempDir Path tmp) throws Exception {
+        Path src = ReferenceFolders.copy(MOE, List.of("config.json", "model.safetensors"), tmp.resolve("src"));
+        Set<String> stored;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(src)) {
+            stored = new TreeSet<>(ckpt.names());
+        }
+        assertTrue(stored.containsAll(List.of("model.layers.1.router.proj.weight", "model.layers.1.router.scale",
+                "model.layers.1.router.per_expert_scale", "model.layers.1.experts.gate_up_proj",
+                "model.layers.1.experts.down_proj", "model.layers.1.pre_feedforward_layernorm_2.weight",
+                "model.layers.1.post_feedforward_layernorm_1.weight", "model.layers.1.post_feedforward_layernorm_2.weight",
+                "model.layers.1.mlp.gate_proj.weight")), stored.toString());
+        try (LanguageModel model = AutoModel.loadCausalLM(src)) {
+            assertEquals(stored, new TreeSet<>(model.stateDict().keySet()), "no tensor left out, renamed or added");
+            assertArrayEquals(new int[]{4, 32, 32}, model.stateDict().get("model.layers.0.experts.gate_up_proj").shape()
+                    .dims(), "(E, 2I, C) as transformers holds it");
+            model.requiresGrad(true);
+            assertTrue(model.trainableParameters().keySet().containsAll(List.of("model.layers.0.router.scale",
+                    "model.layers.0.router.per_expert_scale", "model.layers.0.experts.down_proj")));
+            HfModelFolder.save(model, tmp.resolve("out"));
+        }
+        try (SafetensorsCheckpoint saved = SafetensorsCheckpoint.open(tmp.resolve("out"));
+             SafetensorsCheckpoint original = SafetensorsCheckpoint.open(src)) {
+            assertEquals(stored, new TreeSet<>(saved.names()));
+            String scale = "model.layers.0.router.per_expert_scale";
+            assertArrayEquals(original.tensor(scale).toFloatArray(), saved.tensor(scale).toFloatArray());
         }
     }
 

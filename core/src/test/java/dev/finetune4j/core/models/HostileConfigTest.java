@@ -124,6 +124,24 @@ class HostileConfigTest {
         assertTrue(e.getMessage().contains(gateUp) && e.getMessage().contains("[8, 32, 16]"), e.getMessage());
     }
 
+    /**
+     * Gemma 4's experts as the config claims them against the file: twice as many experts fails the parameter count;
+     * experts half as wide pass it and are refused at the stacked tensor, named with its stored shape, not read as a
+     * part of it.
+     */
+    @Test
+    void gemma4ExpertsTheFileDoesNotHoldAreRefused(@TempDir Path tmp) throws Exception {
+        Path dir = copyOf("/references/gemma4_text_moe", tmp);
+        editConfig(dir, "num_experts", "8");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("config.json and the weights do not belong together"), e.getMessage());
+        editConfig(dir, "num_experts", "4");
+        editConfig(dir, "moe_intermediate_size", "8");
+        e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("model.layers.0.experts.gate_up_proj") && e.getMessage().contains("[4, 32, 32]"),
+                e.getMessage());
+    }
+
     /** A Mistral 3 checkpoint's language model is a mistral or a ministral3; another text type is named. */
     @Test
     void mistral3WithAnotherTextModelTypeIsRefusedNamingIt(@TempDir Path tmp) throws Exception {

@@ -89,13 +89,15 @@ class MixtureOfExpertsTest {
 
     /**
      * The newer routers under NF4 loading: GLM-4.5's and DeepSeek-V3's routers and their correction biases stay as
-     * stored, the latent attention's projections and the stacked experts of Qwen3-VL-MoE are quantized, and the model
+     * stored, as is Gemma 4's {@code router.proj}; the latent attention's projections and the stacked experts of
+     * Qwen3-VL-MoE and Gemma 4 are quantized, and the model
      * still computes the reference's greedy-relevant logits to NF4's precision.
      */
     @ParameterizedTest
     @CsvSource({"glm4_moe,model.layers.1.mlp.gate,model.layers.1.mlp.experts.0.up_proj.weight",
             "deepseek_v3,model.layers.1.mlp.gate,model.layers.0.self_attn.kv_b_proj.weight",
-            "qwen3_vl_moe,model.language_model.layers.0.mlp.gate,model.language_model.layers.0.mlp.experts.gate_up_proj"})
+            "qwen3_vl_moe,model.language_model.layers.0.mlp.gate,model.language_model.layers.0.mlp.experts.gate_up_proj",
+            "gemma4_text_moe,model.layers.0.router.proj,model.layers.0.experts.gate_up_proj"})
     void nf4LoadingOfTheNewerMixtures(String family, String router, String quantized) throws Exception {
         LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
         ReferenceData ref = ReferenceData.load("references/" + family + "/reference.safetensors");

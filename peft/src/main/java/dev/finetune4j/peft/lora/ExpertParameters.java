@@ -67,9 +67,9 @@ final class ExpertParameters {
                 }
                 if (experts.experts().heldAsWeights()) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Mistral 4's "
-                            + "stacked experts, held as linear layers' (out, in) weights: finetune4j adapts stacked "
-                            + "experts multiplied as x W (gpt-oss's) only; adapt the attention and shared experts "
-                            + "(target_modules), or train the experts with full fine-tuning");
+                            + "and Gemma 4's stacked experts, held as linear layers' (out, in) weights: finetune4j adapts "
+                            + "stacked experts multiplied as x W (gpt-oss's) only; adapt the attention, the shared experts "
+                            + "or Gemma 4's dense MLP (target_modules), or train the experts with full fine-tuning");
                 }
                 if (experts.experts().transposedByTransformers()) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Qwen3-VL-MoE's "

@@ -174,8 +174,14 @@ class ExpertsLoraTest {
         try (LanguageModel mistral4 = NewFamiliesTrainTest.tiny("mistral4")) {
             PeftException asWeights = assertThrows(PeftException.class, () -> Peft.wrap(mistral4,
                     LoraConfig.builder().targetParameters("mlp.experts.down_proj").build()));
-            assertTrue(asWeights.getMessage().contains("Mistral 4's stacked experts, held as linear layers' (out, in) "
-                    + "weights"), asWeights.getMessage());
+            assertTrue(asWeights.getMessage().contains("Mistral 4's and Gemma 4's stacked experts, held as linear "
+                    + "layers' (out, in) weights"), asWeights.getMessage());
+        }
+        try (LanguageModel gemma4 = AutoModel.loadCausalLM(ServeFixtures.model("references/gemma4_text_moe"))) {
+            PeftException asWeights = assertThrows(PeftException.class, () -> Peft.wrap(gemma4,
+                    LoraConfig.builder().targetParameters("experts.gate_up_proj").build()));
+            assertTrue(asWeights.getMessage().contains("'model.layers.0.experts.gate_up_proj', Mistral 4's and Gemma 4's"),
+                    asWeights.getMessage());
         }
     }
 

@@ -52,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of squared ReLUs), Apertus (xIELU with learned scalars, frozen under LoRA), LFM2 (a gated short convolution without SiLU beside attention) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
  * layer beside a gated attention layer), and Gemma 4 (full layers with heads of their own whose keys are their values,
- * kv-shared layers, double-wide MLPs, per-layer inputs): the
+ * kv-shared layers, double-wide MLPs, per-layer inputs; its mixture of experts beside the MLP): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
  */
@@ -69,7 +69,7 @@ class NewFamiliesTrainTest {
             "ministral3", "ministral",
             "mistral4",
             "nemotron_h", "nemotron_h_moe",
-            "gemma4_text"})
+            "gemma4_text", "gemma4_text_moe"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -118,6 +118,26 @@ class NewFamiliesTrainTest {
             assertEquals(sparseLayers * 4L * mlp.size(), expertAdapters,
                     type + ": sparse layers x 4 experts x their projections");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
+        }
+    }
+
+    /**
+     * Gemma 4's mixture beside the MLP: LoRA on the attention, the dense MLP and the router's {@code proj} trains
+     * through both branches and the router's norm and scales. PEFT 0.21 sees the experts as parameters, not modules:
+     * naming gate_proj, up_proj and down_proj adapts the dense MLP alone.
+     */
+    @Test
+    void gemma4LoraOnTheAttentionDenseMlpAndRouterTrainsBesideTheExperts() {
+        try (LanguageModel base = tiny("gemma4_text_moe")) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules("q_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "proj").build());
+            assertEquals(List.of("q_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "proj"), targetedModules(model));
+            List<String> adapted = model.trainableParameters().keySet().stream().filter(n -> n.contains("lora_A"))
+                    .toList();
+            assertEquals(2 * 6, adapted.size(), "two layers of six modules: " + adapted);
+            assertTrue(adapted.stream().noneMatch(n -> n.contains(".experts.")), adapted.toString());
+            assertTrue(adapted.contains("base_model.model.model.layers.1.router.proj.lora_A.weight"), adapted.toString());
+            assertTrainsAndMatchesFiniteDifferences("gemma4_text_moe", model, 1e-2, false);
         }
     }
 
@@ -340,7 +360,7 @@ class NewFamiliesTrainTest {
      * mixture trains as it does in float32: the first step's loss agrees to bf16's precision and the loss falls.
      */
     @ParameterizedTest
-    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router", "deepseek_v3,kv_b_proj"})
+    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router", "deepseek_v3,kv_b_proj", "gemma4_text_moe,proj"})
     void aMixtureTrainsUnderBf16Mixed(String type, String mixtureTarget) {
         double[] first = new double[2];
         List<Double> mixed = null;
@@ -543,6 +563,20 @@ class NewFamiliesTrainTest {
                 rope.putObject("full_attention").put("rope_type", "proportional").put("partial_rotary_factor", 0.5)
                         .put("rope_theta", 1e4);
             }
+            // a sliding and a full layer as gemma4_text's (no per-layer inputs or shared layers, as gemma-4-26B-A4B),
+            // each with 4 experts of 16 beside its MLP, every token sent to all of them (see the NOTE below)
+            case "gemma4_text_moe" -> {
+                c.put("model_type", "gemma4_text").put("sliding_window", 4).put("attention_k_eq_v", true)
+                        .put("global_head_dim", 16).put("num_global_key_value_heads", 1)
+                        .put("hidden_size_per_layer_input", 0).put("final_logit_softcapping", 10.0)
+                        .put("enable_moe_block", true).put("num_experts", 4).put("top_k_experts", 4)
+                        .put("moe_intermediate_size", 16);
+                c.putArray("layer_types").add("sliding_attention").add("full_attention");
+                ObjectNode rope = c.putObject("rope_parameters");
+                rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 1e4);
+                rope.putObject("full_attention").put("rope_type", "proportional").put("partial_rotary_factor", 0.5)
+                        .put("rope_theta", 1e4);
+            }
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");
@@ -673,6 +707,11 @@ class NewFamiliesTrainTest {
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
         SplittableRandom random = new SplittableRandom(5);
         StateDicts.initNormal(model, 0.1, random);
+        if (type.equals("gemma4_text_moe")) {
+            // its stacked experts too (initNormal draws matrices only): zero experts would leave the router no gradient
+            model.stateDict().values().stream().filter(t -> t.rank() == 3)
+                    .forEach(t -> StateDicts.fill(t, () -> StateDicts.gaussian(random) * 0.1));
+        }
         RecurrentConstants.drawUniform(model, random, 0.2);
         return model;
     }

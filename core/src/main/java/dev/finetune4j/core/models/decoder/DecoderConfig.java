@@ -79,7 +79,8 @@ import java.util.Set;
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} (Phi-3)
  * @param denseMlp where a dense layer's MLP sits and what its projections are called
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
- * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE and Granite 4.0 H;
+ * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 4.0 H and
+ *            Gemma 4 (beside its MLP);
  *            null for a dense model
  * @param linearAttention Qwen3.5's gated DeltaNet layers; null when no layer is one
  * @param mamba the Mamba-2 mixers of Granite 4.0 H (in place of attention) and Falcon-H1 (beside it); null when no
@@ -287,8 +288,8 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 : (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
         long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
-        if (gemma4 != null) {
-            return count + layerShapes().gemma4ParameterCount();
+        if (gemma4 != null) { // the mixture beside each layer's MLP, where there is one, counted by moe
+            return count + layerShapes().gemma4ParameterCount() + (moe == null ? 0 : moe.parameterCount(h));
         }
         for (int i = 0; i < numHiddenLayers; i++) {
             if (blockPattern != null) { // one block per layer
@@ -655,6 +656,7 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
                         && (blockPattern == null || blockPattern.has(BlockPattern.Kind.MOE))
+                        || gemma4 && JsonFields.bool(c, "enable_moe_block", false, at)
                         ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
                 !anyOf(mambaLayers) ? null : blockPattern != null ? MambaConfig.nemotronH(c, mambaLayers)

@@ -33,11 +33,17 @@ import dev.finetune4j.core.tensor.TensorScope;
  * Nemotron-H layer is one block, its {@code mixer} ({@link BlockPattern}): x + mixer(norm(x)), the mixer a Mamba-2
  * mixer or an attention (without MLP) or an MLP or a mixture of experts (without token mixer). A Gemma 4 layer
  * ({@link Gemma4Config}) then adds its per-layer input's branch, h + norm(proj(act(gate(h)) * input)), and scales
- * its whole output by its stored {@code layer_scalar}.
+ * its whole output by its stored {@code layer_scalar}. With {@code enable_moe_block} its mixture of experts runs beside
+ * the MLP: h + norm(norm_1(mlp(norm(h))) + norm_2(experts(norm_2'(h)))), the router reading h itself
+ * ({@link SparseMoeBlock#mix}).
  */
 public final class DecoderLayer extends Module {
     /** Nemotron-H's name of a layer's one block. */
     private static final String BLOCK = "mixer";
+    /** Gemma 4's norms around the mixture beside the MLP: after the MLP, after the experts, before the experts. */
+    private static final String MLP_OUTPUT_1 = "post_feedforward_layernorm_1";
+    private static final String EXPERTS_OUTPUT = "post_feedforward_layernorm_2";
+    private static final String EXPERTS_INPUT = "pre_feedforward_layernorm_2";
 
     private final DecoderConfig.LayerNormNames norms;
     /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
@@ -51,6 +57,8 @@ public final class DecoderLayer extends Module {
     private final String mlp;
     /** The dense MLP added to a sparse block's output ({@code shared_mlp}), or null. */
     private final String sharedMlp;
+    /** Gemma 4's mixture beside the MLP, its router and experts this layer's children; null elsewhere. */
+    private final SparseMoeBlock expertsBesideMlp;
     /**
      * The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5), {@code mamba} (Granite 4.0 H),
      * {@code conv} (LFM2) or {@code mixer} (Nemotron-H); null in a Nemotron-H MLP or mixture layer.
@@ -99,11 +107,19 @@ public final class DecoderLayer extends Module {
         if (parallelHybrid != null) {
             registerChild("mamba", new Mamba2Mixer(scope, c, index));
         }
+        boolean besideMlp = c.isSparse(index) && c.moe().naming().besideMlp();
+        boolean sparseBlock = c.isSparse(index) && !besideMlp;
         if (pattern != null && pattern.kind(index).mixesTokens()) {
             this.mlp = null;
         } else {
-            this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
-            registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c, index));
+            this.mlp = sparseBlock ? c.moe().naming().block() : c.denseMlp().module();
+            registerChild(mlp, sparseBlock ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c, index));
+        }
+        this.expertsBesideMlp = besideMlp ? new SparseMoeBlock(scope, c, this, this::registerChild) : null;
+        if (besideMlp) {
+            for (String norm : new String[]{MLP_OUTPUT_1, EXPERTS_OUTPUT, EXPERTS_INPUT}) {
+                registerChild(norm, norm(scope, c));
+            }
         }
         this.sharedMlp = c.isSparse(index) && c.sharedMlpBesideExperts() ? c.denseMlp().module() : null;
         if (sharedMlp != null) {
@@ -211,6 +227,10 @@ public final class DecoderLayer extends Module {
         Tensor transformed = layer(mlp).forward(normedH);
         if (sharedMlp != null) {
             transformed = Elementwise.add(transformed, layer(sharedMlp).forward(normedH));
+        }
+        if (expertsBesideMlp != null) {
+            Tensor mixed = expertsBesideMlp.mix(h, normed(EXPERTS_INPUT, h));
+            transformed = Elementwise.add(normed(MLP_OUTPUT_1, transformed), normed(EXPERTS_OUTPUT, mixed));
         }
         transformed = normed(norms.mlpOutput(), transformed);
         Tensor out = residual(h, transformed, ctx);

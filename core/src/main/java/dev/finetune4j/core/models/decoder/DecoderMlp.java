@@ -102,7 +102,7 @@ public final class DecoderMlp extends Module implements Layer {
             gate = Elementwise.scale(gate, gateMultiplier);
         }
         Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer(names.up()).forward(x);
-        Tensor h = act == Activations.Kind.SILU ? Activations.swiglu(gate, up) : Elementwise.mul(Activations.apply(act, gate), up);
+        Tensor h = Activations.gated(act, gate, up);
         Tensor out = layer(names.down()).forward(h);
         return downMultiplier == 1f ? out : Elementwise.scale(out, downMultiplier);
     }

@@ -16,9 +16,11 @@ import java.util.List;
  * {@code gate_up_proj} (E, C, 2I) and {@code down_proj} (E, I, C), each multiplied from the right ({@code x W}, not
  * {@code x W^T}). gpt-oss interleaves the gate and up projections column by column, adds biases ({@code gate_up_proj_bias}
  * (E, 2I), {@code down_proj_bias} (E, C)) and meets each pair in {@link Activations#clampedSwiglu}; Qwen3-VL-MoE holds
- * the I gate columns, then the I up columns, without biases, through SwiGLU ({@link Layout}). Mistral 4's checkpoints
- * store them as transformers holds them, each expert's matrix a linear layer's weight: {@code gate_up_proj}
- * (E, 2I, C), the I gate rows then the I up rows, and {@code down_proj} (E, C, I), multiplied as {@code x W^T}. Under
+ * the I gate columns, then the I up columns, without biases, through SwiGLU ({@link Layout}). Mistral 4's and Gemma 4's
+ * checkpoints store them as transformers holds them, each expert's matrix a linear layer's weight: {@code gate_up_proj}
+ * (E, 2I, C), the I gate rows then the I up rows, and {@code down_proj} (E, C, I), multiplied as {@code x W^T}. But
+ * gpt-oss's, the gate meets the up half through the model's activation ({@code act(gate) * up}: SwiGLU, Gemma 4's
+ * GeGLU). Under
  * QLoRA the two matrices are NF4 tensors of the same shapes, each expert's slice dequantized when its tokens are
  * multiplied.
  */
@@ -32,13 +34,15 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
     private enum Layout {
         /** gpt-oss: gate and up columns interleaved, biases, the clamped SwiGLU of {@code swiglu_alpha} and {@code swiglu_limit}. */
         GPT_OSS,
-        /** Qwen3-VL-MoE: the gate columns, then the up columns, no biases, SwiGLU. */
+        /** Qwen3-VL-MoE: the gate columns, then the up columns, no biases. */
         HALVES,
-        /** Mistral 4: HALVES' rules over each expert's matrices held as (out, in) weights, x W^T. */
+        /** Mistral 4 and Gemma 4: HALVES' rules over each expert's matrices held as (out, in) weights, x W^T. */
         HALVES_AS_WEIGHTS
     }
 
     private final Layout layout;
+    /** The activation of the gate half (unused by gpt-oss's clamped SwiGLU). */
+    private final Activations.Kind act;
     private final int hidden;
     private final int width;
     private final float alpha;
@@ -50,13 +54,15 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
      * @param scope owns the weights
      * @param hidden the hidden size C
      * @param moe the mixture's configuration: expert count, width I, layout and (gpt-oss) the activation's gain and clamp
+     * @param act the gate's activation ({@code hidden_act}; gpt-oss's experts have their own)
      */
-    public FusedExperts(TensorScope scope, int hidden, MoeConfig moe) {
+    public FusedExperts(TensorScope scope, int hidden, MoeConfig moe, Activations.Kind act) {
         this.layout = switch (moe.naming()) {
             case GPT_OSS -> Layout.GPT_OSS;
-            case MISTRAL4 -> Layout.HALVES_AS_WEIGHTS;
+            case MISTRAL4, GEMMA4 -> Layout.HALVES_AS_WEIGHTS;
             default -> Layout.HALVES;
         };
+        this.act = act;
         this.hidden = hidden;
         this.width = moe.expertIntermediateSize();
         this.alpha = moe.swigluAlpha();
@@ -85,7 +91,7 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
     public Tensor mlp(StackedExperts products, int expert, Tensor x) {
         Tensor gateUp = products.project(expert, GATE_UP, x);
         if (layout != Layout.GPT_OSS) {
-            Tensor activated = Activations.swiglu(gateUp.slice(-1, 0, width), gateUp.slice(-1, width, 2 * width));
+            Tensor activated = Activations.gated(act, gateUp.slice(-1, 0, width), gateUp.slice(-1, width, 2 * width));
             return products.project(expert, DOWN, activated);
         }
         Tensor activated = Activations.clampedSwiglu(Elementwise.add(gateUp, slice(GATE_UP + "_bias", expert, 2 * width)),
@@ -94,7 +100,7 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
     }
 
     /**
-     * x W[e] (Mistral 4's: x W[e]^T); from NF4 weights (QLoRA) through a dequantized scratch copy of the expert's
+     * x W[e] (Mistral 4's and Gemma 4's: x W[e]^T); from NF4 weights (QLoRA) through a dequantized scratch copy of the expert's
      * matrix.
      */
     @Override
@@ -110,9 +116,9 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
 
     /**
      * Whether each expert's matrices are held as linear layers' (out, in) weights and multiplied as {@code x W^T}
-     * (Mistral 4's, as transformers holds and stores them) rather than {@code x W}.
+     * (Mistral 4's and Gemma 4's, as transformers holds and stores them) rather than {@code x W}.
      *
-     * @return true for Mistral 4's experts
+     * @return true for Mistral 4's and Gemma 4's experts
      */
     public boolean heldAsWeights() {
         return layout == Layout.HALVES_AS_WEIGHTS;

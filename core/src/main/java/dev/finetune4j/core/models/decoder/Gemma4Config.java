@@ -146,10 +146,6 @@ public record Gemma4Config(int globalHeadDim, int globalKeyValueHeads, boolean k
                     + "supported: finetune4j runs Gemma 4 as a causal language model; set it to null (or \"vision\", "
                     + "which leaves text causal)");
         }
-        if (JsonFields.bool(c, "enable_moe_block", false, AT)) {
-            throw new IllegalArgumentException(AT + ": enable_moe_block = true (Gemma 4's mixture of experts beside the "
-                    + "MLP, as in gemma-4-26B-A4B) is not supported yet: load a dense Gemma 4 (31B, E4B, E2B)");
-        }
     }
 
     /**

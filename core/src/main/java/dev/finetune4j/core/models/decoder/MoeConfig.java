@@ -12,18 +12,20 @@ import java.util.Set;
 
 /**
  * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE,
- * Granite 4.0 H, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2/V3, Mistral 4 or Nemotron-H config.json: which
- * layers route each token to {@code numExpertsPerTok} of {@code numExperts} MLPs (gated but Nemotron-H's), and how.
+ * Granite 4.0 H, LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2/V3, Mistral 4, Nemotron-H or Gemma 4 (with
+ * {@code enable_moe_block}) config.json: which layers route each token to {@code numExpertsPerTok} of
+ * {@code numExperts} MLPs (gated but Nemotron-H's), and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
  *                   family)
- * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok})
+ * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok}; Gemma 4's
+ *                         {@code top_k_experts})
  * @param expertIntermediateSize each expert's MLP width (Mixtral's, OLMoE's, gpt-oss's and Granite's
  *                               {@code intermediate_size}, else
  *                               {@code moe_intermediate_size})
- * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral and
- *                     gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
+ * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral, Gemma 4
+ *                     and gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
  *                     Qwen families and OLMoE)
  * @param sharedExpertIntermediateSize the width of the MLP every token passes through beside its experts: Qwen2-MoE's
  *                                     {@code shared_expert_intermediate_size}, GLM-4.5's and ERNIE-4.5-MoE's
@@ -164,7 +166,14 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          * {@code mixer.shared_experts} named alike, as the checkpoints store them (transformers stacks the experts on
          * load).
          */
-        NEMOTRON_H("mixer", "gate", false, new MlpNames(null, "up_proj", "down_proj"));
+        NEMOTRON_H("mixer", "gate", false, new MlpNames(null, "up_proj", "down_proj")),
+        /**
+         * Gemma 4 ({@code enable_moe_block}): no block module, the mixture sits on the layer itself beside its dense
+         * {@code mlp}: {@code router} ({@link Gemma4Router}: {@code proj}, {@code scale}, {@code per_expert_scale})
+         * and the experts stacked into {@code experts.gate_up_proj} (E, 2I, C) and {@code down_proj} (E, C, I), held
+         * as linear layers' weights as Mistral 4's.
+         */
+        GEMMA4(null, "router", false, null);
 
         private final String block;
         private final String router;
@@ -208,10 +217,21 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * The sparse block's name in its layer.
          *
-         * @return {@code block_sparse_moe}, {@code mlp} or LFM2-MoE's {@code feed_forward}
+         * @return {@code block_sparse_moe}, {@code mlp} or LFM2-MoE's {@code feed_forward}; null for Gemma 4's
+         *         mixture, whose router and experts are the layer's own children
          */
         public String block() {
             return block;
+        }
+
+        /**
+         * Whether the mixture runs beside the layer's dense MLP, its router and experts children of the layer itself
+         * rather than of a block in the MLP's place.
+         *
+         * @return true for Gemma 4
+         */
+        public boolean besideMlp() {
+            return block == null;
         }
 
         /**
@@ -286,11 +306,15 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean ernie = type.equals(ERNIE_MOE);
         boolean nemotronH = type.equals(BlockPattern.MODEL_TYPE);
         boolean mistral4 = type.equals(LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
+        boolean gemma4 = type.equals(Gemma4Config.MODEL_TYPE);
         // the families' own defaults are FamilyDefaults'; these are Qwen2-MoE's and Qwen3-MoE's
-        int experts = JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
-        // DeepSeek-V2's config has no default k (transformers fails without one)
+        // Gemma4TextConfig has no default count or k (transformers fails to build the mixture without them)
+        int experts = gemma4 ? JsonFields.requiredInteger(c, "num_experts", 1, ConfigLimits.EXPERTS, at)
+                : JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
+        // nor has DeepSeek-V2's a default k
         String perTokenKey = presentOf(c, List.of("num_experts_per_tok", "moe_k"));
-        int perToken = deepseekV2 ? JsonFields.requiredInteger(c, perTokenKey, 1, ConfigLimits.EXPERTS, at)
+        int perToken = gemma4 ? JsonFields.requiredInteger(c, "top_k_experts", 1, experts, at)
+                : deepseekV2 ? JsonFields.requiredInteger(c, perTokenKey, 1, ConfigLimits.EXPERTS, at)
                 : JsonFields.integer(c, perTokenKey, 4, 1, ConfigLimits.EXPERTS, at);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size, the others by
         // moe_intermediate_size (defaulted by FamilyDefaults where the family's config class has a default)
@@ -312,16 +336,17 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
                 : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : nemotronH ? Naming.NEMOTRON_H
-                : mistral4 ? Naming.MISTRAL4 : Naming.QWEN;
+                : mistral4 ? Naming.MISTRAL4 : gemma4 ? Naming.GEMMA4 : Naming.QWEN;
         // Mixtral's, gpt-oss's and Granite's softmax over the k chosen logits is the renormalisation; Qwen3.5-MoE's,
         // Qwen3-VL-MoE's and ERNIE's routers always renormalise, DeepSeek-V2's never (it does not read norm_topk_prob)
-        boolean renormalises = !deepseekV2 && (mixtral || gptOss || granite || qwen35 || qwen3Vl || ernie
+        boolean renormalises = !deepseekV2 && (mixtral || gptOss || granite || qwen35 || qwen3Vl || ernie || gemma4
                 || JsonFields.bool(c, "norm_topk_prob", false, at));
         if (ernie) {
             requireNegligibleNormMin(c, experts);
         }
         return new MoeConfig(naming, experts, perToken, width, renormalises, shared, gatedShare,
-                sparseLayers(c, type, layers), JsonFields.bool(c, "output_router_logits", false, at),
+                // Gemma4ForCausalLM adds no load-balancing loss, whatever output_router_logits says
+                sparseLayers(c, type, layers), !gemma4 && JsonFields.bool(c, "output_router_logits", false, at),
                 (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),

@@ -7,6 +7,7 @@ import dev.finetune4j.core.backend.RotaryLayout;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -963,9 +964,38 @@ class FamilyConfigTest {
         }
     }
 
+    /**
+     * gemma-4-26B-A4B's {@code enable_moe_block}: a mixture in every layer beside its MLP, named on the layer itself,
+     * its top k renormalised (Gemma4TextRouter always divides by their sum), no load-balancing loss whatever
+     * {@code output_router_logits} says (Gemma4ForCausalLM adds none); its counts and width have no defaults.
+     */
+    @Test
+    void gemma4MixtureRunsBesideEveryLayersMlp() {
+        ObjectNode json = base("gemma4_text", 3).put("enable_moe_block", true).put("num_experts", 8)
+                .put("top_k_experts", 2).put("moe_intermediate_size", 24).put("output_router_logits", true);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.GEMMA4, moe.naming());
+        assertTrue(moe.naming().besideMlp() && moe.naming().stacked());
+        assertEquals("router", moe.naming().router());
+        assertEquals(8, moe.numExperts());
+        assertEquals(2, moe.numExpertsPerTok());
+        assertEquals(24, moe.expertIntermediateSize());
+        assertTrue(moe.normTopkProb());
+        assertFalse(moe.outputRouterLogits());
+        assertEquals(MoeConfig.Routing.SOFTMAX, moe.routing());
+        assertTrue(c.isSparse(0) && c.isSparse(1) && c.isSparse(2));
+        assertEquals(0, moe.sharedExpertIntermediateSize());
+        assertNull(DecoderConfig.fromJson(base("gemma4_text", 3).put("num_experts", 8)).moe(),
+                "without enable_moe_block the counts are ignored, as Gemma4TextConfig does");
+        for (String key : List.of("num_experts", "top_k_experts", "moe_intermediate_size")) {
+            assertRefused(withoutKey(json, key), "'" + key + "' is missing");
+        }
+        assertRefused(json.deepCopy().put("top_k_experts", 9), "'top_k_experts' = 9 must be an integer in [1, 8]");
+    }
+
     @Test
     void gemma4RefusesWhatItDoesNotRunNamingTheField() {
-        assertRefused(base("gemma4_text", 2).put("enable_moe_block", true), "enable_moe_block = true");
         assertRefused(base("gemma4_text", 2).put("use_bidirectional_attention", "all"),
                 "use_bidirectional_attention = \"all\"");
         ObjectNode sliding = base("gemma4_text", 2);
