@@ -122,16 +122,11 @@ final class DecoderHyperparameters {
                     + "llama.cpp's convert_hf_to_gguf.py");
         }
         this.graph = LlamaCppArchitectures.of(architecture);
-        String unexported = config.moe() == null ? null : switch (config.moe().naming()) {
-            case GRANITE -> "Granite 4.0 H's mixtures (experts stacked in block_sparse_moe beside the shared MLP: "
-                    + "granite-4.0-h-tiny, -h-small)";
-            case GEMMA4 -> "Gemma 4's mixture beside the MLP (enable_moe_block: gemma-4-26B-A4B)";
-            default -> null;
-        };
-        if (unexported != null) {
-            throw new IllegalArgumentException("GGUF export of " + unexported + " is not implemented; serve the model "
-                    + "with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face folder "
-                    + "and convert that with llama.cpp's convert_hf_to_gguf.py");
+        if (config.moe() != null && config.moe().naming() == MoeConfig.Naming.GRANITE) {
+            throw new IllegalArgumentException("GGUF export of Granite 4.0 H's mixtures (experts stacked in "
+                    + "block_sparse_moe beside the shared MLP: granite-4.0-h-tiny, -h-small) is not implemented; serve the "
+                    + "model with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face "
+                    + "folder and convert that with llama.cpp's convert_hf_to_gguf.py");
         }
         refuseWhatGgufCannotSay();
         if (blocks != null && blocks.has(BlockPattern.Kind.MOE) && blocks.has(BlockPattern.Kind.MLP)) {

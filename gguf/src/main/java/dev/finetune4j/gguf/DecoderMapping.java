@@ -105,7 +105,9 @@ import java.util.stream.IntStream;
  *   <li>{@code gemma4_text} ({@code gemma4}, its rows kept: llama.cpp rotates halves for it): Gemma 3's layers with
  *       their norms as they are, only the key and value projections each layer has, the per-layer inputs and
  *       {@code layer_scalar} as {@link Gemma4Placements} places them, and the full layers' "proportional" rotary as
- *       the computed {@code rope_freqs.weight} ({@link Gemma4Hyperparameters#ropeFreqs}).</li>
+ *       the computed {@code rope_freqs.weight} ({@link Gemma4Hyperparameters#ropeFreqs}); the mixture beside the
+ *       MLP ({@code enable_moe_block}) as its router's placements and norms in {@link Gemma4Placements}, its
+ *       stacked experts split as Mistral 4's ({@link #addStackedExperts}).</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
@@ -260,7 +262,12 @@ final class DecoderMapping implements ModelMapping {
             if (norms.mlpOutput() != null) {
                 put.add(hf + norms.mlpOutput() + ".weight", blk + "post_ffw_norm.weight", null);
             }
-            if (config.isSparse(i)) {
+            if (config.isSparse(i) && config.moe().naming().besideMlp()) {
+                // Gemma 4's mixture beside the MLP: both, each between its own norms
+                addDenseMlp(out, put, hf, blk);
+                Gemma4Placements.addMixtureNorms(out, hf, blk);
+                addMixture(out, hf, blk);
+            } else if (config.isSparse(i)) {
                 addMixture(out, hf, blk);
             } else {
                 addDenseMlp(out, put, hf, blk);
@@ -380,9 +387,13 @@ final class DecoderMapping implements ModelMapping {
      */
     private void addMixture(List<Placement> out, String hf, String blk) {
         MoeConfig moe = config.moe();
-        String block = hf + moe.naming().block() + ".";
+        String block = moe.naming().besideMlp() ? hf : hf + moe.naming().block() + ".";
         String router = block + moe.naming().router() + ".";
-        out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
+        if (moe.naming() == MoeConfig.Naming.GEMMA4) {
+            Gemma4Placements.addRouter(out, router, blk);
+        } else {
+            out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
+        }
         if (moe.naming().routerBias()) {
             out.add(Placement.plain(router + "bias", blk + "ffn_gate_inp.bias")); // gpt-oss's
         }
@@ -426,8 +437,8 @@ final class DecoderMapping implements ModelMapping {
     /**
      * The stacked experts split as llama.cpp reads them ({@link StackedExpertViews}): {@code ffn_gate_exps} and
      * {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]; gpt-oss's interleaved gate and up columns with
-     * their biases ([I, E] each, and [C, E] for down), Mistral 4's gate and up rows apart. NOTE: llama.cpp's converter
-     * writes Mistral 4's gate_up_proj whole, as {@code ffn_gate_up_exps}, which llama.cpp reads in place of the two;
+     * their biases ([I, E] each, and [C, E] for down), Mistral 4's and Gemma 4's gate and up rows apart. NOTE: llama.cpp's converter
+     * writes Mistral 4's and Gemma 4's gate_up_proj whole, as {@code ffn_gate_up_exps}, which llama.cpp reads in place of the two;
      * split, they are named and quantized as every other mixture's (llama-quantize counts a fused tensor as a gate).
      */
     private void addStackedExperts(List<Placement> out, String block, String blk) {

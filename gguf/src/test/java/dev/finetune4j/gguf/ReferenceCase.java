@@ -50,13 +50,18 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * likewise: A_log from 0 to 2 (A from -1 to -7.4), dt_bias from -4 to -2 (time steps of 0.02 to 0.13, so that the
      * decays exp(dt A) run from about 0.98 to 0.4), D about 1 as Mamba-2 starts it, convolution kernels as the DeltaNet's
      * (its bias drawn as any bias). LFM2's short convolution kernels likewise, so that its three taps mix visibly.
-     * Gemma 4's layer_scalar about 1 (its initial value), so that no layer's output all but vanishes.
+     * Gemma 4's layer_scalar about 1 (its initial value), so that no layer's output all but vanishes; its router's
+     * per-expert scale about 1 likewise (its initial value), and its scale about 8, the sqrt(C) of the cases' 64 that
+     * undoes the router's 1/sqrt(C), so that its logits spread as the other wide routers' ({@link #WIDE_ROUTER_RANGE}).
      */
-    private static final Map<String, double[]> LAYER_RANGES = Map.of("linear_attn.A_log", new double[] {-1, 1},
-            "linear_attn.dt_bias", new double[] {-3, -1}, "linear_attn.conv1d.weight", new double[] {-0.5, 0.5},
-            "mamba.A_log", new double[] {0, 2}, "mamba.dt_bias", new double[] {-4, -2}, "mamba.D",
-            new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5}, "conv.conv.weight",
-            new double[] {-0.5, 0.5}, "layer_scalar", new double[] {0.5, 1.5});
+    private static final Map<String, double[]> LAYER_RANGES = Map.ofEntries(
+            Map.entry("linear_attn.A_log", new double[] {-1, 1}), Map.entry("linear_attn.dt_bias", new double[] {-3, -1}),
+            Map.entry("linear_attn.conv1d.weight", new double[] {-0.5, 0.5}), Map.entry("mamba.A_log", new double[] {0, 2}),
+            Map.entry("mamba.dt_bias", new double[] {-4, -2}), Map.entry("mamba.D", new double[] {0.5, 1.5}),
+            Map.entry("mamba.conv1d.weight", new double[] {-0.5, 0.5}),
+            Map.entry("conv.conv.weight", new double[] {-0.5, 0.5}), Map.entry("layer_scalar", new double[] {0.5, 1.5}),
+            Map.entry("router.scale", new double[] {6, 10}),
+            Map.entry("router.per_expert_scale", new double[] {0.5, 1.5}));
     /**
      * Gemma 4's q/k norms, about 1/2: its scores are not scaled by 1/sqrt(d), so norms about 1 would make them about
      * sqrt(d) times a scaled attention's, each softmax nearly one-hot and the logits as sensitive to any rounding;
@@ -98,6 +103,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static final long QWEN35_MOE_WIDE_SEED = 1316;
     /** The seed of the Nemotron-H mixture case's weights, whose routers separate each token's experts clearly. */
     private static final long NEMOTRON_H_MOE_SEED = 59;
+    /**
+     * The seed of the Gemma 4 mixture cases' weights: of seeds 1 to 150, 37 keeps every token's experts clearest apart
+     * in its 100 top-2 choices (20 tokens, 5 layers), 0.063 as trained and 0.087 as Q8_0 stores them, routing some token
+     * to every expert.
+     */
+    static final long GEMMA4_MOE_SEED = 37;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -117,7 +128,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final double WIDE_ROUTER_RANGE = 0.6;
     /** The model types whose routers are drawn from {@link #WIDE_ROUTER_RANGE}. */
     private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe",
-            "deepseek_v3", "deepseek_v2", "qwen3_next", "mistral4");
+            "deepseek_v3", "deepseek_v2", "qwen3_next", "mistral4", "gemma4_text");
     /**
      * The range of ERNIE-4.5-MoE's selection bias, on the scale of its routing probabilities (about 1/8 each for 8
      * experts), so that it moves some tokens' experts without deciding them all.
@@ -296,6 +307,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "hidden_size_per_layer_input": 8, "vocab_size_per_layer_input": 371, "num_kv_shared_layers": 2,
              "use_double_wide_mlp": true, "final_logit_softcapping": 3.0, "tie_word_embeddings": true,
              "hidden_activation": "gelu_pytorch_tanh"}""";
+    /**
+     * Gemma 4's mixture beside the MLP (gemma-4-26B-A4B's {@code enable_moe_block}) in every layer of {@link #GEMMA4}:
+     * 4 experts of 16 (GeGLU, stacked), 2 per token.
+     */
+    static final String GEMMA4_MOE = GEMMA4.replace("\"use_double_wide_mlp\": true,", "\"use_double_wide_mlp\": true, "
+            + "\"enable_moe_block\": true, \"num_experts\": 4, \"top_k_experts\": 2, \"moe_intermediate_size\": 16,");
     /**
      * Models wide enough for K-quants (rows of 256, whole super-blocks): Llama of 8 layers, so that
      * {@link KQuantMix#useMoreBits} picks layers 0, 3, 6 and 7; Qwen2 with tied embeddings (the head's type goes to
@@ -836,6 +853,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("gemma4-spm-f32", GEMMA4, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma4-spm-q8_0", GEMMA4, GEMMA_TOKENIZER, GgufType.Q8_0, false),
             new ReferenceCase("gemma4-spm-lora-f32", GEMMA4, GEMMA_TOKENIZER, GgufType.F32, true),
+            new ReferenceCase("gemma4moe-spm-f32", GEMMA4_MOE, GEMMA_TOKENIZER, GgufType.F32, false, false,
+                    GEMMA4_MOE_SEED),
+            new ReferenceCase("gemma4moe-spm-q8_0", GEMMA4_MOE, GEMMA_TOKENIZER, GgufType.Q8_0, false, false,
+                    GEMMA4_MOE_SEED),
             new ReferenceCase("llama-wide-spm-q4_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
             new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
@@ -1060,6 +1081,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         return config.contains("kv_lora_rank");
     }
 
+    /** Whether the model has Gemma 4's mixture of experts beside each layer's MLP. */
+    boolean mixtureBesideMlp() {
+        return config.contains("enable_moe_block");
+    }
+
     /** Whether the model has Gemma 4's per-layer inputs, whose gate is a GELU beside the MLP's. */
     boolean perLayerInputs() {
         return config.contains("hidden_size_per_layer_input");
@@ -1121,7 +1147,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     : type.equals("gpt_oss") && name.endsWith(".experts." + FusedExperts.GATE_UP)
                     ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
-                    : WIDE_ROUTER_TYPES.contains(type) && name.endsWith(".mlp.gate.weight")
+                    : WIDE_ROUTER_TYPES.contains(type)
+                            && (name.endsWith(".mlp.gate.weight") || name.endsWith(".router.proj.weight"))
                     ? -WIDE_ROUTER_RANGE * matrixRange / 0.15
                     : name.endsWith(".moe_statics.e_score_correction_bias") ? -ERNIE_SELECTION_BIAS_RANGE
                     : -matrixRange;

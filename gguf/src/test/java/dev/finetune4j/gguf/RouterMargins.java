@@ -1,5 +1,6 @@
 package dev.finetune4j.gguf;
 
+import dev.finetune4j.core.models.decoder.DecoderLayer;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
@@ -46,8 +47,11 @@ final class RouterMargins {
         MoeConfig moe = model.config().moe();
         List<Recorder> recorders = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
-            if (e.getValue() instanceof SparseMoeBlock block) {
-                recorders.add(new Recorder(block, moe.naming().router(), e.getKey()));
+            // Gemma 4's router is its layer's own child, beside the MLP
+            boolean holdsRouter = e.getValue() instanceof SparseMoeBlock || moe.naming().besideMlp()
+                    && e.getValue() instanceof DecoderLayer && e.getValue().children().containsKey(moe.naming().router());
+            if (holdsRouter) {
+                recorders.add(new Recorder(e.getValue(), moe.naming().router(), e.getKey()));
             }
         }
         try {
