@@ -109,6 +109,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * to every expert.
      */
     static final long GEMMA4_MOE_SEED = 37;
+    /**
+     * The seed of the Gemma 4 mixture's LoRA case, whose adapter (on router.proj too) moves the routing: with seed 37 a
+     * choice ties within 5e-5; of seeds 1 to 300, 244 keeps the base with its adapter clearest apart (0.141).
+     */
+    static final long GEMMA4_MOE_LORA_SEED = 244;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -857,6 +862,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     GEMMA4_MOE_SEED),
             new ReferenceCase("gemma4moe-spm-q8_0", GEMMA4_MOE, GEMMA_TOKENIZER, GgufType.Q8_0, false, false,
                     GEMMA4_MOE_SEED),
+            new ReferenceCase("gemma4moe-spm-lora-f32", GEMMA4_MOE, GEMMA_TOKENIZER, GgufType.F32, true, false,
+                    GEMMA4_MOE_LORA_SEED),
             new ReferenceCase("llama-wide-spm-q4_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
             new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
@@ -1166,7 +1173,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * dense and shared MLPs, the matrices llama.cpp applies adapters to; Qwen3-Next's attention and DeltaNet
      * projections, in_proj_qkvz split in the file; Falcon-H1's attention, MLP and Mamba-2 in_proj, as PEFT refuses its
      * out_proj; Gemma 4's per-layer inputs' gate and projection too, not per_layer_model_projection, which llama.cpp
-     * multiplies without adapters), A and B drawn uniformly (A in
+     * multiplies without adapters, and with its mixture beside the MLP the router's proj), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -1190,6 +1197,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 // PEFT refuses Falcon-H1's out_proj (PeftFamilies)
                 : config.contains("falcon_h1") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj",
                         "gate_proj", "up_proj", "down_proj"}
+                // Gemma 4's mixture beside the MLP: its router's proj too (PEFT meets the stacked experts as parameters)
+                : mixtureBesideMlp() ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                        "down_proj", "per_layer_input_gate", "per_layer_projection", "proj"}
                 : config.contains("gemma4_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                         "up_proj", "down_proj", "per_layer_input_gate", "per_layer_projection"}
                 : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",
