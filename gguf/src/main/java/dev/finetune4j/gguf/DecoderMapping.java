@@ -437,9 +437,9 @@ final class DecoderMapping implements ModelMapping {
     /**
      * The stacked experts split as llama.cpp reads them ({@link StackedExpertViews}): {@code ffn_gate_exps} and
      * {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]; gpt-oss's interleaved gate and up columns with
-     * their biases ([I, E] each, and [C, E] for down), Mistral 4's and Gemma 4's gate and up rows apart. NOTE: llama.cpp's converter
-     * writes Mistral 4's and Gemma 4's gate_up_proj whole, as {@code ffn_gate_up_exps}, which llama.cpp reads in place of the two;
-     * split, they are named and quantized as every other mixture's (llama-quantize counts a fused tensor as a gate).
+     * their biases ([I, E] each, and [C, E] for down), Mistral 4's and Gemma 4's gate and up rows apart. NOTE:
+     * llama.cpp's converter writes their gate_up_proj whole, as {@code ffn_gate_up_exps}, which llama.cpp reads in place
+     * of the two; split, they are named and quantized as every other mixture's (llama-quantize counts a fused tensor as a gate).
      */
     private void addStackedExperts(List<Placement> out, String block, String blk) {
         String gateUp = block + "experts." + FusedExperts.GATE_UP;
