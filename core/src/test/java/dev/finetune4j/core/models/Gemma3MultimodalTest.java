@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.finetune4j.core.models.HfReferenceModelsTest.flatten;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -186,18 +187,6 @@ class Gemma3MultimodalTest {
         assertFalse(Files.exists(tmp.resolve("a")) || Files.exists(tmp.resolve("b")) || Files.exists(tmp.resolve("c")));
     }
 
-    private static float[] flatten(float[][][] x) {
-        int v = x[0][0].length;
-        float[] out = new float[x.length * x[0].length * v];
-        int at = 0;
-        for (float[][] row : x) {
-            for (float[] pos : row) {
-                System.arraycopy(pos, 0, out, at, v);
-                at += v;
-            }
-        }
-        return out;
-    }
 
     private static void assertClose(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what);

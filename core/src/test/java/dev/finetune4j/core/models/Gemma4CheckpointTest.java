@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
+import static dev.finetune4j.core.models.HfReferenceModelsTest.flatten;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -140,16 +141,4 @@ class Gemma4CheckpointTest {
         assertFalse(VisionLanguageCheckpoint.GEMMA4.isLeftOut("model.language_model.norm.weight"));
     }
 
-    private static float[] flatten(float[][][] x) {
-        int b = x.length;
-        int t = x[0].length;
-        int v = x[0][0].length;
-        float[] out = new float[b * t * v];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                System.arraycopy(x[i][j], 0, out, (i * t + j) * v, v);
-            }
-        }
-        return out;
-    }
 }

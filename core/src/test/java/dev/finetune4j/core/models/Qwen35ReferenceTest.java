@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 
+import static dev.finetune4j.core.models.HfReferenceModelsTest.flatten;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -133,15 +134,4 @@ class Qwen35ReferenceTest {
         return into;
     }
 
-    private static float[] flatten(float[][][] logits) {
-        int t = logits[0].length;
-        int v = logits[0][0].length;
-        float[] flat = new float[logits.length * t * v];
-        for (int b = 0; b < logits.length; b++) {
-            for (int i = 0; i < t; i++) {
-                System.arraycopy(logits[b][i], 0, flat, (b * t + i) * v, v);
-            }
-        }
-        return flat;
-    }
 }
