@@ -1,5 +1,6 @@
 package dev.finetune4j.peft;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -72,6 +73,30 @@ public sealed interface TargetModules {
             case Names n -> regex("exclude_modules", under + "|(?:.*\\.)?(?:"
                     + String.join("|", n.names().stream().map(TargetModules::literal).toList()) + ")");
         };
+    }
+
+    /**
+     * The module prefixes that an exclusion made by {@link #excludingUnder} leaves out, read back from its expression
+     * (an adapter saved on a vision-language checkpoint), so that such an adapter and one saved without the exclusion
+     * (by an older release, or by Python PEFT) can be compared and mixed.
+     *
+     * @param exclude an {@code exclude_modules}, or null
+     * @return the prefixes, such as {@code model.vision_tower}; empty when {@code exclude} is not of that form
+     */
+    static List<String> prefixesExcludedUnder(TargetModules exclude) {
+        if (!(exclude instanceof Regex r) || !r.regex().startsWith("(?:")) {
+            return List.of();
+        }
+        String regex = r.regex();
+        int end = regex.indexOf(")\\..*");
+        if (end < 0) {
+            return List.of();
+        }
+        List<String> prefixes = Arrays.stream(regex.substring("(?:".length(), end).split("\\|"))
+                .map(p -> p.replaceAll("\\\\(.)", "$1")).toList();
+        String under = ((Regex) excludingUnder(null, prefixes)).regex();
+        boolean made = regex.equals(under) || regex.startsWith(under + "|");
+        return made ? prefixes : List.of();
     }
 
     /** {@code text} as a regex that matches it literally, in the syntax Java's and Python's expressions share. */

@@ -12,6 +12,11 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.ia3.Ia3Config;
+import dev.finetune4j.peft.mix.AdapterMix;
+import dev.finetune4j.peft.mix.CombinationType;
+import dev.finetune4j.peft.mix.MixOptions;
+import dev.finetune4j.peft.mix.MixedAdapter;
+import dev.finetune4j.peft.mix.WeightedAdapter;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
@@ -112,6 +117,40 @@ class Gemma3MultimodalAdapterTest {
             }
             assertEquals(exclude, new ObjectMapper().readTree(again.resolve("adapter_config.json").toFile())
                     .get("exclude_modules").asText());
+        }
+    }
+
+    /**
+     * An adapter saved with the vision tower excluded mixes with one saved on the same checkpoint without the exclusion
+     * (by an older release, or by Python PEFT, which adapt the same language-model modules): the combined adapter
+     * keeps the exclusion. Two adapters that exclude different modules of their own are still refused.
+     */
+    @Test
+    void anAdapterWithTheTowerExcludedMixesWithOneWithout(@TempDir Path tmp) throws Exception {
+        Path base = Gemma3MultimodalFolders.write(tmp.resolve("gemma3"), Gemma3MultimodalFolders.Names.TRANSFORMERS_5);
+        Path excluding = tmp.resolve("excluding");
+        try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+            Peft.wrap(lm, LoraConfig.builder().r(2).loraAlpha(4).targetModules("q_proj", "v_proj")
+                    .initLoraWeights(LoraInit.RANDOM).build(), 5).save(excluding);
+        }
+        Path plain = tmp.resolve("plain");
+        Files.createDirectories(plain);
+        Files.copy(excluding.resolve("adapter_model.safetensors"), plain.resolve("adapter_model.safetensors"));
+        ObjectMapper json = new ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+                excluding.resolve("adapter_config.json").toFile());
+        String exclusion = config.get("exclude_modules").asText();
+        json.writeValue(plain.resolve("adapter_config.json").toFile(), config.putNull("exclude_modules"));
+        try (AdapterFiles a = AdapterFiles.read(plain); AdapterFiles b = AdapterFiles.read(excluding)) {
+            MixedAdapter mixed = AdapterMix.combine(List.of(new WeightedAdapter(a, 0.5), new WeightedAdapter(b, 0.5)),
+                    CombinationType.CAT, MixOptions.defaults());
+            assertEquals(exclusion, ((TargetModules.Regex) mixed.config().excludeModules()).regex());
+        }
+        json.writeValue(plain.resolve("adapter_config.json").toFile(), config.put("exclude_modules", "model\\.norm"));
+        try (AdapterFiles a = AdapterFiles.read(plain); AdapterFiles b = AdapterFiles.read(excluding)) {
+            PeftException e = assertThrows(PeftException.class, () -> AdapterMix.combine(List.of(
+                    new WeightedAdapter(a, 0.5), new WeightedAdapter(b, 0.5)), CombinationType.CAT, MixOptions.defaults()));
+            assertTrue(e.getMessage().contains("exclude_modules"), e.getMessage());
         }
     }
 

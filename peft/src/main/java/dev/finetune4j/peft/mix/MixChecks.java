@@ -55,6 +55,7 @@ final class MixChecks {
             }
             configs.add(lora);
         }
+        configs = withLeftOutModulesExcluded(configs);
         Path first = adapters.getFirst().adapter().dir();
         for (int i = 1; i < configs.size(); i++) {
             Path dir = adapters.get(i).adapter().dir();
@@ -112,6 +113,19 @@ final class MixChecks {
             seen = f;
             seenIn = adapters.get(i).adapter().dir();
         }
+    }
+
+    /**
+     * The configs, each excluding the modules of the base model's checkpoint class that one of them excludes as left
+     * out (a vision tower: {@link TargetModules#excludingUnder}), so that an adapter saved so on a vision-language
+     * checkpoint mixes with one saved there without the exclusion (by an older release, or by Python PEFT), which
+     * adapts the same modules of the language model.
+     */
+    private static List<LoraConfig> withLeftOutModulesExcluded(List<LoraConfig> configs) {
+        List<String> leftOut = configs.stream().map(c -> TargetModules.prefixesExcludedUnder(c.excludeModules()))
+                .filter(p -> !p.isEmpty()).findFirst().orElse(List.of());
+        return leftOut.isEmpty() ? configs : configs.stream().map(c -> c.toBuilder()
+                .excludeModules(TargetModules.excludingUnder(c.excludeModules(), leftOut)).build()).toList();
     }
 
     private static <T> void same(String field, List<LoraConfig> configs, Function<LoraConfig, T> value, Path first,
