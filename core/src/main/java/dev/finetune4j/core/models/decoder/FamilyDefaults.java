@@ -304,14 +304,22 @@ final class FamilyDefaults {
         putIfAbsent(c, "rms_norm_eps", 1e-5);
         putIfAbsent(c, "max_position_embeddings", 262144);
         putIfAbsent(c, "pad_token_id", 11);
+        putTemperedYarnIfAbsent(c, 1_000_000.0, 16.0, 16384);
+        return c;
+    }
+
+    /**
+     * Mistral's default rotary when a config sets none (a top-level {@code rope_theta} is then ignored, as
+     * transformers' configs do): YaRN of {@code factor} over {@code original} positions at {@code theta}, betas 32
+     * and 1, mscale and mscale_all_dim 1, and Llama 4's query temperature with beta 0.1.
+     */
+    private static void putTemperedYarnIfAbsent(ObjectNode c, double theta, double factor, int original) {
         if (!c.hasNonNull("rope_parameters") && !c.hasNonNull("rope_scaling")) {
             c.remove("rope_theta");
-            c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 1_000_000.0)
-                    .put("factor", 16.0).put("original_max_position_embeddings", 16384).put("beta_fast", 32.0)
-                    .put("beta_slow", 1.0).put("mscale", 1.0).put("mscale_all_dim", 1.0)
-                    .put("llama_4_scaling_beta", 0.1);
+            c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", theta).put("factor", factor)
+                    .put("original_max_position_embeddings", original).put("beta_fast", 32.0).put("beta_slow", 1.0)
+                    .put("mscale", 1.0).put("mscale_all_dim", 1.0).put("llama_4_scaling_beta", 0.1);
         }
-        return c;
     }
 
     /**
@@ -333,13 +341,7 @@ final class FamilyDefaults {
         putMixture(c, "n_routed_experts", 128, 4, 2048);
         putIfAbsent(c, "n_shared_experts", 1);
         putIfAbsent(c, "norm_topk_prob", true);
-        if (!c.hasNonNull("rope_parameters") && !c.hasNonNull("rope_scaling")) {
-            c.remove("rope_theta");
-            c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 10000.0)
-                    .put("factor", 128.0).put("original_max_position_embeddings", 8192).put("beta_fast", 32.0)
-                    .put("beta_slow", 1.0).put("mscale", 1.0).put("mscale_all_dim", 1.0)
-                    .put("llama_4_scaling_beta", 0.1);
-        }
+        putTemperedYarnIfAbsent(c, 10000.0, 128.0, 8192);
         return c;
     }
 
