@@ -112,7 +112,7 @@ final class DecoderGraph {
     private float embeddingFactor(DType tableDType) {
         float factor = c.multipliers().embedding();
         return c.gemmaNorms() && tableDType == DType.BF16
-                ? DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(factor)) : factor;
+                ? DTypeConversions.roundToBf16(factor) : factor;
     }
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */

@@ -34,6 +34,16 @@ public final class DTypeConversions {
     }
 
     /**
+     * {@code value} rounded to the nearest bf16 value (round-to-nearest-even), as a float32.
+     *
+     * @param value the float32 value
+     * @return the bf16 value it rounds to
+     */
+    public static float roundToBf16(float value) {
+        return bf16ToFloat(floatToBf16(value));
+    }
+
+    /**
      * IEEE half bits to float32 (exact).
      *
      * @param bits the half-precision bits

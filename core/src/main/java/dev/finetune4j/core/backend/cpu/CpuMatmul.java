@@ -131,7 +131,7 @@ final class CpuMatmul implements MatmulKernels {
     private static float[] rounded(float[] values, boolean asBf16) {
         if (asBf16) {
             for (int i = 0; i < values.length; i++) {
-                values[i] = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(values[i]));
+                values[i] = DTypeConversions.roundToBf16(values[i]);
             }
         }
         return values;

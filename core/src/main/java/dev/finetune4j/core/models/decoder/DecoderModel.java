@@ -174,7 +174,7 @@ public final class DecoderModel extends LanguageModel {
     private Tensor scaled(Tensor embeddings) {
         float factor = config.multipliers().embedding();
         if (config.modelType().startsWith("gemma") && backbone().embedTokens().weight().dtype() == DType.BF16) {
-            factor = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(factor));
+            factor = DTypeConversions.roundToBf16(factor);
         }
         return Elementwise.scale(embeddings, factor);
     }

@@ -66,15 +66,7 @@ final class PerLayerInputs {
                     + "add positions (LoRA)");
         }
         Embedding table = (Embedding) backbone.child(EMBEDDINGS);
-        long rows = table.weight().dim(0);
-        for (long[] row : ids) {
-            for (long id : row) {
-                if (id < 0 || id >= rows) {
-                    throw new IllegalArgumentException("token id " + id + " is beyond Gemma 4's per-layer embeddings ("
-                            + "vocab_size_per_layer_input = " + rows + ")");
-                }
-            }
-        }
+        long rows = table.weight().dim(0); // the lookup refuses ids outside it, naming them
         Tensor tokens = paddingRow >= 0 && paddingRow < rows ? table.forward(ids, paddingRow) : table.forward(ids);
         tokens = Elementwise.scale(tokens, embeddingScale(p, table.weight().dtype())).reshape(b, t, layers, p);
         Tensor projected = Elementwise.scale(backbone.layer(PROJECTION).forward(embeds),
@@ -91,6 +83,6 @@ final class PerLayerInputs {
     /** sqrt(P), rounded to a bf16 table's dtype as Gemma's scaled embeddings round their factor. */
     private static float embeddingScale(int p, DType dtype) {
         float scale = (float) Math.sqrt(p);
-        return dtype == DType.BF16 ? DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(scale)) : scale;
+        return dtype == DType.BF16 ? DTypeConversions.roundToBf16(scale) : scale;
     }
 }
