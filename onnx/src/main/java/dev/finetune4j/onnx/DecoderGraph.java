@@ -4,8 +4,6 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
-import dev.finetune4j.core.tensor.DType;
-import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.io.IOException;
 import java.util.List;
@@ -70,7 +68,7 @@ final class DecoderGraph {
 
     private void build() throws IOException {
         String tableName = "model.embed_tokens.weight";
-        float embeddingFactor = embeddingFactor(model.stateDict().get(tableName).dtype());
+        float embeddingFactor = c.embeddingFactor(model.stateDict().get(tableName).dtype());
         String table = w.asStored(tableName);
         String x = t.embedding(table, TransformerGraph.INPUT_IDS);
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
@@ -102,17 +100,6 @@ final class DecoderGraph {
         float multiplier = c.multipliers().residual();
         String scaled = multiplier == 1f ? branch : g.op("Mul", List.of(branch, g.scalar(multiplier)));
         return g.op("Add", List.of(stream, scaled));
-    }
-
-    /**
-     * The embeddings' factor as core's DecoderModel applies it: Gemma's sqrt(hidden_size) rounded to the embedding
-     * table's dtype (55.5 rather than 55.43 for a bf16 table of width 3,072; the export's float32 table keeps that
-     * value), Granite's multiplier as it is.
-     */
-    private float embeddingFactor(DType tableDType) {
-        float factor = c.multipliers().embedding();
-        return c.gemmaNorms() && tableDType == DType.BF16
-                ? DTypeConversions.roundToBf16(factor) : factor;
     }
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */

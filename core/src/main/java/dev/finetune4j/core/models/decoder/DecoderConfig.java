@@ -7,6 +7,8 @@ import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.Dropouts;
 import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.util.Arrays;
 import java.util.Set;
@@ -457,6 +459,19 @@ public record DecoderConfig(String modelType, int vocabSize, int paddingRow, int
     public String finalNorm() {
         return ShortConvConfig.appliesTo(modelType) ? "embedding_norm"
                 : parallelHybrid != null ? "final_layernorm" : blockPattern != null ? "norm_f" : "norm";
+    }
+
+    /**
+     * The factor the embeddings are multiplied by ({@link #embeddingScale}). NOTE: every Gemma rounds its
+     * {@code sqrt(hidden_size)} to the embedding table's dtype first, as it computes the normalizer as a tensor of that
+     * dtype (55.5 rather than 55.43 for a bf16 table of width 3,072); Granite multiplies by the Python float as it is.
+     *
+     * @param tableDType the dtype the embedding table is held in
+     * @return {@code multipliers.embedding()}, rounded to bf16 for a Gemma whose table is bf16
+     */
+    public float embeddingFactor(DType tableDType) {
+        float factor = multipliers.embedding();
+        return modelType.startsWith("gemma") && tableDType == DType.BF16 ? DTypeConversions.roundToBf16(factor) : factor;
     }
 
     /**

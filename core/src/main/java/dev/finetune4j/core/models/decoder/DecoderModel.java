@@ -11,8 +11,6 @@ import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
 import dev.finetune4j.core.nn.SharedKeyValues;
-import dev.finetune4j.core.tensor.DType;
-import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -166,17 +164,9 @@ public final class DecoderModel extends LanguageModel {
         return backbone().layer(config.finalNorm()).forward(h);
     }
 
-    /**
-     * Embeddings times the configured multiplier. NOTE: Gemma's {@code sqrt(hidden_size)} is rounded to the
-     * embedding table's dtype first, as Gemma computes its normalizer as a tensor of that dtype (55.5 rather than
-     * 55.43 for a bf16 table of width 3,072); Granite multiplies by the Python float as it is.
-     */
+    /** Embeddings times the configured multiplier ({@link DecoderConfig#embeddingFactor}). */
     private Tensor scaled(Tensor embeddings) {
-        float factor = config.multipliers().embedding();
-        if (config.modelType().startsWith("gemma") && backbone().embedTokens().weight().dtype() == DType.BF16) {
-            factor = DTypeConversions.roundToBf16(factor);
-        }
-        return Elementwise.scale(embeddings, factor);
+        return Elementwise.scale(embeddings, config.embeddingFactor(backbone().embedTokens().weight().dtype()));
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.backend.RotaryLayout;
+import dev.finetune4j.core.tensor.DType;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -437,6 +438,19 @@ class FamilyConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> DecoderConfig.fromJson(base("granite", 2).put("logits_scaling", 0)));
         assertTrue(e.getMessage().contains("logits_scaling"), e.getMessage());
+    }
+
+    /**
+     * Gemma's normalizer is a tensor of the table's dtype: sqrt(3072) = 55.4256 becomes bf16's 55.5 (its neighbours
+     * 55.25 and 55.5 are 0.25 apart there); Granite's multiplier 12.1 stays 12.1 where bf16 would hold 12.125.
+     */
+    @Test
+    void theEmbeddingFactorIsRoundedToABf16TableOnlyForGemma() {
+        DecoderConfig gemma = DecoderConfig.fromJson(base("gemma3_text", 2).put("hidden_size", 3072).put("head_dim", 16));
+        assertEquals((float) Math.sqrt(3072), gemma.embeddingFactor(DType.F32), 0f);
+        assertEquals(55.5f, gemma.embeddingFactor(DType.BF16), 0f);
+        DecoderConfig granite = DecoderConfig.fromJson(base("granite", 2).put("embedding_multiplier", 12.1));
+        assertEquals(12.1f, granite.embeddingFactor(DType.BF16), 0f);
     }
 
     /** GlmConfig's and Glm4Config's defaults: half of each 128-wide head rotates in adjacent pairs. */
