@@ -28,9 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class LinearAttentionGenerationTest {
 
-    /** The three hybrids, each with three recurrent layers and one attention layer. */
+    /**
+     * The hybrids: three recurrent layers and one attention layer each (Qwen3.5, Granite 4.0 H, LFM2); Falcon-H1's
+     * attention and Mamba-2 side by side in all four layers; Nemotron-H's blocks of one kind each.
+     */
     enum Hybrid {
-        QWEN35, GRANITE4_H, LFM2;
+        QWEN35, GRANITE4_H, LFM2, FALCON_H1, NEMOTRON_H;
 
         LanguageModel randomModel() {
             ObjectNode c = new ObjectMapper().createObjectNode();
@@ -45,6 +48,14 @@ class LinearAttentionGenerationTest {
                 // convolution (as transformers does, references/lfm2), so a padded prompt would not equal itself alone
                 c.put("model_type", "lfm2").put("intermediate_size", 72).put("block_multiple_of", 16);
                 c.putArray("layer_types").add("conv").add("full_attention").add("conv").add("conv");
+            } else if (this == FALCON_H1) {
+                c.put("model_type", "falcon_h1").put("intermediate_size", 48).put("head_dim", 16)
+                        .put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8)
+                        .put("mamba_d_ssm", 32).put("mamba_rms_norm", true).put("ssm_in_multiplier", 1.3);
+            } else if (this == NEMOTRON_H) {
+                c.put("model_type", "nemotron_h").put("intermediate_size", 48).put("head_dim", 16)
+                        .put("hybrid_override_pattern", "M*M-").put("mamba_num_heads", 4).put("mamba_head_dim", 8)
+                        .put("n_groups", 2).put("ssm_state_size", 8);
             } else {
                 c.put("model_type", "granitemoehybrid").put("shared_intermediate_size", 48).put("num_local_experts", 0)
                         .put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8)

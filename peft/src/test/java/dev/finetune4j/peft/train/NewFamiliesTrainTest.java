@@ -295,7 +295,7 @@ class NewFamiliesTrainTest {
      * rows' summed loss and its gradients are the examples' own, and a packed SFT run trains.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3_5_text", "granite4_h", "lfm2"})
+    @ValueSource(strings = {"qwen3_5_text", "granite4_h", "lfm2", "falcon_h1", "nemotron_h"})
     void packedExamplesTrainAsTheyWouldAlone(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
