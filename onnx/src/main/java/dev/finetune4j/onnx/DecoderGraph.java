@@ -27,7 +27,7 @@ final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee");
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -136,13 +136,17 @@ final class DecoderGraph {
 
     /**
      * down(act(gate(x)) * up(x)) of layer prefix {@code layer}, named as {@link DenseMlp} says; Phi-3's gate_up_proj
-     * and Granite 4's input_linear hold the gate first; StarCoder2's and Arcee's down(act(up(x))) have no gate.
+     * and Granite 4's input_linear hold the gate first; StarCoder2's, Arcee's and Apertus's down(act(up(x))) have no
+     * gate (Apertus's act is xIELU with the layer's learned scalars).
      */
     private String mlp(String layer, String x) throws IOException {
         DenseMlp mlp = c.denseMlp();
         String p = layer + mlp.module() + ".";
         if (!mlp.gated()) {
-            return linear(p + mlp.names().down(), t.activation(c.hiddenAct(), linear(p + mlp.names().up(), x)));
+            String up = linear(p + mlp.names().up(), x);
+            String activated = c.xielu() ? t.xielu(up, w.asStored(p + "act_fn.alpha_p"), w.asStored(p + "act_fn.alpha_n"))
+                    : t.activation(c.hiddenAct(), up);
+            return linear(p + mlp.names().down(), activated);
         }
         List<String> gateUp = mlp.fusedGateUp()
                 ? g.ops(2, "Split", List.of(linear(p + mlp.gateUp(), x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))

@@ -1,6 +1,7 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Xielu;
 
 import java.util.List;
 
@@ -77,6 +78,23 @@ class LayerOps {
                 yield halfXTimesOnePlus(x, g.op("Tanh", List.of(g.op("Mul", List.of(inner, g.scalar((float) Math.sqrt(2 / Math.PI)))))));
             }
         };
+    }
+
+    /**
+     * Apertus's xIELU ({@link Xielu}) of {@code x} with its layer's raw scalars {@code alphaP} and {@code alphaN}
+     * (initializers of shape (1)): ap = softplus(alpha_p), an = beta + softplus(alpha_n), then ap x^2 + beta x where
+     * x &gt; 0, else (expm1(min(x, eps)) - x) an + beta x. ONNX has no Expm1: exp(m) - 1 loses at most float32's
+     * spacing at 1 (6e-8) to it, as m is never positive.
+     */
+    String xielu(String x, String alphaP, String alphaN) {
+        String ap = g.op("Softplus", List.of(alphaP));
+        String an = g.op("Add", List.of(g.op("Softplus", List.of(alphaN)), g.scalar(Xielu.BETA)));
+        String linear = g.op("Mul", List.of(x, g.scalar(Xielu.BETA)));
+        String positive = g.op("Add", List.of(g.op("Mul", List.of(g.op("Mul", List.of(x, x)), ap)), linear));
+        String expm1 = g.op("Sub", List.of(g.op("Exp", List.of(g.op("Min", List.of(x, g.scalar(Xielu.EPS))))),
+                g.scalar(1f)));
+        String negative = g.op("Add", List.of(g.op("Mul", List.of(g.op("Sub", List.of(expm1, x)), an)), linear));
+        return g.op("Where", List.of(g.op("Greater", List.of(x, g.scalar(0f))), positive, negative));
     }
 
     private String halfXTimesOnePlus(String x, String u) {
