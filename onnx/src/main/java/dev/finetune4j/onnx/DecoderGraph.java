@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.QueryTemperature;
 
 import java.io.IOException;
 import java.util.List;
@@ -27,7 +28,7 @@ final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus");
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -37,6 +38,8 @@ final class DecoderGraph {
     /** The rotary embedding of full-attention layers, and of sliding-window ones (Gemma 3's differs). */
     private final RotaryGraph rotary;
     private final RotaryGraph localRotary;
+    /** Ministral 3's query temperature per position, (B, 1, S, 1), or null. */
+    private final String queryFactor;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
@@ -50,6 +53,20 @@ final class DecoderGraph {
         this.localRotary = c.localRope() == c.rope() ? rotary
                 : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
                         "rotary_local");
+        this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
+    }
+
+    /**
+     * 1 + beta ln(1 + floor(p / original)) for the positions p, float (B, S, 1), as (B, 1, S, 1): in float32, the
+     * division before the floor, as transformers computes it and {@link QueryTemperature#at} does.
+     */
+    private String queryFactor(QueryTemperature temperature, String positions) {
+        String steps = g.op("Floor", List.of(g.op("Div", List.of(positions,
+                g.scalar((float) temperature.originalMaxPositionEmbeddings())))));
+        String log = g.op("Log", List.of(g.op("Add", List.of(steps, g.scalar(1f)))));
+        String factor = g.op("Add", List.of(g.op("Mul", List.of(log, g.scalar((float) temperature.beta()))),
+                g.scalar(1f)));
+        return g.op("Unsqueeze", List.of(factor, g.ints(1)));
     }
 
     /**
@@ -112,6 +129,9 @@ final class DecoderGraph {
         RotaryGraph rotation = c.ropeLayers()[layer] ? rope : null;
         DecoderConfig.AttentionNames names = c.attentionNames();
         String q = heads(qkv.get(0), c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
+        if (queryFactor != null) {
+            q = g.op("Mul", List.of(q, queryFactor));
+        }
         String k = heads(qkv.get(1), c.numKeyValueHeads(), p + names.keyNorm() + ".weight", rotation);
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
