@@ -54,10 +54,11 @@ final class LlamaCppArchitectures {
                     .slidingWindow(SlidingWindow.APPLIED),
             // Gemma 4: unscaled scores, heads of each layer kind's shape, the full layers' "proportional" rotary as
             // rope_freqs, per-layer inputs whose model projection takes no adapter, kv-shared layers; the mixture
-            // beside the MLP (gemma-4-26B-A4B) a softmax router renormalised, its experts sized by their own key
+            // beside the MLP (gemma-4-26B-A4B) a softmax router renormalised, its experts sized by their own key; its
+            // K-quant mixes are llama-quantize's (per_layer_token_embd as the tied head, per_layer_model_proj float32)
             graph("gemma4").activation(Activations.Kind.GELU_TANH).softCaps(SoftCaps.FINAL)
                     .slidingWindow(SlidingWindow.REQUIRED).ropeTypes(Set.of("default", "proportional"))
-                    .ownChecks(OwnChecks.GEMMA4).kQuantMixesUnchecked().adapterlessMatrices("per_layer_model_proj")
+                    .ownChecks(OwnChecks.GEMMA4).adapterlessMatrices("per_layer_model_proj")
                     .expertWidthKey(),
             graph("phi3").partialRotary().ropeTypes(Set.of("default", "longrope")).slidingWindow(SlidingWindow.IGNORED)
                     .fusedGateUp(),

@@ -62,6 +62,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * per-expert scale as ffn_gate_inp.scale and ffn_down_exps.scale) three times, its experts' GeGLU a third such GELU
  * (measured F32 2.9e-3, with a LoRA adapter on router.proj too 8.2e-3, 0.21 without llama.cpp's applying the router's
  * adapter), a lossy type's bound {@link #MIXTURE_BESIDE_MLP_FACTOR} times over (Q8_0 0.149 and 0.155 as stored).
+ * Both wide in Q4_K_M (256 wide, per-layer inputs of 256, the mixture's experts 256 wide) are llama-quantize's files
+ * tensor for tensor (its per-layer token table as the tied head, Q6_K; per_layer_model_proj kept float32; only layers
+ * 0 and 1 counted as value projections), their logits 0.772 and 0.103 as stored, with the mixture 0.848 and 0.174.
  * NOTE: transformers' own Gemma 4, loaded from the same weights, is 5.0e-3 from llama.cpp too, and 8.5e-4 once its
  * GELUs round input and output to float16 as the table does: the table is the whole difference.
  * The mixtures of experts are held to the same bounds (measured F32 1.3e-6, BF16 0.015 and 0.0093, Q8_0 0.046 and
@@ -171,9 +174,10 @@ class LlamaCppReferenceTest {
      * How much more a lossy type may move the logits of Gemma 4's mixture beside the MLP: each layer multiplies its
      * rounded activations by three more matrices (the chosen experts' gate, up and down, besides the dense MLP's), and
      * the experts' down projection, rows of 16, is stored as float16 at Q8_0, its input rounded to float16 on the way.
-     * Measured Q8_0: 0.149, and 0.155 as stored (the dense Gemma 4's 0.137 and 0.112), its least router gap 0.063.
+     * Measured Q8_0: 0.149, and 0.155 as stored (the dense Gemma 4's 0.137 and 0.112), its least router gap 0.063; wide
+     * in Q4_K_M 0.848, and 0.174 as stored (1.34 times the dense bound; the dense wide Gemma 4's 0.772 and 0.103).
      */
-    private static final double MIXTURE_BESIDE_MLP_FACTOR = 1.25;
+    private static final double MIXTURE_BESIDE_MLP_FACTOR = 1.5;
     /** The least gap of a token's k-th and (k+1)-th router logit in the mixture-of-experts cases. */
     private static final double MIN_ROUTER_GAP = 0.015;
     static final List<ReferenceCase> CASES = ReferenceCase.ALL;
