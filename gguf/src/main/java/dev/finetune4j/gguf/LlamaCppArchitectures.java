@@ -70,6 +70,7 @@ final class LlamaCppArchitectures {
             graph("olmoe").headSize(HeadSize.HIDDEN_BY_HEADS).keyNormOfHiddenSize().outputHead(OutputHead.OWN)
                     .slidingRotaryAsFull().renormalisation(Renormalisation.NEVER),
             graph("smollm3").adjacentPairs().rotaryLayers(RotaryLayers.ALL_BUT_EVERY_FOURTH),
+            // (its K-quant mixes not yet compared with llama-quantize's files)
             graph("gpt-oss").ropeTypes(YARN_ROPES).acceptsUnroundedYarnRamp().biases(Biases.ATTENTION)
                     .expertsOwnActivation().outputHead(OutputHead.OWN).slidingWindow(SlidingWindow.APPLIED)
                     .mlpNormAsPostAttention().expertWidthKey().kQuantMixesUnchecked()
@@ -124,12 +125,12 @@ final class LlamaCppArchitectures {
             // its pre_ff_layernorm is blk.N.ffn_norm, without .weight, as the converter names it and the graph reads it
             graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm(),
             // Nemotron-H: one block per layer (Mamba-2, attention without position encoding or a squared-ReLU MLP),
-            // its kind told by the per-layer attention.head_count_kv and feed_forward_length
-            // (its K-quant mixes were not compared with llama-quantize's files: refused, as gpt-oss's)
-            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
-                    .kQuantMixesUnchecked(),
+            // its kind told by the per-layer attention.head_count_kv and feed_forward_length; its K-quant mixes count
+            // only the MLP layers' down projections, as llama-quantize does
+            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2),
             // its mixture layers: a sigmoid router with the selection bias, groups, scale and renormalisation as keyed,
-            // gateless squared-ReLU experts beside an ungated shared expert
+            // gateless squared-ReLU experts beside an ungated shared expert (its K-quant mixes not compared with
+            // llama-quantize's files: no seed of a wide case tried kept the 73 tokens' expert choices clear of ties)
             graph(NEMOTRON_H_MOE).rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
                     .router(Router.KEYED).renormalisation(Renormalisation.KEYED).expertWidthKey()
                     .sharedExperts(SharedExperts.UNGATED).sparseLayers(SparseLayers.FEED_FORWARD_LAYERS)

@@ -821,6 +821,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             + "\"moe_shared_expert_intermediate_size\": 48, \"n_shared_experts\": 1, \"n_group\": 2, "
             + "\"topk_group\": 1, \"norm_topk_prob\": true, \"routed_scaling_factor\": 2.5,");
     /**
+     * Nemotron-H wide enough for K-quants: 256 wide, heads of 64, MLPs of 512, Mamba-2 mixers of 8 heads of 64. Its MLP
+     * layers 1 and 4 are the first and second down projections llama-quantize counts, of 5 layers, neither favoured by
+     * Q4_K_M (by layer, layer 4 would be); its one attention layer's value projection is the first and last, Q6_K.
+     */
+    private static final String NEMOTRON_H_WIDE = NEMOTRON_H.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"head_dim\": 16", "\"head_dim\": 64")
+            .replace("\"mamba_head_dim\": 16", "\"mamba_head_dim\": 64");
+    /**
      * The ubatch llama.cpp decodes an LFM2 case's ids in: 16 of its 73 tokens at a time, so that each ubatch reads
      * the convolution states and the attention cache the ones before it left.
      */
@@ -855,7 +863,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
      * matrices), and wide in Q4_K_M; Gemma 4 (every dense feature) in F32, Q8_0 and with a LoRA adapter on every
      * projection its graph adapts (the per-layer inputs' gate and projection among them), and wide in Q4_K_M, with
-     * and without its mixture beside the MLP.
+     * and without its mixture beside the MLP; Nemotron-H in F32, Q8_0 and wide in Q4_K_M, its mixture in F32.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -1050,6 +1058,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("nemotronh-bytebpe-f32", NEMOTRON_H, "bytebpe", GgufType.F32, false),
             new ReferenceCase("nemotronh-bytebpe-q8_0", NEMOTRON_H, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("nemotronh-wide-bytebpe-q4_k_m", NEMOTRON_H_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("nemotronhmoe-bytebpe-f32", NEMOTRON_H_MOE, "bytebpe", GgufType.F32, false, false,
                     NEMOTRON_H_MOE_SEED));
 
