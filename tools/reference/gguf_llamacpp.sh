@@ -92,7 +92,7 @@ def matrix_type(file_type):
 def check_types(reader, matrix):
     """1-D tensors, norms, learned positions, expert routers, biases (gpt-oss's stacked experts' are 2-D), the
     recurrent layers' convolution kernels (LFM2's shortconv.conv too) and Mamba-2's ssm_a and ssm_d (H, 1) stay F32,
-    matrices (stacked experts too)
+    as does Gemma 4's per_layer_model_proj in a K-quant mix (llama-quantize keeps it); matrices (stacked experts too)
     take the file's type (Q8_0 rows that are not whole blocks: F16)."""
     tensors = []
     for t in reader.tensors:
@@ -101,7 +101,8 @@ def check_types(reader, matrix):
         router = t.name.endswith((".ffn_gate_inp.weight", ".ffn_gate_inp_shexp.weight"))
         if (len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight" or router
                 or t.name.endswith(".bias")
-                or t.name.endswith((".ssm_conv1d.weight", ".shortconv.conv.weight", ".ssm_a", ".ssm_d"))):
+                or t.name.endswith((".ssm_conv1d.weight", ".shortconv.conv.weight", ".ssm_a", ".ssm_d"))
+                or matrix in K_MIXES.values() and t.name == "per_layer_model_proj.weight"):
             assert kind == "F32", (t.name, kind)
         elif matrix in K_MIXES.values():
             assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)

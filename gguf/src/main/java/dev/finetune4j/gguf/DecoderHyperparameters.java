@@ -151,8 +151,8 @@ final class DecoderHyperparameters {
 
     /**
      * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
-     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce, and for Nemotron-H, whose
-     * mixes no wide case compares with llama-quantize's files yet.
+     * gpt-oss and for Nemotron-H's mixture (nemotron_h_moe), which no wide case compares with llama-quantize's files
+     * yet.
      */
     void refuseUncheckedType(GgufType type) {
         if (!graph.kQuantMixesChecked() && type.isKQuantMix()) {

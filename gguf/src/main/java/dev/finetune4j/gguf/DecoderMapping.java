@@ -193,13 +193,13 @@ final class DecoderMapping implements ModelMapping {
 
     @Override
     public ModelLayout layout() {
-        // llama-quantize counts the value projections it meets: one per layer, none in a Mamba-2 or convolution layer
-        List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers())
-                .filter(hyperparameters::attends).boxed().toList();
-        return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
+        // llama-quantize counts the value and down projections it meets: none in a Mamba-2 or convolution layer, in
+        // Nemotron-H's MLP layers no value projection and in its other layers no down projection, in Gemma 4's
+        // kv-shared layers and its full layers of keys as values no value projection
+        return ModelLayout.of(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
                 config.numKeyValueHeads(), config.tieWordEmbeddings() && !BakedMultipliers.writesOwnOutput(config),
                 config.moe() == null ? 0 : config.moe().numExperts(),
-                valueLayers);
+                placements().stream().map(Placement::ggufName).toList());
     }
 
     /**

@@ -1,13 +1,16 @@
 package dev.finetune4j.gguf;
 
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * The type of each weight matrix in llama.cpp's K-quant files, as its {@code llama-quantize} chooses it without
  * user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base type
- * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head); in Q4_K_M and Q5_K_M, Q6_K
- * for the value projections and the MLP's down projections of the layers {@link #useMoreBits} picks; in Q3_K_M and
+ * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head, and then Gemma 4's per-layer
+ * token table too); in Q4_K_M and Q5_K_M, Q6_K for the value projections and the MLP's down projections of the
+ * layers {@link #useMoreBits} picks (without experts, the down projections counted as llama-quantize meets them, so
+ * that in Nemotron-H only its MLP layers count); in Q3_K_M and
  * Q3_K_L, more bits for the value, attention output and down projections (see {@link GgufType}); Q5_K for
  * Llama-2/3 70B's value projections where they would be Q3_K or Q4_K. A matrix whose rows are not whole super-blocks
  * of 256 falls back to a 32-value type (Q3_K to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K and the head to Q8_0), and to
@@ -19,10 +22,16 @@ import java.util.regex.Pattern;
  * projections ({@code ssm_in}, {@code ssm_out}) take the base type. In Qwen3.5 and Qwen3-Next the DeltaNet layers'
  * {@code attn_qkv} counts as a value projection beside the attention layers' {@code attn_v}. DeepSeek's latent attention
  * has none: its {@code attn_k_b}, {@code attn_v_b} and query and latent projections take the base type (rows of one
- * head's key dimensions falling back to a 32-value type), and its down projections choose by their layer.
+ * head's key dimensions falling back to a 32-value type), and its down projections choose by their layer. Gemma 4's
+ * value projections are only its layers' that have one (not the kv-shared layers, nor the full layers whose values are
+ * their keys), and its {@code per_layer_model_proj} stays float32, as llama-quantize keeps it.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
+    /** The token tables llama.cpp quantizes as the head when the file has no {@code output.weight}. */
+    private static final Set<String> TOKEN_TABLES = Set.of("token_embd.weight", "per_layer_token_embd.weight");
+    /** Gemma 4's projection into the per-layer inputs, which llama-quantize leaves as the float32 export holds it. */
+    private static final String PER_LAYER_MODEL_PROJ = "per_layer_model_proj.weight";
     /** The expert count llama.cpp's mixes single out (Mixtral 8x7B, 8x22B). */
     private static final int EIGHT_EXPERTS = 8;
 
@@ -31,9 +40,12 @@ final class KQuantMix {
 
     /** The storage of matrix {@code name} (ggml dimensions {@code dims}) in a {@code type} file of {@code layout}. */
     static GgmlType choose(GgufType type, String name, long[] dims, ModelLayout layout) {
+        if (name.equals(PER_LAYER_MODEL_PROJ)) {
+            return GgmlType.F32;
+        }
         GgmlType chosen = type.matrixType();
         boolean moreBitsMix = type == GgufType.Q4_K_M || type == GgufType.Q5_K_M;
-        if (name.equals("output.weight") || layout.tiedEmbeddings() && name.equals("token_embd.weight")) {
+        if (name.equals("output.weight") || layout.tiedEmbeddings() && TOKEN_TABLES.contains(name)) {
             chosen = dims[0] % KQuants.SUPER_BLOCK != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
         } else if (name.contains("attn_v.weight") || name.contains("attn_qkv.weight")) {
             // NOTE: llama.cpp counts value projections in file order, one per layer that has one, in layer order
@@ -54,7 +66,8 @@ final class KQuantMix {
         } else if (name.contains("attn_k.weight") && layout.experts() == EIGHT_EXPERTS) {
             chosen = GgmlType.Q8_0;
         } else if (name.contains("ffn_down")) {
-            int layer = layer(name);
+            // NOTE: without experts llama.cpp counts the down projections it meets, with experts it reads the layer
+            int layer = layout.downIndex(layer(name));
             if (type == GgufType.Q3_K_M) {
                 chosen = layer < layout.layers() / 16 ? GgmlType.Q5_K : GgmlType.Q4_K;
             } else if (type == GgufType.Q3_K_L) {

@@ -63,7 +63,7 @@ import java.util.Set;
  * @param requiresConvolutionKernel whether the graph requires {@code shortconv.l_cache} even when no layer convolves
  *                                 (lfm2.cpp)
  * @param kQuantMixesChecked       whether the K-quant mixes' choices for this architecture were checked against
- *                                 llama-quantize (not for gpt-oss: f32, f16, bf16 and q8_0 only)
+ *                                 llama-quantize (not for gpt-oss nor nemotron_h_moe: f32, f16, bf16 and q8_0 only)
  * @param ownChecks                the refusals of the graph that no other shares
  * @param ropeSections             whether the rotary embedding is interleaved M-RoPE (qwen35.cpp, qwen35moe.cpp), whose
  *                                 {@code rope.dimension_sections} are written for text

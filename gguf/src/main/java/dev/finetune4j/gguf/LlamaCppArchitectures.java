@@ -54,10 +54,11 @@ final class LlamaCppArchitectures {
                     .slidingWindow(SlidingWindow.APPLIED),
             // Gemma 4: unscaled scores, heads of each layer kind's shape, the full layers' "proportional" rotary as
             // rope_freqs, per-layer inputs whose model projection takes no adapter, kv-shared layers; the mixture
-            // beside the MLP (gemma-4-26B-A4B) a softmax router renormalised, its experts sized by their own key
+            // beside the MLP (gemma-4-26B-A4B) a softmax router renormalised, its experts sized by their own key; its
+            // K-quant mixes are llama-quantize's (per_layer_token_embd as the tied head, per_layer_model_proj float32)
             graph("gemma4").activation(Activations.Kind.GELU_TANH).softCaps(SoftCaps.FINAL)
                     .slidingWindow(SlidingWindow.REQUIRED).ropeTypes(Set.of("default", "proportional"))
-                    .ownChecks(OwnChecks.GEMMA4).kQuantMixesUnchecked().adapterlessMatrices("per_layer_model_proj")
+                    .ownChecks(OwnChecks.GEMMA4).adapterlessMatrices("per_layer_model_proj")
                     .expertWidthKey(),
             graph("phi3").partialRotary().ropeTypes(Set.of("default", "longrope")).slidingWindow(SlidingWindow.IGNORED)
                     .fusedGateUp(),
@@ -69,6 +70,7 @@ final class LlamaCppArchitectures {
             graph("olmoe").headSize(HeadSize.HIDDEN_BY_HEADS).keyNormOfHiddenSize().outputHead(OutputHead.OWN)
                     .slidingRotaryAsFull().renormalisation(Renormalisation.NEVER),
             graph("smollm3").adjacentPairs().rotaryLayers(RotaryLayers.ALL_BUT_EVERY_FOURTH),
+            // (its K-quant mixes not yet compared with llama-quantize's files)
             graph("gpt-oss").ropeTypes(YARN_ROPES).acceptsUnroundedYarnRamp().biases(Biases.ATTENTION)
                     .expertsOwnActivation().outputHead(OutputHead.OWN).slidingWindow(SlidingWindow.APPLIED)
                     .mlpNormAsPostAttention().expertWidthKey().kQuantMixesUnchecked()
@@ -123,12 +125,12 @@ final class LlamaCppArchitectures {
             // its pre_ff_layernorm is blk.N.ffn_norm, without .weight, as the converter names it and the graph reads it
             graph("falcon-h1").writesVocabSize().unsuffixedMlpNorm(),
             // Nemotron-H: one block per layer (Mamba-2, attention without position encoding or a squared-ReLU MLP),
-            // its kind told by the per-layer attention.head_count_kv and feed_forward_length
-            // (its K-quant mixes were not compared with llama-quantize's files: refused, as gpt-oss's)
-            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
-                    .kQuantMixesUnchecked(),
+            // its kind told by the per-layer attention.head_count_kv and feed_forward_length; its K-quant mixes count
+            // only the MLP layers' down projections, as llama-quantize does
+            graph("nemotron_h").rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2),
             // its mixture layers: a sigmoid router with the selection bias, groups, scale and renormalisation as keyed,
-            // gateless squared-ReLU experts beside an ungated shared expert
+            // gateless squared-ReLU experts beside an ungated shared expert (its K-quant mixes not compared with
+            // llama-quantize's files: no seed of a wide case tried kept the 73 tokens' expert choices clear of ties)
             graph(NEMOTRON_H_MOE).rotaryLayers(RotaryLayers.NONE).activation(Activations.Kind.RELU2)
                     .router(Router.KEYED).renormalisation(Renormalisation.KEYED).expertWidthKey()
                     .sharedExperts(SharedExperts.UNGATED).sparseLayers(SparseLayers.FEED_FORWARD_LAYERS)

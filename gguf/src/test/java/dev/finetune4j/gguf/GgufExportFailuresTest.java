@@ -193,8 +193,8 @@ class GgufExportFailuresTest {
      * What llama.cpp's gemma4 fixes (src/models/gemma4.cpp, its kv cache's reuse of layers): per-layer embeddings over
      * the model's vocabulary, a sliding layer, kv-shared layers
      * reading the sliding layer two before them or the full layer just before (where transformers reads the last
-     * earlier layer of their type), no K-quant mix unchecked against llama-quantize, and no adapter on
-     * per_layer_model_projection, which its graph multiplies by ggml_mul_mat.
+     * earlier layer of their type), and no adapter on per_layer_model_projection, which its graph multiplies by
+     * ggml_mul_mat.
      */
     @Test
     void gemma4SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
@@ -218,11 +218,6 @@ class GgufExportFailuresTest {
                     () -> GgufExporter.exportLora(adapted, tmp.resolve("ple.gguf"), GgufType.F32));
             assertTrue(e.getMessage().contains("gemma4 graph multiplies its per_layer_model_proj without adapters"),
                     e.getMessage());
-        }
-        try (HfTokenizer tokenizer = gemma4.loadTokenizer(tmp.resolve("tok")); LanguageModel model = gemma4.model()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("k.gguf"), GgufType.Q4_K_M));
-            assertTrue(e.getMessage().contains("llama-quantize's choices for gemma4"), e.getMessage());
         }
         assertNoGguf(tmp);
     }
@@ -446,7 +441,8 @@ class GgufExportFailuresTest {
     /**
      * What llama.cpp's nemotron_h and nemotron_h_moe cannot say of Nemotron-H: MLP layers beside mixture layers
      * (once it has experts, every layer with a feed_forward_length routes), and Mamba-2 projection biases (use_bias:
-     * nemotron-h.cpp reads no ssm_in or ssm_out bias); and the K-quant mixes, not yet checked against llama-quantize.
+     * nemotron-h.cpp reads no ssm_in or ssm_out bias); and the mixture's K-quant mixes, not yet checked against
+     * llama-quantize (the dense model's are).
      */
     @Test
     void nemotronHSettingsLlamaCppCannotSayAreRefused(@TempDir Path tmp) throws Exception {
@@ -461,13 +457,14 @@ class GgufExportFailuresTest {
         String bias = refusal(nemotron.configJson().put("use_bias", true), nemotron, tmp.resolve("b"));
         assertTrue(bias.contains("nemotron_h architecture cannot express Mamba-2 projection biases")
                 && bias.contains("of this nemotron_h model"), bias);
-        // K-quant mixes: no wide case compares them with llama-quantize's files yet
-        try (HfTokenizer tokenizer = nemotron.loadTokenizer(tmp.resolve("c").resolve("tok"));
-             LanguageModel model = ReferenceCase.model(nemotron.configJson())) {
+        // the mixture's K-quant mixes: no wide case compares them with llama-quantize's files yet
+        ReferenceCase mixtureCase = ReferenceCase.byName().get("nemotronhmoe-bytebpe-f32");
+        try (HfTokenizer tokenizer = mixtureCase.loadTokenizer(tmp.resolve("c").resolve("tok"));
+             LanguageModel model = mixtureCase.model()) {
             IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
                     () -> GgufExporter.export(model, tokenizer, tmp.resolve("c").resolve("m.gguf"), GgufType.Q4_K_M));
-            assertTrue(kQuant.getMessage().contains("nemotron_h writes f32, f16, bf16 or q8_0, not Q4_K_M"),
-                    kQuant.getMessage());
+            assertTrue(kQuant.getMessage().contains("nemotron_h writes f32, f16, bf16 or q8_0, not Q4_K_M")
+                    && kQuant.getMessage().contains("choices for nemotron_h_moe"), kQuant.getMessage());
         }
         assertNoGguf(tmp.resolve("c"));
     }

@@ -58,7 +58,7 @@ class KQuantMixTest {
      */
     @Test
     void valueProjectionsAreCountedWhereTheyAre() {
-        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1));
+        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1), List.of(0, 1, 2, 3));
         assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, hybrid));
         assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE,
                 new ModelLayout("granite", 4, 4, 2, true)), "layer 1 of 4 value projections");
@@ -66,6 +66,56 @@ class KQuantMixTest {
         assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.0.ssm_in.weight", new long[] {256, 1064}, hybrid));
         assertThrows(IllegalArgumentException.class,
                 () -> GgufType.Q4_K_M.storageOf("blk.0.attn_v.weight", GQA_VALUE, hybrid));
+    }
+
+    /**
+     * Without experts llama-quantize weighs the down projections by how many it has met, of the model's layers: in
+     * Nemotron-H's MLP layers 1 and 4 of 5, the first and second, neither favoured (by layer, layer 4 would be); with
+     * experts it reads the layer from the name.
+     */
+    @Test
+    void downProjectionsAreCountedWhereTheyAreWithoutExperts() {
+        long[] down = {512, 256};
+        List<String> names = List.of("blk.0.ssm_in.weight", "blk.1.ffn_down.weight", "blk.2.attn_v.weight",
+                "blk.3.ssm_in.weight", "blk.4.ffn_down.weight");
+        ModelLayout nemotron = ModelLayout.of("nemotron_h", 5, 4, 2, false, 0, names);
+        assertEquals(List.of(1, 4), nemotron.downLayers());
+        assertEquals(List.of(2), nemotron.valueLayers());
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.4.ffn_down.weight", down, nemotron));
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.4.ffn_down.weight", down,
+                new ModelLayout("nemotron_h", 5, 4, 2, false)), "layer 4 of 5 down projections is favoured");
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.2.attn_v.weight", down, nemotron),
+                "the only value projection is the last one");
+        ModelLayout mixture = ModelLayout.of("nemotron_h_moe", 5, 4, 2, false, 6, names);
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.4.ffn_down_exps.weight", new long[] {512, 256, 6},
+                mixture), "with experts, layer 4 of 5 by its name");
+        assertThrows(IllegalArgumentException.class,
+                () -> GgufType.Q4_K_M.storageOf("blk.0.ffn_down.weight", down, nemotron));
+    }
+
+    /**
+     * Gemma 4: with the head tied, its per-layer token table takes the head's type as token_embd does (Q8_0 where its
+     * rows are not super-blocks), per_layer_model_proj stays float32 in a K-quant mix, and only the layers with a value
+     * projection count.
+     */
+    @Test
+    void gemma4sTablesFollowTheHeadAndItsModelProjectionStaysFloat32() {
+        List<String> names = List.of("token_embd.weight", "per_layer_token_embd.weight", "blk.0.attn_v.weight",
+                "blk.1.attn_v.weight", "blk.2.attn_k.weight", "blk.3.attn_q.weight", "blk.4.attn_q.weight");
+        ModelLayout gemma4 = ModelLayout.of("gemma4", 5, 4, 2, true, 0, names);
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("per_layer_token_embd.weight", new long[] {1280, 371},
+                gemma4));
+        assertEquals(GgmlType.Q8_0, GgufType.Q5_K_M.storageOf("per_layer_token_embd.weight", new long[] {320, 371},
+                gemma4));
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("per_layer_token_embd.weight", new long[] {1280, 371},
+                new ModelLayout("gemma4", 5, 4, 2, false)), "untied, the table is no head");
+        assertEquals(GgmlType.F32, GgufType.Q4_K_M.storageOf("per_layer_model_proj.weight", new long[] {256, 1280},
+                gemma4));
+        assertEquals(GgmlType.Q8_0, GgufType.Q8_0.storageOf("per_layer_model_proj.weight", new long[] {256, 1280},
+                gemma4), "Q8_0 is no llama-quantize mix");
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", new long[] {256, 128}, gemma4),
+                "the second and last of two value projections");
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.0.attn_v.weight", new long[] {256, 128}, gemma4));
     }
 
     /**

@@ -114,6 +114,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * choice ties within 5e-5; of seeds 1 to 300, 244 keeps the base with its adapter clearest apart (0.141).
      */
     static final long GEMMA4_MOE_LORA_SEED = 244;
+    /**
+     * The seed of the wide Gemma 4 mixture's weights: of seeds 1 to 120, three keep every token's experts 0.015 apart
+     * both as trained and as Q4_K_M stores them; of those, 95 (0.029 and 0.020) routes alike in both, its logits moved
+     * 0.85 by the rounding, where 11's and 94's moved 1.8 and 1.6 (some choice changed). Every expert is chosen.
+     */
+    static final long GEMMA4_MOE_WIDE_SEED = 95;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -318,6 +324,21 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      */
     static final String GEMMA4_MOE = GEMMA4.replace("\"use_double_wide_mlp\": true,", "\"use_double_wide_mlp\": true, "
             + "\"enable_moe_block\": true, \"num_experts\": 4, \"top_k_experts\": 2, \"moe_intermediate_size\": 16,");
+    /**
+     * Gemma 4 wide enough for K-quants: {@link #GEMMA4}'s layers 256 wide (MLPs of 512, 1024 in the kv-shared layers),
+     * sliding heads of 64 and full heads of 128, per-layer inputs of 256 (per_layer_token_embd's rows 5 x 256, so that
+     * the tied head's Q6_K reaches it too). Only layers 0 and 1 hold a value projection (layer 2's values are its keys,
+     * layers 3 and 4 share earlier caches): llama-quantize counts those two, so Q4_K_M gives layer 1's Q6_K, where
+     * layer 1 of 5 would not get it.
+     */
+    private static final String GEMMA4_WIDE = GEMMA4.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"head_dim\": 16", "\"head_dim\": 64")
+            .replace("\"global_head_dim\": 32", "\"global_head_dim\": 128")
+            .replace("\"hidden_size_per_layer_input\": 8", "\"hidden_size_per_layer_input\": 256");
+    /** {@link #GEMMA4_WIDE} with {@link #GEMMA4_MOE}'s mixture beside each MLP, its 4 experts 256 wide. */
+    private static final String GEMMA4_MOE_WIDE = GEMMA4_WIDE.replace("\"use_double_wide_mlp\": true,",
+            "\"use_double_wide_mlp\": true, \"enable_moe_block\": true, \"num_experts\": 4, \"top_k_experts\": 2, "
+                    + "\"moe_intermediate_size\": 256,");
     /**
      * Models wide enough for K-quants (rows of 256, whole super-blocks): Llama of 8 layers, so that
      * {@link KQuantMix#useMoreBits} picks layers 0, 3, 6 and 7; Qwen2 with tied embeddings (the head's type goes to
@@ -800,6 +821,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             + "\"moe_shared_expert_intermediate_size\": 48, \"n_shared_experts\": 1, \"n_group\": 2, "
             + "\"topk_group\": 1, \"norm_topk_prob\": true, \"routed_scaling_factor\": 2.5,");
     /**
+     * Nemotron-H wide enough for K-quants: 256 wide, heads of 64, MLPs of 512, Mamba-2 mixers of 8 heads of 64. Its MLP
+     * layers 1 and 4 are the first and second down projections llama-quantize counts, of 5 layers, neither favoured by
+     * Q4_K_M (by layer, layer 4 would be); its one attention layer's value projection is the first and last, Q6_K.
+     */
+    private static final String NEMOTRON_H_WIDE = NEMOTRON_H.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"head_dim\": 16", "\"head_dim\": 64")
+            .replace("\"mamba_head_dim\": 16", "\"mamba_head_dim\": 64");
+    /**
      * The ubatch llama.cpp decodes an LFM2 case's ids in: 16 of its 73 tokens at a time, so that each ubatch reads
      * the convolution states and the attention cache the ones before it left.
      */
@@ -833,7 +862,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * the matrices) in F32 with a tied head of its own multiplier and untied without the mixers' norm, in Q8_0, with a
      * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
      * matrices), and wide in Q4_K_M; Gemma 4 (every dense feature) in F32, Q8_0 and with a LoRA adapter on every
-     * projection its graph adapts (the per-layer inputs' gate and projection among them).
+     * projection its graph adapts (the per-layer inputs' gate and projection among them), and wide in Q4_K_M, with
+     * and without its mixture beside the MLP; Nemotron-H in F32, Q8_0 and wide in Q4_K_M, its mixture in F32.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -864,6 +894,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     GEMMA4_MOE_SEED),
             new ReferenceCase("gemma4moe-spm-lora-f32", GEMMA4_MOE, GEMMA_TOKENIZER, GgufType.F32, true, false,
                     GEMMA4_MOE_LORA_SEED),
+            new ReferenceCase("gemma4-wide-spm-q4_k_m", GEMMA4_WIDE, GEMMA_TOKENIZER, GgufType.Q4_K_M, false),
+            new ReferenceCase("gemma4moe-wide-spm-q4_k_m", GEMMA4_MOE_WIDE, GEMMA_TOKENIZER, GgufType.Q4_K_M, false,
+                    false, GEMMA4_MOE_WIDE_SEED),
             new ReferenceCase("llama-wide-spm-q4_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
             new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
@@ -1025,6 +1058,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("falconh1-wide-bytebpe-q4_k_m", FALCON_H1_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("nemotronh-bytebpe-f32", NEMOTRON_H, "bytebpe", GgufType.F32, false),
             new ReferenceCase("nemotronh-bytebpe-q8_0", NEMOTRON_H, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("nemotronh-wide-bytebpe-q4_k_m", NEMOTRON_H_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("nemotronhmoe-bytebpe-f32", NEMOTRON_H_MOE, "bytebpe", GgufType.F32, false, false,
                     NEMOTRON_H_MOE_SEED));
 
