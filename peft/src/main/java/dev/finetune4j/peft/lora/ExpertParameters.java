@@ -61,15 +61,9 @@ final class ExpertParameters {
                 Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
                 if (!(modules.get(t.path()) instanceof StackedExperts experts) || !experts.experts().isMatrix(t.name())) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
-                            + "a stacked expert matrix: LoRA adapts gpt-oss's and Qwen3-VL-MoE's mlp.experts."
-                            + FusedExperts.GATE_UP + " and mlp.experts." + FusedExperts.DOWN + " this way; name linear "
-                            + "layers in target_modules");
-                }
-                if (experts.experts().heldAsWeights()) {
-                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Mistral 4's "
-                            + "and Gemma 4's stacked experts, held as linear layers' (out, in) weights: finetune4j adapts "
-                            + "stacked experts multiplied as x W (gpt-oss's) only; adapt the attention, the shared experts "
-                            + "or Gemma 4's dense MLP (target_modules), or train the experts with full fine-tuning");
+                            + "a stacked expert matrix: LoRA adapts the experts." + FusedExperts.GATE_UP + " and experts."
+                            + FusedExperts.DOWN + " of gpt-oss, Mistral 4 and Gemma 4 this way; name linear layers in "
+                            + "target_modules");
                 }
                 if (experts.experts().transposedByTransformers()) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Qwen3-VL-MoE's "
@@ -87,9 +81,9 @@ final class ExpertParameters {
             }
             if (matched.isEmpty()) {
                 throw new PeftException("target_parameters entry '" + entry + "' matches no parameter of the model; "
-                        + "stacked experts (gpt-oss, Qwen3-VL-MoE) are e.g. 'mlp.experts." + FusedExperts.GATE_UP
-                        + "' (every layer) "
-                        + "or '7.mlp.experts." + FusedExperts.DOWN + "' (layer 7's)");
+                        + "stacked experts (gpt-oss, Mistral 4) are e.g. 'mlp.experts." + FusedExperts.GATE_UP
+                        + "' (every layer) or '7.mlp.experts." + FusedExperts.DOWN + "' (layer 7's), Gemma 4's "
+                        + "'experts." + FusedExperts.GATE_UP + "'");
             }
             targets.addAll(matched);
         }
