@@ -30,11 +30,12 @@ import dev.finetune4j.peft.AdapterLayer;
  * their checkpoint's (E, in, out): its in and out are transformers', so the adapter is PEFT's too.
  *
  * <p>PEFT applies the update by reparametrising the weight for the forward, so the two parameters of a layer are two
- * wrappers nested in the order the config lists them: the first listed innermost, under {@code base_layer}. Here each
- * is an {@code ExpertsLora} around the experts or around the first one, so that the saved keys are PEFT's
- * ({@code mlp.experts.base_layer.lora_A.weight} for the first, {@code mlp.experts.lora_A.weight} for the second;
- * Gemma 4's experts sit on the layer: {@code layers.N.experts...}). The updates of the two do not interact: each
- * changes its own parameter's products.
+ * wrappers, nested in the order the experts module registers its parameters (not the config's order):
+ * {@code gate_up_proj} innermost, under {@code base_layer}, {@code down_proj} around it. Here each is an
+ * {@code ExpertsLora} around the experts or around the other one, so that the saved keys are PEFT's
+ * ({@code mlp.experts.base_layer.lora_A.weight} for {@code gate_up_proj}, {@code mlp.experts.lora_A.weight} for
+ * {@code down_proj}; Gemma 4's experts sit on the layer: {@code layers.N.experts...}). The updates of the two do not
+ * interact: each changes its own parameter's products.
  *
  * <p>Thread safety: forward is safe concurrently; merge, unmerge and enabling are not.
  */

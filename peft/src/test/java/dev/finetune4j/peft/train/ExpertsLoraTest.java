@@ -86,12 +86,23 @@ class ExpertsLoraTest {
         return Stream.of(GPT_OSS, MISTRAL4, GEMMA4);
     }
 
-    /** The first listed parameter is wrapped first, inside: PEFT's keys for a layer with both targeted. */
+    /**
+     * gate_up_proj, registered first in the experts, is wrapped first, inside: PEFT's keys for a layer with both
+     * targeted, the same when the config lists down_proj first or names a parameter twice (PEFT 0.21 nests them so).
+     */
     @ParameterizedTest
     @MethodSource("families")
     void keysAndShapesArePefts(Family f) {
+        Map<String, List<Integer>> reordered = new TreeMap<>();
+        try (PeftModel model = Peft.wrap(f.tiny(), LoraConfig.builder().r(R).loraAlpha(6)
+                .targetParameters(f.experts() + "down_proj", "gate_up_proj", f.experts() + "gate_up_proj").build())) {
+            model.adapterTensors().forEach((k, v) -> reordered.put(k, dims(v)));
+        }
         try (PeftModel model = Peft.wrap(f.tiny(), f.bothMatrices().build())) {
             Map<String, Tensor> saved = model.adapterTensors();
+            Map<String, List<Integer>> shapes = new TreeMap<>();
+            saved.forEach((k, v) -> shapes.put(k, dims(v)));
+            assertEquals(shapes, reordered, "down_proj listed first, gate_up_proj twice");
             for (int layer : f.layers()) {
                 String prefix = f.prefix(layer);
                 assertEquals(List.of(R * E, C), dims(saved.get(prefix + "base_layer.lora_A.weight")), "gate_up's A");
@@ -227,10 +238,24 @@ class ExpertsLoraTest {
             assertEquals(0, base.stateDict().keySet().stream().filter(k -> k.contains("lora_")).count(),
                     "a refused config leaves the model as it was, its target modules too");
         }
-        try (LanguageModel qwen3VlMoe = AutoModel.loadCausalLM(ServeFixtures.model("references/qwen3_vl_moe"))) {
-            PeftException transposed = assertThrows(PeftException.class, () -> Peft.wrap(qwen3VlMoe,
-                    LoraConfig.builder().targetParameters("mlp.experts.gate_up_proj").build()));
-            assertTrue(transposed.getMessage().contains("holds transposed"), transposed.getMessage());
+    }
+
+    /**
+     * Qwen3-VL-MoE's experts, held here as its checkpoint stores them, (E, C, 2I) and (E, I, C), which transformers
+     * turns to (E, 2I, C) and (E, C, I): the adapter has the shapes PEFT gives it over transformers' model, A (r E, in)
+     * and B (out, r E), since these depend on the matrix's in and out alone.
+     */
+    @Test
+    void qwen3VlMoeExpertsHaveTheShapesPeftGivesThemOverTransformers() {
+        try (LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model("references/qwen3_vl_moe"));
+             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(R)
+                     .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj").build())) {
+            String prefix = "base_model.model.model.language_model.layers.0.mlp.experts.";
+            Map<String, Tensor> saved = model.adapterTensors();
+            assertEquals(List.of(R * E, C), dims(saved.get(prefix + "base_layer.lora_A.weight")), saved.keySet().toString());
+            assertEquals(List.of(2 * 12, R * E), dims(saved.get(prefix + "base_layer.lora_B.weight")));
+            assertEquals(List.of(R * E, 12), dims(saved.get(prefix + "lora_A.weight")));
+            assertEquals(List.of(C, R * E), dims(saved.get(prefix + "lora_B.weight")));
         }
     }
 
