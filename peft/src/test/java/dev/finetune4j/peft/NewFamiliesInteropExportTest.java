@@ -144,7 +144,19 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("gemma4_text_moe-lora", "gemma4_text_moe", lora().targetModules("q_proj", "k_proj",
                         "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router.proj")),
                 Arguments.of("gemma4_text_moe-dora", "gemma4_text_moe", lora().targetModules("q_proj", "down_proj",
-                        "router.proj").useDora(true)));
+                        "router.proj").useDora(true)),
+                // LoRA on the stacked experts (target_parameters): gpt-oss's held (E, in, out), Mistral 4's and Gemma
+                // 4's as linear layers' (E, out, in) weights, Qwen3-VL-MoE's in its checkpoint's (E, in, out) that
+                // transformers turns to (E, out, in); each with its merged folder. Gemma 4's lists down_proj first:
+                // PEFT still nests gate_up_proj inside
+                Arguments.of("gpt_oss-experts", "gpt_oss", lora().targetModules("o_proj")
+                        .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj")),
+                Arguments.of("mistral4-experts", "mistral4", lora().targetModules("o_proj")
+                        .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj")),
+                Arguments.of("gemma4_text_moe-experts", "gemma4_text_moe", lora()
+                        .targetParameters("experts.down_proj", "experts.gate_up_proj")),
+                Arguments.of("qwen3_vl_moe-experts", "qwen3_vl_moe", lora()
+                        .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj")));
     }
 
     private static LoraConfig.Builder lora() {
@@ -165,7 +177,8 @@ class NewFamiliesInteropExportTest {
             InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
                     Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"), model);
             // gemma4_text: its merged folder holds each layer's layer_scalar, which transformers loads strictly
-            if (family.startsWith("qwen3_vl") || family.equals("mistral3") || family.startsWith("gemma4")) {
+            if (family.startsWith("qwen3_vl") || family.equals("mistral3") || family.startsWith("gemma4")
+                    || name.endsWith("-experts")) {
                 HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
                 assertTrue(Files.isRegularFile(out.resolve("merged").resolve("model.safetensors")));
             }

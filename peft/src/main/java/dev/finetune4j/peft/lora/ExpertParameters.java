@@ -9,14 +9,17 @@ import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
  * LoRA's {@code target_parameters}: an {@link ExpertsLora} around each stacked expert parameter the config names,
- * matched as PEFT matches them (the parameter's full name, or its ending after a dot), one entry after another in the
- * config's order, so that a layer's second target wraps its first as PEFT nests them.
+ * matched as PEFT matches them (the parameter's full name, or its ending after a dot, each parameter once however many
+ * entries match it), wrapped in the model's parameter order as PEFT nests them: a layer's {@code gate_up_proj} inside,
+ * its {@code down_proj} around it, whichever the config lists first.
  */
 final class ExpertParameters {
     private static final String WRAPPED = ".base_layer";
@@ -51,47 +54,38 @@ final class ExpertParameters {
             return targets;
         }
         Map<String, Module> modules = root.namedModules();
-        for (String entry : cfg.targetParameters()) {
-            List<Target> matched = new ArrayList<>();
-            for (Map.Entry<String, Tensor> p : root.stateDict().entrySet()) {
-                String key = p.getKey().replace(WRAPPED, "");
-                if (!(key.equals(entry) || key.endsWith("." + entry)) || key.contains(".lora_")) {
-                    continue;
-                }
-                Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
-                if (!(modules.get(t.path()) instanceof StackedExperts experts) || !experts.experts().isMatrix(t.name())) {
-                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
-                            + "a stacked expert matrix: LoRA adapts gpt-oss's and Qwen3-VL-MoE's mlp.experts."
-                            + FusedExperts.GATE_UP + " and mlp.experts." + FusedExperts.DOWN + " this way; name linear "
-                            + "layers in target_modules");
-                }
-                if (experts.experts().heldAsWeights()) {
-                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Mistral 4's "
-                            + "and Gemma 4's stacked experts, held as linear layers' (out, in) weights: finetune4j adapts "
-                            + "stacked experts multiplied as x W (gpt-oss's) only; adapt the attention, the shared experts "
-                            + "or Gemma 4's dense MLP (target_modules), or train the experts with full fine-tuning");
-                }
-                if (experts.experts().transposedByTransformers()) {
-                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Qwen3-VL-MoE's "
-                            + "stacked experts, which transformers 5 holds transposed from their checkpoint layout: an "
-                            + "adapter on them would not load in PEFT; adapt the attention (target_modules), or train "
-                            + "the experts with full fine-tuning");
-                }
-                Tensor w = experts.experts().parameter(t.name());
-                int limit = Math.max(w.dim(1), w.dim(2));
-                if (cfg.rankFor(key) > limit) {
-                    throw new PeftException("r = " + cfg.rankFor(key) + " for '" + key + "' exceeds its experts' larger "
-                            + "dimension " + limit + "; a LoRA rank is at most that, typically 8 to 64");
-                }
-                matched.add(t);
+        Set<String> unmatched = new LinkedHashSet<>(cfg.targetParameters());
+        // NOTE: PEFT wraps the matches in the model's parameter order, not the config's: the experts' gate_up_proj,
+        // registered before down_proj, is always the inner wrapper (mlp.experts.base_layer.lora_A), as here
+        for (String name : root.stateDict().keySet()) {
+            String key = name.replace(WRAPPED, "");
+            List<String> entries = cfg.targetParameters().stream()
+                    .filter(e -> key.equals(e) || key.endsWith("." + e)).toList();
+            if (entries.isEmpty() || key.contains(".lora_")) {
+                continue;
             }
-            if (matched.isEmpty()) {
-                throw new PeftException("target_parameters entry '" + entry + "' matches no parameter of the model; "
-                        + "stacked experts (gpt-oss, Qwen3-VL-MoE) are e.g. 'mlp.experts." + FusedExperts.GATE_UP
-                        + "' (every layer) "
-                        + "or '7.mlp.experts." + FusedExperts.DOWN + "' (layer 7's)");
+            unmatched.removeAll(entries);
+            String entry = entries.getFirst();
+            Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
+            if (!(modules.get(t.path()) instanceof StackedExperts experts) || !experts.experts().isMatrix(t.name())) {
+                throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
+                        + "a stacked expert matrix: LoRA adapts the experts." + FusedExperts.GATE_UP + " and experts."
+                        + FusedExperts.DOWN + " of gpt-oss, Mistral 4, Gemma 4 and Qwen3-VL-MoE this way; name "
+                        + "linear layers in target_modules");
             }
-            targets.addAll(matched);
+            Tensor w = experts.experts().parameter(t.name());
+            int limit = Math.max(w.dim(1), w.dim(2));
+            if (cfg.rankFor(key) > limit) {
+                throw new PeftException("r = " + cfg.rankFor(key) + " for '" + key + "' exceeds its experts' larger "
+                        + "dimension " + limit + "; a LoRA rank is at most that, typically 8 to 64");
+            }
+            targets.add(t);
+        }
+        if (!unmatched.isEmpty()) {
+            throw new PeftException("target_parameters entry '" + unmatched.iterator().next() + "' matches no parameter "
+                    + "of the model; stacked experts (gpt-oss, Mistral 4, Qwen3-VL-MoE) are e.g. 'mlp.experts."
+                    + FusedExperts.GATE_UP + "' (every layer) or '7.mlp.experts." + FusedExperts.DOWN + "' (layer 7's), "
+                    + "Gemma 4's 'experts." + FusedExperts.GATE_UP + "'");
         }
         return targets;
     }

@@ -13,13 +13,29 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.AdapterLayer;
 
 /**
- * A LoRA adapter on one stacked expert parameter (E, in, out), PEFT's {@code lora.ParamWrapper} for
- * {@code target_parameters}: {@code lora_A} (r E, in) holds expert e's A in rows {@code [e r, (e + 1) r)} and
- * {@code lora_B} (out, r E) its B in columns {@code j E + e}, so that expert e's weight becomes
- * {@code W[e] + s A_e^T B_e^T} (PEFT's {@code einsum("o r e, e r i -> e i o", B, A)}). Around the experts (or around
- * another such adapter, when a layer's two parameters are targeted: the first listed inside, as PEFT nests them)
- * under {@code base_layer}, so that the saved keys are PEFT's ({@code mlp.experts.lora_A.weight},
- * {@code mlp.experts.base_layer.lora_A.weight}).
+ * A LoRA adapter on one stacked expert parameter, PEFT 0.21's {@code lora.ParamWrapper} for {@code target_parameters}.
+ *
+ * <p>What PEFT computes (read from its source). The parameter is 3-D, (E, d1, d2). PEFT first takes {@code in} = d1
+ * and {@code out} = d2, then swaps them unless the experts module says {@code is_transposed = True}: transformers 5
+ * sets that flag on gpt-oss's experts only, whose matrices are multiplied as {@code x W[e]} and held (E, in, out). Every
+ * other mixture it holds as linear layers' weights, (E, out, in), multiplied as {@code x W[e]^T}: Mistral 4's and
+ * Gemma 4's as their checkpoints store them, Qwen3-VL-MoE's transposed from its checkpoint as it loads it. Either way
+ * the adapter's two matrices have the same roles: {@code lora_A} (r E, in), expert e's A_e (r, in) its rows
+ * {@code [e r, (e + 1) r)}, and {@code lora_B} (out, r E), expert e's B_e (out, r) its columns {@code j E + e}
+ * (B reshaped to (out, r, E)). Expert e's update is {@code s B_e A_e} (out, in), s = alpha / r (alpha / sqrt r under
+ * rsLoRA), which PEFT adds to the weight in the parameter's own orientation: its transpose {@code s A_e^T B_e^T}
+ * (in, out) for gpt-oss ({@code einsum("o r e, e r i -> e i o", B, A)}), {@code s B_e A_e} itself for the others
+ * ({@code "... -> e o i"}). So an expert's product gains {@code s (x A_e^T) B_e^T} whatever the orientation, which is
+ * what {@link #project} adds; only {@link #delta} and merging depend on it. finetune4j holds Qwen3-VL-MoE's experts in
+ * their checkpoint's (E, in, out): its in and out are transformers', so the adapter is PEFT's too.
+ *
+ * <p>PEFT applies the update by reparametrising the weight for the forward, so the two parameters of a layer are two
+ * wrappers, nested in the order the experts module registers its parameters (not the config's order):
+ * {@code gate_up_proj} innermost, under {@code base_layer}, {@code down_proj} around it. Here each is an
+ * {@code ExpertsLora} around the experts or around the other one, so that the saved keys are PEFT's
+ * ({@code mlp.experts.base_layer.lora_A.weight} for {@code gate_up_proj}, {@code mlp.experts.lora_A.weight} for
+ * {@code down_proj}; Gemma 4's experts sit on the layer: {@code layers.N.experts...}). The updates of the two do not
+ * interact: each changes its own parameter's products.
  *
  * <p>Thread safety: forward is safe concurrently; merge, unmerge and enabling are not.
  */
@@ -27,7 +43,10 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
     private final String parameter;
     private final int rank;
     private final int experts;
+    private final int in;
     private final int out;
+    /** Whether the stacked weight is held (E, out, in), each expert's matrix a linear layer's weight. */
+    private final boolean heldAsWeights;
     private final float scaling;
     private boolean enabled = true;
     private Tensor beforeMerge; // the stacked weight merge() replaced, until unmerge()
@@ -47,9 +66,11 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
         this.scaling = (float) scaling;
         registerChild("base_layer", baseLayer);
         Tensor w = experts().parameter(parameter);
+        this.heldAsWeights = experts().heldAsWeights();
         this.experts = w.dim(0);
-        this.out = w.dim(2);
-        registerChild("lora_A", new Linear(scope, w.dim(1), rank * experts, false));
+        this.in = heldAsWeights ? w.dim(2) : w.dim(1);
+        this.out = heldAsWeights ? w.dim(1) : w.dim(2);
+        registerChild("lora_A", new Linear(scope, in, rank * experts, false));
         registerChild("lora_B", new Linear(scope, rank * experts, out, false));
     }
 
@@ -71,7 +92,10 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
         return ((Linear) child("lora_B")).weight();
     }
 
-    /** x W[e] through the wrapped module, plus s (x A_e^T) B_e^T for this adapter's parameter. */
+    /**
+     * The wrapped module's product (x W[e], or x W[e]^T for weights held (out, in)), plus s (x A_e^T) B_e^T for this
+     * adapter's parameter: the same in either orientation.
+     */
     @Override
     public Tensor project(int expert, String name, Tensor x) {
         Tensor base = ((StackedExperts) baseLayer()).project(expert, name, x);
@@ -89,15 +113,19 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
     }
 
     /**
-     * s A_e^T B_e^T for every expert, (E, in, out) in the current scope, without autograd.
+     * Every expert's update in the stacked weight's layout, without autograd, in the current scope: {@code s B_e A_e}
+     * stacked (E, out, in) for experts held as linear layers' weights, its transpose {@code s A_e^T B_e^T} stacked
+     * (E, in, out) for gpt-oss's and Qwen3-VL-MoE's.
      *
      * @return the update the adapter adds to the stacked weight
      */
     public Tensor delta() {
         try (var ng = Autograd.noGrad()) {
-            Tensor a = loraA().reshape(experts, rank, loraA().dim(1)).transpose(1, 2); // (E, in, r)
-            Tensor b = loraB().reshape(out, rank, experts).permute(2, 1, 0);         // (E, r, out)
-            return Elementwise.scale(Matmul.matmul(a, b), scaling);
+            Tensor a = loraA().reshape(experts, rank, in);                        // (E, r, in)
+            Tensor b = loraB().reshape(out, rank, experts).permute(2, 0, 1);      // (E, out, r)
+            Tensor update = heldAsWeights ? Matmul.matmul(b, a)                    // (E, out, in)
+                    : Matmul.matmul(a.transpose(1, 2), b.transpose(1, 2));        // (E, in, out)
+            return Elementwise.scale(update, scaling);
         }
     }
 

@@ -707,8 +707,9 @@ class NewFamiliesTrainTest {
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
         SplittableRandom random = new SplittableRandom(5);
         StateDicts.initNormal(model, 0.1, random);
-        if (type.equals("gemma4_text_moe")) {
-            // its stacked experts too (initNormal draws matrices only): zero experts would leave the router no gradient
+        if (type.equals("gemma4_text_moe") || type.equals("mistral4")) {
+            // their stacked experts too (initNormal draws matrices only): zero experts would leave the router, and
+            // adapters on the experts (target_parameters), no gradient
             model.stateDict().values().stream().filter(t -> t.rank() == 3)
                     .forEach(t -> StateDicts.fill(t, () -> StateDicts.gaussian(random) * 0.1));
         }

@@ -126,8 +126,8 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
 
     /**
      * Whether transformers 5 holds these matrices transposed from their checkpoint layout (Qwen3-VL-MoE's, which it
-     * turns into (E, 2I, C) and (E, C, I) as it loads them; gpt-oss's it holds as stored), so that an adapter on them
-     * in this layout is not one that PEFT's {@code target_parameters} would build over transformers' model.
+     * turns into (E, 2I, C) and (E, C, I) as it loads them; gpt-oss's it holds as stored), so that a folder saved by
+     * transformers holds them transposed from the hub's.
      *
      * @return true for Qwen3-VL-MoE's experts
      */
