@@ -62,7 +62,8 @@ public final class LatentCacheBenchmark {
             int row = b;
             Arrays.setAll(prompts[b], i -> 100 + (31L * i + 977L * row) % 7000);
         }
-        try (LanguageModel base = AutoModel.loadCausalLM(dir, LoadOptions.builder().dtype(DType.F32).device(Device.cpu()).build())) {
+        LoadOptions options = LoadOptions.builder().dtype(DType.F32).device(Device.cpu()).build();
+        try (LanguageModel base = AutoModel.loadCausalLM(dir, options)) {
             LogitsModel model = lora ? Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16)
                     .initLoraWeights(LoraInit.RANDOM).targetModules("kv_b_proj").build(), 3) : base;
             long bytesPerPosition = cacheBytesPerPositionAndLayer(base);

@@ -359,7 +359,7 @@ public final class KvCache {
         lengths[layer] = at + k.dim(2);
     }
 
-    /** {@code buffer}, or a larger one holding its filled part, with {@code entries} copied in from position {@code at}. */
+    /** {@code buffer}, or a larger one holding its filled part, with {@code entries} copied in from {@code at} on. */
     private Tensor written(Tensor buffer, Tensor entries, int at) {
         int t = entries.dim(2);
         Tensor room = ensureRoom(buffer, entries, at, at + t);

@@ -65,10 +65,10 @@ class LatentKvCacheTest {
             assertArrayEquals(Generator.generate(lm, shorter, GenerationConfig.greedy(newTokens)), batch[1],
                     what + " batched row 1, padded on the left");
 
-            GenerationConfig sampling = GenerationConfig.builder().maxNewTokens(newTokens).temperature(0.9f).topK(20)
-                    .seed(5).build();
-            assertArrayEquals(Generator.generate(lm, prompt, GenerationConfig.builder().maxNewTokens(newTokens)
-                    .temperature(0.9f).topK(20).seed(5).useCache(false).build()), Generator.generate(lm, prompt, sampling),
+            GenerationConfig.Builder sampling = GenerationConfig.builder().maxNewTokens(newTokens).temperature(0.9f)
+                    .topK(20).seed(5);
+            assertArrayEquals(Generator.generate(lm, prompt, sampling.useCache(false).build()),
+                    Generator.generate(lm, prompt, sampling.useCache(true).build()),
                     what + " sampled with and without the cache");
 
             int wrapped = wrapKvBProj(lm);

@@ -32,10 +32,12 @@ import dev.finetune4j.core.tensor.TensorScope;
  * {@code kv_b_proj}'s blocks absorbed into the queries and the outputs ({@link #absorbedAttention}). An adapter on
  * {@code kv_b_proj} (LoRA, the serving engine's per-row adapters) always takes the first way, where it applies to the
  * expanded latents exactly as in training; so do quantized weights, and latents wider than the device's attention
- * kernels take (CUDA's 512: DeepSeek-V3's 576 expand). Without a cache (training) the heads are expanded. Mistral 4 multiplies each WHOLE query
- * head of position p, after the rotation, by Llama 4's temperature ({@link QueryTemperature}): its rotated dimensions
- * by the queries' rotary tables, which carry the factor ({@link RotaryFrequencies#queries}), its no-rope ones by
- * tables of zero angles that carry it alone ({@link RotaryFrequencies#unrotatedQueries}); the keys are not scaled.
+ * kernels take (CUDA's 512: DeepSeek-V3's 576 expand). Without a cache (training) the heads are expanded. Mistral 4
+ * multiplies each WHOLE query head of position p, after the rotation, by Llama 4's temperature
+ * ({@link QueryTemperature}): its rotated dimensions by the queries' rotary tables, which carry the factor
+ * ({@link RotaryFrequencies#queries}), its no-rope ones by tables of zero angles that carry it alone
+ * ({@link RotaryFrequencies#unrotatedQueries}); the keys are not scaled, and the absorbed queries carry the factor
+ * from their no-rope dimensions.
  */
 final class LatentAttention extends Module implements Block {
     /** The latents' RMSNorm epsilon: transformers builds both norms with its default, whatever rms_norm_eps says. */
@@ -159,7 +161,8 @@ final class LatentAttention extends Module implements Block {
                 ctx.attentionDropout(config.dropouts().attention()));
         Tensor attended = attn.slice(3, 0, rank).permute(1, 0, 2, 3).contiguous().reshape(heads, b * t, rank);
         Tensor out = Matmul.matmul(attended, w.slice(1, nope, nope + value).permute(0, 2, 1));
-        return layer("o_proj").forward(out.reshape(heads, b, t, value).permute(1, 2, 0, 3).reshape(b, t, heads * value));
+        Tensor merged = out.reshape(heads, b, t, value).permute(1, 2, 0, 3).reshape(b, t, heads * value);
+        return layer("o_proj").forward(merged);
     }
 
     /**
