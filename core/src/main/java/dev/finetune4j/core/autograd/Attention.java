@@ -19,6 +19,16 @@ public final class Attention {
     }
 
     /**
+     * The widest heads attention takes on a tensor's device ({@link AttentionKernels#maxHeadDim}).
+     *
+     * @param on a tensor on the device
+     * @return the largest head dimension D of q, k and v there
+     */
+    public static int maxHeadDim(Tensor on) {
+        return on.backend().attention().maxHeadDim();
+    }
+
+    /**
      * q: (B, H, T, D), k and v: (B, Hkv, S, D) with S >= T and H a multiple of Hkv -> (B, H, T, D).
      * The mask's per-row arrays, when present, are [B][S].
      *

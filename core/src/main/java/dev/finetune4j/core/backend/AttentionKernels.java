@@ -139,4 +139,14 @@ public interface AttentionKernels {
     void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
                            AttentionDropout dropout, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
                            Tensor dv);
+
+    /**
+     * The widest heads these kernels take; a layer with a choice of head widths (multi-head latent attention, which
+     * may attend over its latent instead of expanded heads) asks before it chooses.
+     *
+     * @return the largest D of q, k and v, unbounded by default
+     */
+    default int maxHeadDim() {
+        return Integer.MAX_VALUE;
+    }
 }

@@ -85,7 +85,7 @@ public interface LogitsModel {
      * Why one shape of keys and values for every layer ({@link ModelSpec#numKeyValueHeads} heads of
      * {@link ModelSpec#headDim}, the shape prefix tuning lays out) does not fit this model, or null when it does:
      * Gemma 4's full-attention layers have heads of their own size and count, and its kv-shared layers project no keys
-     * and values.
+     * and values; a multi-head latent attention layer caches latents instead.
      *
      * @return what differs, or null when every layer attends over keys and values of the model's one shape
      */

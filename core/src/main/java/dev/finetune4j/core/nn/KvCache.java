@@ -22,7 +22,9 @@ import java.util.stream.Stream;
  * shared by every forward pass and leaves them as they are. A preallocated cache ({@link #preallocated}) runs over
  * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself. A recurrent layer
  * (Qwen3.5's linear attention, Granite 4.0 H's Mamba-2) keeps no keys and values but a state per row
- * ({@link #recurrentState}), which its passes update in place.
+ * ({@link #recurrentState}), which its passes update in place. A multi-head latent attention layer (DeepSeek-V2 and
+ * V3, Mistral 4) keeps one entry per position in place of keys and values ({@link #extendLatent}): its normalised
+ * latent and its rotated shared key, from which it derives both; it has keys and no values.
  *
  * <p>Not thread-safe: one cache belongs to one generation.
  */
@@ -110,14 +112,16 @@ public final class KvCache {
      * and values (null) but a recurrent state ({@link #recurrentState}: its convolution's past inputs and its delta
      * rule's state, B rows each), which its passes update in place; the attention layers have no state (null), a
      * hybrid layer (Falcon-H1's attention beside a Mamba-2 mixer) has both, and a layer that mixes no tokens
-     * (Nemotron-H's MLP layers) neither.
+     * (Nemotron-H's MLP layers) neither. A latent attention layer has keys (its latents, {@link #extendLatent}) and
+     * no values.
      *
      * @param keys      one key buffer per layer, null for a recurrent layer
-     * @param values    one value buffer per layer, shaped like the keys, null where they are
+     * @param values    one value buffer per layer, shaped like the keys, null where they are and for a latent
+     *                  attention layer
      * @param recurrent per layer its recurrent state, null for an attention layer
      * @param length    the positions already filled, at most the capacity
      * @return a cache that appends into the buffers and updates the states
-     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has keys without values,
+     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has values without keys,
      *                                  or {@code length} exceeds the capacity
      */
     public static KvCache preallocated(Tensor[] keys, Tensor[] values, Tensor[][] recurrent, int length) {
@@ -127,19 +131,20 @@ public final class KvCache {
         }
         Tensor like = null;
         for (int i = 0; i < keys.length; i++) {
-            if ((keys[i] == null) != (values[i] == null)) {
-                throw new IllegalArgumentException("layer " + i + " has keys without values or values without keys: "
-                        + "an attention layer needs both");
+            if (keys[i] == null && values[i] != null) {
+                throw new IllegalArgumentException("layer " + i + " has values without keys: an attention layer needs "
+                        + "both, a latent attention layer keys alone");
             }
             if (keys[i] == null) {
                 continue;
             }
             like = like == null ? keys[i] : like;
             // heads and their size may differ by layer (Gemma 4's full layers); rows and capacity may not
-            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || keys[i].dim(0) != like.dim(0)
-                    || keys[i].dim(2) != like.dim(2)) {
-                throw new IllegalArgumentException("layer " + i + ": keys " + keys[i].shape() + " and values " + values[i].shape()
-                        + " must both be (B, Hkv, capacity, D) with the first attention layer's B and capacity "
+            if (keys[i].rank() != 4 || values[i] != null && !keys[i].shape().equals(values[i].shape())
+                    || keys[i].dim(0) != like.dim(0) || keys[i].dim(2) != like.dim(2)) {
+                throw new IllegalArgumentException("layer " + i + ": keys " + keys[i].shape() + " and values "
+                        + (values[i] == null ? "none" : values[i].shape()) + " must both be (B, Hkv, capacity, D) "
+                        + "(keys alone for a latent attention layer) with the first attention layer's B and capacity "
                         + like.shape());
             }
         }
@@ -165,7 +170,7 @@ public final class KvCache {
      * The cached values of one layer, (B, Hkv, length, D), as {@link #keys(int)}.
      *
      * @param layer the decoder layer
-     * @return the filled values, or null before the first use
+     * @return the filled values, or null before the first use and for a latent attention layer
      */
     public Tensor values(int layer) {
         return filled(values[checkLayer(layer)], layer);
@@ -287,6 +292,10 @@ public final class KvCache {
      */
     public Tensor[] extend(int layer, Tensor k, Tensor v) {
         checkEntry(layer, k, v);
+        if (keys[layer] != null && values[layer] == null) {
+            throw new IllegalStateException("layer " + layer + " holds latents without values (extendLatent): "
+                    + "keys and values cannot join them");
+        }
         if (!growing) {
             return keys[layer] == null ? new Tensor[]{k, v}
                     : new Tensor[]{Concat.cat(2, keys[layer], k), Concat.cat(2, values[layer], v)};
@@ -294,6 +303,37 @@ public final class KvCache {
         append(layer, k, v);
         int s = lengths[layer];
         return new Tensor[]{keys[layer].slice(2, 0, s), values[layer].slice(2, 0, s)};
+    }
+
+    /**
+     * The cached entries of a multi-head latent attention layer followed by the new ones, which a generation cache
+     * keeps: per position one vector (the normalised latent, then the rotated key shared by every head), stored in
+     * the keys' place with no values. A prefix of keys and values (prefix tuning) cannot precede such entries.
+     *
+     * @param layer   the decoder layer
+     * @param entries the new positions' entries (B, 1, T, kv_lora_rank + qk_rope_head_dim)
+     * @return the layer's entries (B, 1, S + T, kv_lora_rank + qk_rope_head_dim), for a generation cache a view of
+     *         its buffer
+     * @throws IllegalStateException when the layer already holds keys and values (a prefix, or another model's)
+     * @throws IllegalArgumentException when {@code entries} is not (B, 1, T, D)
+     */
+    public Tensor extendLatent(int layer, Tensor entries) {
+        checkLayer(layer);
+        if (entries.rank() != 4 || entries.dim(1) != 1) {
+            throw new IllegalArgumentException("layer " + layer + ": latent entries " + entries.shape()
+                    + " must be (B, 1, T, D)");
+        }
+        if (values[layer] != null) {
+            throw new IllegalStateException("layer " + layer + " holds keys and values " + values[layer].shape()
+                    + ", but it is a latent attention layer, which caches one latent per position: prefix tuning's "
+                    + "keys and values have no place in it; use LoRA or prompt tuning");
+        }
+        if (!growing) {
+            return entries;
+        }
+        keys[layer] = written(keys[layer], entries, lengths[layer]);
+        lengths[layer] += entries.dim(2);
+        return keys[layer].slice(2, 0, lengths[layer]);
     }
 
     private int checkLayer(int layer) {
@@ -314,12 +354,17 @@ public final class KvCache {
 
     private void append(int layer, Tensor k, Tensor v) {
         int at = lengths[layer];
-        int t = k.dim(2);
-        keys[layer] = ensureRoom(keys[layer], k, at, at + t);
-        values[layer] = ensureRoom(values[layer], v, at, at + t);
-        k.backend().copy().copy(k.detach(), keys[layer].slice(2, at, at + t));
-        v.backend().copy().copy(v.detach(), values[layer].slice(2, at, at + t));
-        lengths[layer] = at + t;
+        keys[layer] = written(keys[layer], k, at);
+        values[layer] = written(values[layer], v, at);
+        lengths[layer] = at + k.dim(2);
+    }
+
+    /** {@code buffer}, or a larger one holding its filled part, with {@code entries} copied in from {@code at} on. */
+    private Tensor written(Tensor buffer, Tensor entries, int at) {
+        int t = entries.dim(2);
+        Tensor room = ensureRoom(buffer, entries, at, at + t);
+        entries.backend().copy().copy(entries.detach(), room.slice(2, at, at + t));
+        return room;
     }
 
     /**

@@ -102,7 +102,10 @@ class Bf16InferenceTest {
                     last--;
                 }
                 assertEquals(DType.BF16, cache.keys(last).dtype(), dir + " keys");
-                assertEquals(DType.BF16, cache.values(last).dtype(), dir + " values");
+                // a latent attention layer (DeepSeek, Mistral 4) caches its latents as keys, with no values
+                if (cache.values(last) != null) {
+                    assertEquals(DType.BF16, cache.values(last).dtype(), dir + " values");
+                }
             }
         }
     }

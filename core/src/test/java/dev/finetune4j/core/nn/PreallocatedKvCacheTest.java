@@ -46,11 +46,31 @@ class PreallocatedKvCacheTest {
             assertThrows(IllegalArgumentException.class, () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{k, k}, 0));
             assertThrows(IllegalArgumentException.class, () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{k}, 4));
             IllegalArgumentException unpaired = assertThrows(IllegalArgumentException.class,
-                    () -> KvCache.preallocated(new Tensor[]{k}, new Tensor[]{null}, new Tensor[1][], 0));
-            assertTrue(unpaired.getMessage().contains("layer 0 has keys without values"), unpaired.getMessage());
+                    () -> KvCache.preallocated(new Tensor[]{null}, new Tensor[]{k}, new Tensor[1][], 0));
+            assertTrue(unpaired.getMessage().contains("layer 0 has values without keys"), unpaired.getMessage());
             Tensor longer = Tensor.zeros(1, 2, 4, 4);
             assertThrows(IllegalArgumentException.class,
                     () -> KvCache.preallocated(new Tensor[]{k, longer}, new Tensor[]{k, longer}, 0));
+        }
+    }
+
+    /**
+     * A latent attention layer keeps its latents in the keys' buffer, with no values: its entries append in place
+     * beside an attention layer's keys and values, and keys and values cannot join them.
+     */
+    @Test
+    void latentLayersKeepKeysAlone() {
+        try (var scope = TensorScope.open()) {
+            Tensor latents = Tensor.zeros(1, 1, 3, 5);
+            Tensor heads = Tensor.zeros(1, 2, 3, 2);
+            KvCache cache = KvCache.preallocated(new Tensor[]{latents, heads}, new Tensor[]{null, heads}, 1);
+            Tensor entry = Tensor.of(new float[]{1, 2, 3, 4, 5}, 1, 1, 1, 5);
+            Tensor filled = cache.extendLatent(0, entry);
+            assertEquals(Shape.of(1, 1, 2, 5), filled.shape());
+            assertArrayEquals(new float[]{1, 2, 3, 4, 5}, latents.slice(2, 1, 2).contiguous().toFloatArray());
+            assertThrows(IllegalStateException.class,
+                    () -> cache.extend(0, Tensor.zeros(1, 1, 1, 5), Tensor.zeros(1, 1, 1, 5)));
+            assertThrows(IllegalStateException.class, () -> cache.extendLatent(1, Tensor.zeros(1, 1, 1, 2)));
         }
     }
 

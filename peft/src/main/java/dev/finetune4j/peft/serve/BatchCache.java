@@ -8,9 +8,9 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * The running batch's keys and values: per attention layer one buffer (rows, Hkv, capacity, D) in a scope of its own,
- * whose first {@link #length()} columns are filled. All rows advance one column per decoding step, so each row's
- * positions end at the shared right end: a row holding n positions occupies columns {@code [length - n, length)}
- * and the columns before them are masked out. A recurrent layer (Qwen3.5's linear attention, a Mamba-2 layer) holds
+ * whose first {@link #length()} columns are filled (a latent attention layer's keys alone: its latents, one head).
+ * All rows advance one column per decoding step, so each row's positions end at the shared right end: a row holding
+ * n positions occupies columns {@code [length - n, length)} and the columns before them are masked out. A recurrent layer (Qwen3.5's linear attention, a Mamba-2 layer) holds
  * instead each row's recurrent state, whatever its length: its convolution's last inputs and its recurrence's state;
  * a hybrid layer (Falcon-H1's) holds both, a layer that mixes no tokens (Nemotron-H's MLP layers) neither.
  *
@@ -49,7 +49,8 @@ final class BatchCache implements AutoCloseable {
             if (k != null) {
                 Shape shape = Shape.of(rows, k.dim(1), capacity, k.dim(3));
                 keys[l] = Tensor.zeros(scope, device, k.dtype(), shape);
-                values[l] = Tensor.zeros(scope, device, k.dtype(), shape);
+                // a latent attention layer caches its latents as keys, with no values
+                values[l] = like.values(l) == null ? null : Tensor.zeros(scope, device, k.dtype(), shape);
             }
             Tensor[] state = like.recurrentState(l);
             if (state != null) {
@@ -88,6 +89,8 @@ final class BatchCache implements AutoCloseable {
         for (int l = 0; l < keys.length; l++) {
             if (keys[l] != null) {
                 copy(from.keys(l), fromRow, fromEnd - count, keys[l], row, length - count, count);
+            }
+            if (values[l] != null) {
                 copy(from.values(l), fromRow, fromEnd - count, values[l], row, length - count, count);
             }
             if (recurrent[l] != null) {

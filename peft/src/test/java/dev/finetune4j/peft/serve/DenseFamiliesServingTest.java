@@ -28,7 +28,9 @@ import java.util.Map;
  * layers), Nemotron-H (layers of one block: Mamba-2 states, an attention layer's keys and values, MLP and mixture
  * layers with no cache entry at all) and Gemma 4 (kv-shared layers attending over an earlier layer's cached keys and
  * values with no cache entry of their own, full layers with heads of their own size, per-layer inputs looked up by
- * each row's new tokens; its mixture of experts beside the MLP, routed per token). Each completion equals core's Generator on the request alone.
+ * each row's new tokens; its mixture of experts beside the MLP, routed per token), and DeepSeek-V3 and V2 without query
+ * LoRA (latent attention decoding in latent space over each row's cached latents, kv_b_proj without an adapter). Each
+ * completion equals core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
@@ -40,7 +42,8 @@ class DenseFamiliesServingTest {
             "references/qwen3_vl_moe", "references/falcon_h1", "references/apertus",
             "references/ministral3", "references/mistral3", "references/ministral",
             "references/nemotron_h", "references/nemotron_h_moe",
-            "references/gemma4_text", "references/gemma4_text_moe"})
+            "references/gemma4_text", "references/gemma4_text_moe",
+            "references/deepseek_v3_lite", "references/deepseek_v2_lite"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
@@ -57,7 +60,8 @@ class DenseFamiliesServingTest {
     /**
      * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2, Falcon-H1 and Nemotron-H with adapters on their recurrent layers' projections (the
      * rows' states stay apart under each adapter), and DeepSeek-V2, V3 and Mistral 4 on their latent attention's (the cache holds
-     * each row's expanded keys and padded values; Mistral 4's queries scaled by each row's own positions), and Gemma 4
+     * each row's latents, which kv_b_proj's per-row adapters expand; Mistral 4's queries scaled by each row's own
+     * positions), and Gemma 4
      * with its mixture beside the MLP on the dense MLP and the router's {@code proj}, which read the batch's rows (only
      * the experts see tokens grouped by expert).
      */
@@ -68,6 +72,7 @@ class DenseFamiliesServingTest {
             "references/deepseek_v3,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/deepseek_v3_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
             "references/deepseek_v2,q_b_proj kv_b_proj,q_a_proj o_proj",
+            "references/deepseek_v2_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
             "references/mistral4,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
             "references/falcon_h1,in_proj q_proj,v_proj o_proj",
             "references/nemotron_h,in_proj q_proj,up_proj o_proj",

@@ -271,10 +271,16 @@ class NewFamiliesTrainTest {
 
     /**
      * Prefix tuning lays out one shape of keys and values for every layer; Gemma 4's full layers have heads of their
-     * own and its kv-shared layers none: refused with the layer that differs and what to use instead.
+     * own and its kv-shared layers none, and latent attention (DeepSeek-V3) caches latents, not heads: refused with
+     * what differs and what to use instead.
      */
     @Test
     void prefixTuningRefusesLayersOfAnotherKeyValueShape() {
+        try (LanguageModel base = tiny("deepseek_v3")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
+            assertTrue(e.getMessage().contains("caches one latent of") && e.getMessage().contains("LoRA"),
+                    e.getMessage());
+        }
         try (LanguageModel base = tiny("gemma4_text")) {
             PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
             assertTrue(e.getMessage().contains("layer 1 has 1 key/value heads of 16") && e.getMessage().contains("LoRA"),

@@ -256,6 +256,11 @@ final class CudaAttention implements AttentionKernels {
                 kRows.headStride(), vRows.batchStride(), vRows.headStride()};
     }
 
+    @Override
+    public int maxHeadDim() {
+        return MAX_HEAD_DIM;
+    }
+
     /** Throws when the shapes do not fit each other or the head dimension is past what the kernels hold. */
     static void checkShapes(Tensor q, Tensor k, Tensor v) {
         if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || q.dim(0) != k.dim(0)

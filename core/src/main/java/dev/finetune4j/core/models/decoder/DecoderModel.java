@@ -221,9 +221,14 @@ public final class DecoderModel extends LanguageModel {
                 + "gradients the recompute would drop; train without it (shorter sequences or a smaller batch)";
     }
 
-    /** Gemma 4's full-attention layers of another head shape, and its kv-shared layers. */
+    /** Gemma 4's full-attention layers of another head shape, and its kv-shared layers; latent attention's cache. */
     @Override
     public String keyValueShapesDiffer() {
+        LatentAttentionConfig latent = config.latentAttention();
+        if (latent != null) {
+            return "every layer caches one latent of " + (latent.kvLoraRank() + latent.qkRopeHeadDim())
+                    + " per position (multi-head latent attention: kv_lora_rank + qk_rope_head_dim), not keys and values";
+        }
         LayerShapes shapes = config.layerShapes();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             if (!shapes.projectsKeyValues(i)) {

@@ -2,12 +2,14 @@ package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Attention;
 import dev.finetune4j.core.autograd.Concat;
+import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -22,10 +24,20 @@ import dev.finetune4j.core.tensor.TensorScope;
  * pairs rotate in place here where transformers first gathers them into halves); the narrower of the key and value
  * heads is padded with zeros to {@link LatentAttentionConfig#paddedHeadDim}, so that the attention kernels and the KV
  * cache hold heads of one width, and each output head keeps its first {@code v_head_dim} dimensions for
- * {@code o_proj}. The cache holds the expanded keys and values, not the latent. Mistral 4 multiplies each WHOLE query
- * head of position p, after the rotation, by Llama 4's temperature ({@link QueryTemperature}): its rotated dimensions
- * by the queries' rotary tables, which carry the factor ({@link RotaryFrequencies#queries}), its no-rope ones by
- * tables of zero angles that carry it alone ({@link RotaryFrequencies#unrotatedQueries}); the keys are not scaled.
+ * {@code o_proj}. A KV cache holds, per layer and position, only the normalised latent and the rotated shared key
+ * ({@link dev.finetune4j.core.nn.KvCache#extendLatent}: {@code kv_lora_rank + qk_rope_head_dim} values where the
+ * expanded heads would take {@code 2 heads paddedHeadDim}). A pass with a cache attends from it one of two ways,
+ * whichever takes fewer multiply-adds: it expands every cached latent through {@code kv_b_proj} as above (a prompt
+ * read at once, whose own latents need expanding anyway), or, decoding, it attends in latent space with
+ * {@code kv_b_proj}'s blocks absorbed into the queries and the outputs ({@link #absorbedAttention}). An adapter on
+ * {@code kv_b_proj} (LoRA, the serving engine's per-row adapters) always takes the first way, where it applies to the
+ * expanded latents exactly as in training; so do quantized weights, and latents wider than the device's attention
+ * kernels take (CUDA's 512: DeepSeek-V3's 576 expand). Without a cache (training) the heads are expanded. Mistral 4
+ * multiplies each WHOLE query head of position p, after the rotation, by Llama 4's temperature
+ * ({@link QueryTemperature}): its rotated dimensions by the queries' rotary tables, which carry the factor
+ * ({@link RotaryFrequencies#queries}), its no-rope ones by tables of zero angles that carry it alone
+ * ({@link RotaryFrequencies#unrotatedQueries}); the keys are not scaled, and the absorbed queries carry the factor
+ * from their no-rope dimensions.
  */
 final class LatentAttention extends Module implements Block {
     /** The latents' RMSNorm epsilon: transformers builds both norms with its default, whatever rms_norm_eps says. */
@@ -74,7 +86,7 @@ final class LatentAttention extends Module implements Block {
         int heads = config.numAttentionHeads();
         int nope = sizes.qkNopeHeadDim();
         int rope = sizes.qkRopeHeadDim();
-        int value = sizes.vHeadDim();
+        int rank = sizes.kvLoraRank();
         Tensor queries = sizes.qLoraRank() > 0
                 ? layer("q_b_proj").forward(layer("q_a_layernorm").forward(layer("q_a_proj").forward(x)))
                 : layer("q_proj").forward(x);
@@ -85,25 +97,94 @@ final class LatentAttention extends Module implements Block {
         }
         q = Concat.cat(3, unrotated, rotated(q.slice(3, nope, nope + rope), rotary.queries(), ctx));
         Tensor compressed = layer("kv_a_proj_with_mqa").forward(x);
-        Tensor latent = layer("kv_a_layernorm").forward(compressed.slice(2, 0, sizes.kvLoraRank()).contiguous());
-        Tensor sharedKey = rotated(compressed.slice(2, sizes.kvLoraRank(), sizes.kvLoraRank() + rope).contiguous()
+        Tensor latent = layer("kv_a_layernorm").forward(compressed.slice(2, 0, rank).contiguous());
+        Tensor sharedKey = rotated(compressed.slice(2, rank, rank + rope).contiguous()
                 .reshape(b, t, 1, rope).permute(0, 2, 1, 3), rotary, ctx);
-        Tensor expanded = layer("kv_b_proj").forward(latent).reshape(b, t, heads, nope + value).permute(0, 2, 1, 3);
-        Tensor k = Concat.cat(3, expanded.slice(3, 0, nope), sharedKey.expand(Shape.of(b, heads, t, rope)));
+        if (ctx.cache() == null) {
+            return expandedAttention(q, latent, sharedKey, ctx);
+        }
+        // the cache keeps per position the normalised latent, then the rotated shared key: (B, 1, S, rank + rope)
+        Tensor entry = Concat.cat(3, latent.reshape(b, 1, t, rank), sharedKey);
+        Tensor cached = ctx.cache().extendLatent(layerIndex, entry);
+        int s = cached.dim(2);
+        if (absorbs(t, s, cached)) {
+            return absorbedAttention(q, cached, ctx);
+        }
+        return expandedAttention(q, cached.slice(3, 0, rank).contiguous().reshape(b, s, rank),
+                cached.slice(3, rank, rank + rope).contiguous(), ctx);
+    }
+
+    /**
+     * Attention over heads expanded from the latents by {@code kv_b_proj} (any adapter on it applies as in training):
+     * q (B, H, T, qk_head_dim) rotated, latent (B, S, kv_lora_rank), sharedKey (B, 1, S, qk_rope_head_dim) rotated
+     * -> (B, T, C).
+     */
+    private Tensor expandedAttention(Tensor q, Tensor latent, Tensor sharedKey, ForwardContext ctx) {
+        int b = q.dim(0);
+        int t = q.dim(2);
+        int s = latent.dim(1);
+        int heads = config.numAttentionHeads();
+        int nope = sizes.qkNopeHeadDim();
+        int value = sizes.vHeadDim();
+        Tensor expanded = layer("kv_b_proj").forward(latent).reshape(b, s, heads, nope + value).permute(0, 2, 1, 3);
+        Tensor k = Concat.cat(3, expanded.slice(3, 0, nope),
+                sharedKey.expand(Shape.of(b, heads, s, sizes.qkRopeHeadDim())));
         Tensor v = expanded.slice(3, nope, nope + value);
         int width = sizes.paddedHeadDim();
-        q = padded(q, width);
-        k = padded(k, width);
-        v = padded(v, width);
-        if (ctx.cache() != null) {
-            Tensor[] kv = ctx.cache().extend(layerIndex, k, v);
-            k = kv[0];
-            v = kv[1];
-        }
-        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), config.attentionScale(), 0f, null,
+        Tensor attn = Attention.scaledDotProduct(padded(q, width), padded(k, width), padded(v, width), ctx.mask(),
+                config.attentionScale(), 0f, null, ctx.attentionDropout(config.dropouts().attention()));
+        return layer("o_proj").forward(attn.slice(3, 0, value).permute(0, 2, 1, 3).reshape(b, t, heads * value));
+    }
+
+    /**
+     * Attention in latent space, one key and value head for all query heads (DeepSeek-V2 paper, section 2.1.2): head
+     * h's score of position p is {@code q_nope W_UK[h] . latent_p + q_rope . k_rope_p}, where {@code W_UK[h]} is head
+     * h's (qk_nope_head_dim, kv_lora_rank) block of {@code kv_b_proj}'s weight, and its output is the attended
+     * latents times {@code W_UV[h]^T}, its (v_head_dim, kv_lora_rank) block. The cached entry serves as key and as
+     * value (its rotated dimensions reach outputs that are dropped). q (B, H, T, qk_head_dim), cached (B, 1, S,
+     * kv_lora_rank + qk_rope_head_dim) -> (B, T, C).
+     */
+    private Tensor absorbedAttention(Tensor q, Tensor cached, ForwardContext ctx) {
+        int b = q.dim(0);
+        int t = q.dim(2);
+        int heads = config.numAttentionHeads();
+        int nope = sizes.qkNopeHeadDim();
+        int rope = sizes.qkRopeHeadDim();
+        int rank = sizes.kvLoraRank();
+        int value = sizes.vHeadDim();
+        Tensor w = ((Linear) layer("kv_b_proj")).weight().reshape(heads, nope + value, rank);
+        // per head (B T, nope) x (nope, rank): the heads lead so that each multiplies its own block
+        Tensor qNope = q.slice(3, 0, nope).permute(1, 0, 2, 3).contiguous().reshape(heads, b * t, nope);
+        Tensor qLatent = Matmul.matmul(qNope, w.slice(1, 0, nope)).reshape(heads, b, t, rank).permute(1, 0, 2, 3);
+        Tensor query = Concat.cat(3, qLatent, q.slice(3, nope, nope + rope));
+        Tensor attn = Attention.scaledDotProduct(query, cached, cached, ctx.mask(), config.attentionScale(), 0f, null,
                 ctx.attentionDropout(config.dropouts().attention()));
-        Tensor merged = attn.slice(3, 0, value).permute(0, 2, 1, 3).reshape(b, t, heads * value);
+        Tensor attended = attn.slice(3, 0, rank).permute(1, 0, 2, 3).contiguous().reshape(heads, b * t, rank);
+        Tensor out = Matmul.matmul(attended, w.slice(1, nope, nope + value).permute(0, 2, 1));
+        Tensor merged = out.reshape(heads, b, t, value).permute(1, 2, 0, 3).reshape(b, t, heads * value);
         return layer("o_proj").forward(merged);
+    }
+
+    /**
+     * Whether this pass attends in latent space: {@code kv_b_proj} is a plain float layer (an adapter on it is applied
+     * to the expanded latents instead, as in training), the attention kernels take heads of the latent's width, and
+     * it costs fewer multiply-adds than expanding the S cached latents: per head, decoding (T = 1) trades
+     * {@code S kv_lora_rank (qk_nope_head_dim + v_head_dim)} for about {@code 2 S (kv_lora_rank + qk_rope_head_dim)},
+     * while a prompt read at once (T = S) must expand its own latents anyway.
+     */
+    private boolean absorbs(int t, int s, Tensor cached) {
+        if (child("kv_b_proj").getClass() != Linear.class) {
+            return false;
+        }
+        DType weights = ((Linear) layer("kv_b_proj")).weight().dtype();
+        if (weights != DType.F32 && weights != DType.BF16 || Attention.maxHeadDim(cached) < cached.dim(3)) {
+            return false;
+        }
+        long rank = sizes.kvLoraRank();
+        long perValue = sizes.qkNopeHeadDim() + sizes.vHeadDim();
+        long expand = s * rank * perValue + 2L * t * s * sizes.paddedHeadDim();
+        long absorb = t * rank * perValue + 2L * t * s * cached.dim(3);
+        return absorb < expand;
     }
 
     /** (B, H, T, R) rotated by {@code frequencies} over its R dimensions, read from a contiguous copy. */
