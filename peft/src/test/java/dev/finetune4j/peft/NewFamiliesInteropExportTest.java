@@ -156,7 +156,22 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("gemma4_text_moe-experts", "gemma4_text_moe", lora()
                         .targetParameters("experts.down_proj", "experts.gate_up_proj")),
                 Arguments.of("qwen3_vl_moe-experts", "qwen3_vl_moe", lora()
-                        .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj")));
+                        .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj")),
+                // LoRA on each expert's projections, saved per expert as over transformers 4's modules: PEFT 0.21
+                // converts such an adapter to its stacked experts when it loads it over transformers 5
+                Arguments.of("mixtral-per-expert", "mixtral", lora().targetModules("q_proj", "w1", "w2", "w3")),
+                Arguments.of("qwen2_moe-per-expert", "qwen2_moe", lora().targetModules("q_proj", "gate_proj",
+                        "up_proj", "down_proj")),
+                Arguments.of("qwen3_moe-per-expert", "qwen3_moe", lora().targetModules("q_proj", "gate_proj",
+                        "up_proj", "down_proj")),
+                Arguments.of("olmoe-per-expert", "olmoe", lora().targetModules("q_proj", "gate_proj", "up_proj",
+                        "down_proj")),
+                Arguments.of("glm4_moe-per-expert", "glm4_moe", lora().targetModules("q_proj", "gate_proj", "up_proj",
+                        "down_proj")),
+                Arguments.of("ernie4_5_moe-per-expert", "ernie4_5_moe", lora().targetModules("q_proj", "gate_proj",
+                        "up_proj", "down_proj")),
+                Arguments.of("deepseek_v3-per-expert", "deepseek_v3", lora().targetModules("o_proj", "gate_proj",
+                        "up_proj", "down_proj")));
     }
 
     private static LoraConfig.Builder lora() {
