@@ -187,10 +187,16 @@ def read_safetensors(path):
     for name, spec in header.items():
         if name == "__metadata__":
             continue
-        if spec["dtype"] not in _DTYPES:
-            raise ValueError(f"{path}: tensor {name} has dtype {spec['dtype']}, this reader knows {sorted(_DTYPES)}")
+        if spec["dtype"] not in _DTYPES and spec["dtype"] != "BF16":
+            raise ValueError(f"{path}: tensor {name} has dtype {spec['dtype']}, this reader knows "
+                             f"{sorted(_DTYPES) + ['BF16']}")
         start, end = spec["data_offsets"]
-        array = np.frombuffer(blob[base + start:base + end], dtype=np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<"))
+        raw = blob[base + start:base + end]
+        if spec["dtype"] == "BF16":  # numpy has no bfloat16: the bits as int16, widened to float32 (exact)
+            bits = np.frombuffer(raw, dtype=np.dtype(np.int16).newbyteorder("<")).astype(np.int16)
+            out[name] = torch.from_numpy(bits.reshape(spec["shape"]).copy()).view(torch.bfloat16).float()
+            continue
+        array = np.frombuffer(raw, dtype=np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<"))
         out[name] = torch.from_numpy(array.reshape(spec["shape"]).copy())
     return out
 
@@ -198,10 +204,13 @@ def read_safetensors(path):
 def write_safetensors(path, tensors):
     header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name].detach().cpu().numpy())
-        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": _NAMES[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
+        tensor = tensors[name].detach().cpu().contiguous()
+        if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: its bits, little-endian
+            data, dtype = tensor.view(torch.int16).numpy().astype("<i2").tobytes(), "BF16"
+        else:
+            array = np.ascontiguousarray(tensor.numpy())
+            data, dtype = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(), _NAMES[array.dtype]
+        header[name] = {"dtype": dtype, "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -1517,18 +1526,31 @@ def check_routing_gap(name, model):
         sys.exit(f"{name}: a token's expert choice hinges on rounding (gap {gap:.2e} < {ROUTING_GAP}); change the seed")
 
 
+def bf16_values(weights):
+    """The floating tensors rounded to bfloat16 and widened back to float32, the others as they are: the fixtures'
+    weights are drawn, then rounded, so that model.safetensors stores them in bfloat16 (half the bytes) while the
+    references are still computed in float32 from exactly the stored values."""
+    return {n: t.bfloat16().float() if t.is_floating_point() else t for n, t in weights.items()}
+
+
 def write_model_folder(folder, config, weights):
+    """config.json as save_pretrained writes it (config's dtype stays float32: the forward of the references) and
+    model.safetensors with every floating tensor stored as bfloat16; the weights must be bf16_values already."""
+    stored = {n: t.bfloat16() if t.is_floating_point() else t for n, t in weights.items()}
+    for n, t in weights.items():
+        if t.is_floating_point() and not torch.equal(stored[n].float(), t):  # NOTE: else the file is another model
+            sys.exit(f"{folder}: weight {n} is not a bfloat16 value; round the weights with bf16_values first")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w") as f:
         f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    write_safetensors(os.path.join(folder, "model.safetensors"), weights)
+    write_safetensors(os.path.join(folder, "model.safetensors"), stored)
 
 
 def write_mxfp4_twin(name, config, packed, ref):
     """NAME_mxfp4: NAME's model with its experts still packed, as openai/gpt-oss-20b is published; loading it
     (dequantize_experts) must give NAME's logits exactly."""
     folder = os.path.join(RESOURCES, "references", name + "_mxfp4")
-    # dtype stays float32 (the hub's file names none): the unquantized tensors are stored in float32
+    # dtype stays float32 (the hub's file names none); the unquantized tensors are stored in bfloat16, as the hub's
     write_model_folder(folder, dict(config, quantization_config=GPT_OSS_MXFP4), packed)
     twin = load_folder(folder)
     # transformers dequantizes into bfloat16 by default: harmless, as every MXFP4 value is exact there
@@ -1548,7 +1570,7 @@ def write_fixtures(check_error, names):
     for name in (name for name in names if name not in HYBRID_FIXTURES):
         make_config, seed, *stds = FIXTURES[name]
         config = make_config()
-        packed = random_weights(config, seed, *stds)
+        packed = bf16_values(random_weights(config, seed, *stds))
         weights = dequantize_experts(packed)
         model = CausalLM(config, weights)
         ref = reference_for(model, seed)

@@ -290,7 +290,7 @@ A_PER_HEAD = torch.tensor([0.02, 0.05, 0.1, 0.2, 0.35, 0.6, 1.0, 1.6])
 
 
 def random_weights(config, seed):
-    """Published names (model.safetensors), float32."""
+    """Published names (model.safetensors), float32 (write rounds them to bfloat16 values: ft.bf16_values)."""
     g = torch.Generator().manual_seed(seed)
 
     def normal(std, *shape):
@@ -466,7 +466,7 @@ def write(names, folder_of):
     for name in names:
         make_config, seed = FOLDERS[name]
         config = make_config()
-        weights = random_weights(config, seed)
+        weights = ft.bf16_values(random_weights(config, seed))
         model = GraniteHybridLM(config, weights)
         ref = reference_for(model, seed)
         folder = folder_of(name)

@@ -658,7 +658,7 @@ def write(names, folder_of):
     """Writes the named folders (families_torch.HYBRID_FIXTURES); folder_of(name) is the folder's path."""
     for name, (make_config, seed) in TEXT_FOLDERS.items():
         config = make_config()
-        weights = random_weights(config, seed)
+        weights = ft.bf16_values(random_weights(config, seed))
         if name in names:
             write_text_folder(name, config, weights, seed, folder_of(name))
         if name + "_vl" in names:
