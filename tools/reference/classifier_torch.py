@@ -15,7 +15,9 @@ GenericForSequenceClassification / LlamaForSequenceClassification and loss_utils
     /usr/bin/python3 tools/reference/classifier_torch.py
         checks families_torch against transformers' folders, then writes
         core/src/test/resources/references/qwen2_cls/{config.json, model.safetensors, reference.safetensors,
-        multi_label.safetensors} (the last: the same model as a multi-label classifier on right-padded rows).
+        multi_label.safetensors} (the last: the same model as a multi-label classifier on right-padded rows);
+        model.safetensors stores its weights, score.weight included, as bfloat16 values in bfloat16
+        (families_torch.bf16_values), the references computed from them in float32.
 """
 import os
 import sys

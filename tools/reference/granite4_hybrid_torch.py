@@ -1,6 +1,7 @@
 """Granite 4.0 H (transformers 5.17's granitemoehybrid with Mamba-2 layers: granite-4.0-h-micro / h-1b / h-350m
 dense, granite-4.0-h-tiny / h-small with a mixture of experts beside the shared MLP) in plain PyTorch (float32, CPU,
-eager), for the golden folders references/granite4_h and references/granite4_h_moe.
+eager), for the golden folders references/granite4_h and references/granite4_h_moe (weights drawn, rounded to bfloat16
+values and stored as bfloat16: families_torch.bf16_values).
 
 Run through families_torch.py (it checks its decoder against transformers' folders first and writes
 families_versions.json); it runs with Debian's /usr/bin/python3 (torch 1.13):
