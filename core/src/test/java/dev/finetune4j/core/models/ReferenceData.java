@@ -26,9 +26,9 @@ public final class ReferenceData {
 
     /**
      * How a test loads a reference folder to compare it with its float32 references: weights widened to float32 on
-     * {@code device}. NOTE: the folders store their weights as bfloat16 (drawn as bf16 values, half the bytes; see
-     * tools/reference/families_torch.py's bf16_values); loaded as stored they would run the bf16-weight kernels, not
-     * the float32 ones these references check.
+     * {@code device}. NOTE: most folders store their weights as bf16 (drawn as bf16 values by tools/reference's
+     * generators, for half the bytes); loaded as stored they would run the bf16-weight kernels, not the float32 ones
+     * these references check.
      *
      * @param device where the weights go
      * @return the options: float32 weights on {@code device}
