@@ -45,10 +45,10 @@ core/src/test/resources/references/NAME/:
 
 - config.json and model.safetensors from save_pretrained (config's dtype float32, without transformers_version, no
   generation_config.json), model.safetensors in bfloat16 (half float32's bytes): build rounds every drawn weight and
-  routing bias to a bfloat16 value, so the float32 references below come from exactly the stored values; a constant
-  buffer that is no bfloat16 value (apertus's xIELU beta and eps) stays float32 (as_stored_dtype); qwen3_vl_moe's
-  fused experts rewritten in the hub's orientation (Family.hub_orientation: save_pretrained writes transformers' own),
-  as are their gradients;
+  routing bias to a bfloat16 value, so the float32 references below come from exactly the stored values; another
+  buffer that is no bfloat16 value (apertus's xIELU eps, gemma4_text's layer_scalar) stays float32 (as_stored_dtype),
+  and FLOAT32_FAMILIES stay float32 throughout; qwen3_vl_moe's fused experts rewritten in the hub's orientation
+  (Family.hub_orientation: save_pretrained writes transformers' own), as are their gradients;
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (2, 16),
   logits (2, 16, 128), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
@@ -3409,9 +3409,12 @@ def reference(family, model, seed):
 
 
 def as_stored_dtype(name, tensor):
-    """A tensor save_pretrained wrote, to be stored: in bfloat16 where it is a bfloat16 value (every drawn one: build
-    rounds them), else as it is (a constant buffer, such as apertus's xIELU beta and eps, which are not drawn)."""
-    if not tensor.is_floating_point() or not torch.equal(tensor.bfloat16().float(), tensor):
+    """A tensor save_pretrained wrote, to be stored: in bfloat16 where it is a bfloat16 value (every parameter and
+    drawn routing bias: build rounds them), else as it is (a buffer build leaves alone: apertus's xIELU eps,
+    gemma4_text's layer_scalar)."""
+    if not tensor.is_floating_point():
+        return tensor
+    if not torch.equal(tensor.bfloat16().float(), tensor):
         print(f"  {name}: kept {tensor.dtype} (not a bfloat16 value)")
         return tensor
     return tensor.bfloat16()
