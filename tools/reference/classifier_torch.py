@@ -15,9 +15,10 @@ GenericForSequenceClassification / LlamaForSequenceClassification and loss_utils
     /usr/bin/python3 tools/reference/classifier_torch.py
         checks families_torch against transformers' folders, then writes
         core/src/test/resources/references/qwen2_cls/{config.json, model.safetensors, reference.safetensors,
-        multi_label.safetensors} (the last: the same model as a multi-label classifier on right-padded rows).
+        multi_label.safetensors} (the last: the same model as a multi-label classifier on right-padded rows);
+        model.safetensors stores its weights, score.weight included, as bfloat16 values in bfloat16
+        (families_torch.bf16_values), the references computed from them in float32.
 """
-import json
 import os
 import sys
 
@@ -67,9 +68,9 @@ def main():
     if check_error > ft.CHECK_TOLERANCE:
         sys.exit("families_torch does not reproduce transformers' outputs; no fixture written")
     config = classifier_config()
-    weights = ft.random_weights(config, SEED, 0.1, 0.1)
+    weights = ft.bf16_values(ft.random_weights(config, SEED, 0.1, 0.1))
     g = torch.Generator().manual_seed(SEED + 1)
-    score = torch.randn(len(LABELS), config["hidden_size"], generator=g) * 0.1
+    score = (torch.randn(len(LABELS), config["hidden_size"], generator=g) * 0.1).bfloat16().float()
     ids = torch.randint(1, config["vocab_size"], (3, 10), generator=g)
     mask = torch.ones_like(ids)
     ids[0, 4] = PAD  # a pad id inside a real row: attended, and not where the row is pooled
@@ -84,10 +85,7 @@ def main():
     if torch.allclose(last_position[0], logits[1], atol=1e-3):
         sys.exit("row 1's pooled logits equal its last position's: the fixture would not test the pooling")
     folder = os.path.join(ft.RESOURCES, "references", "qwen2_cls")
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "config.json"), "w") as f:
-        f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    ft.write_safetensors(os.path.join(folder, "model.safetensors"), dict(weights, **{"score.weight": score}))
+    ft.write_model_folder(folder, config, dict(weights, **{"score.weight": score}))
     ft.write_safetensors(os.path.join(folder, "reference.safetensors"),
                          {"input_ids": ids, "attention_mask": mask, "labels": labels, "logits": logits, "loss": loss,
                           "pooled_positions": pooled_positions(ids, PAD).to(torch.int64)})

@@ -9,7 +9,8 @@
 a fixed seed in name order (LayerNorm weights 1 + 0.1 N(0,1), biases 0.05 N(0,1), embedding tables 0.5 N(0,1), the
 other matrices 0.15 N(0,1)), and writes core/src/test/resources/references/NAME/:
 
-- config.json and model.safetensors from save_pretrained (float32; config.json without transformers_version);
+- config.json and model.safetensors from save_pretrained (config.json without transformers_version), the weights
+  rounded to bfloat16 values after drawing and stored as bfloat16 (half float32's bytes);
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (3, 12)
   (row 0 holds the pad id at position 5 among real tokens, attended; row 1 is right-padded by 4, row 2 left-padded by
   3, with the pad id), attention_mask (3, 12), labels (3), logits (3, num_labels) in eval mode, loss (1) (the
@@ -35,7 +36,7 @@ import tempfile
 
 import torch
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = os.path.join(REPO, "core", "src", "test", "resources", "references")
@@ -157,7 +158,13 @@ def case(name, config, model_class, family, folder):
     config._attn_implementation = "eager"
     model = model_class(config).float()
     set_weights(model, SEED)
+    with torch.no_grad():  # bfloat16 values, stored as bfloat16: the float32 references come from exactly those
+        for p in model.parameters():
+            p.copy_(p.bfloat16().float())
     model.save_pretrained(folder)
+    weights = os.path.join(folder, "model.safetensors")
+    save_file({n: t.bfloat16() if t.is_floating_point() else t for n, t in load_file(weights).items()}, weights,
+              metadata={"format": "pt"})
     path = os.path.join(folder, "config.json")
     saved = json.load(open(path))
     saved.pop("transformers_version", None)

@@ -21,10 +21,12 @@ Debian's torch 1.13 and numpy only:
         the named ones: another CPU's float32 kernels can change the last bits of folders written elsewhere).
 
 Every fixture folder holds config.json (the keys transformers 5.x's save_pretrained writes for that config
-class), model.safetensors (Hugging Face tensor names) and reference.safetensors (input_ids, attention_mask,
-logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope). The mixture-of-experts
-folders add aux_loss (the router load-balancing loss of the masked batch), grad.NAME (d loss / d NAME) and
-aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names (gpt_oss:
+class; dtype float32), model.safetensors (Hugging Face tensor names; every weight drawn, rounded to a bfloat16 value
+and stored as bfloat16, half the bytes, so that the float32 references below are computed from exactly the stored
+values: bf16_values; gpt_oss and its twin stay float32, FLOAT32_FIXTURES) and reference.safetensors (input_ids,
+attention_mask, logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope). The
+mixture-of-experts folders add aux_loss (the router load-balancing loss of the masked batch), grad.NAME (d loss /
+d NAME) and aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names (gpt_oss:
 its stacked expert tensors). gpt_oss_mxfp4 holds the same model as gpt_oss, its experts packed as the hub publishes
 gpt-oss (MXFP4 blocks and scales), and no reference file: it must load to gpt_oss's logits. qwen3_5 adds grad.NAME,
 long_input_ids (1, 150), long_logits and grad_long.NAME; qwen3_5_vl holds the same language model saved as
@@ -187,10 +189,16 @@ def read_safetensors(path):
     for name, spec in header.items():
         if name == "__metadata__":
             continue
-        if spec["dtype"] not in _DTYPES:
-            raise ValueError(f"{path}: tensor {name} has dtype {spec['dtype']}, this reader knows {sorted(_DTYPES)}")
+        if spec["dtype"] not in _DTYPES and spec["dtype"] != "BF16":
+            raise ValueError(f"{path}: tensor {name} has dtype {spec['dtype']}, this reader knows "
+                             f"{sorted(_DTYPES) + ['BF16']}")
         start, end = spec["data_offsets"]
-        array = np.frombuffer(blob[base + start:base + end], dtype=np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<"))
+        raw = blob[base + start:base + end]
+        if spec["dtype"] == "BF16":  # numpy has no bfloat16: the bits as int16, widened to float32 (exact)
+            bits = np.frombuffer(raw, dtype=np.dtype(np.int16).newbyteorder("<")).astype(np.int16)
+            out[name] = torch.from_numpy(bits.reshape(spec["shape"]).copy()).view(torch.bfloat16).float()
+            continue
+        array = np.frombuffer(raw, dtype=np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<"))
         out[name] = torch.from_numpy(array.reshape(spec["shape"]).copy())
     return out
 
@@ -198,10 +206,13 @@ def read_safetensors(path):
 def write_safetensors(path, tensors):
     header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name].detach().cpu().numpy())
-        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": _NAMES[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
+        tensor = tensors[name].detach().cpu().contiguous()
+        if tensor.dtype == torch.bfloat16:  # numpy has no bfloat16: its bits, little-endian
+            data, dtype = tensor.view(torch.int16).numpy().astype("<i2").tobytes(), "BF16"
+        else:
+            array = np.ascontiguousarray(tensor.numpy())
+            data, dtype = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(), _NAMES[array.dtype]
+        header[name] = {"dtype": dtype, "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -1517,19 +1528,37 @@ def check_routing_gap(name, model):
         sys.exit(f"{name}: a token's expert choice hinges on rounding (gap {gap:.2e} < {ROUTING_GAP}); change the seed")
 
 
-def write_model_folder(folder, config, weights):
+# Fixtures whose weights stay float32 draws, stored as float32: rounded to bfloat16, gpt_oss's smallest routing gap
+# falls to 9.98e-4, under ROUTING_GAP (a token's experts would hinge on rounding), and its seed is part of the fixture
+FLOAT32_FIXTURES = ("gpt_oss",)
+
+
+def bf16_values(weights):
+    """The floating tensors rounded to bfloat16 and widened back to float32, the others as they are: the fixtures'
+    weights are drawn, then rounded, so that model.safetensors stores them in bfloat16 (half the bytes) while the
+    references are still computed in float32 from exactly the stored values."""
+    return {n: t.bfloat16().float() if t.is_floating_point() else t for n, t in weights.items()}
+
+
+def write_model_folder(folder, config, weights, dtype=torch.bfloat16):
+    """config.json as save_pretrained writes it (config's dtype stays float32: the forward of the references) and
+    model.safetensors with every floating tensor stored in dtype; bfloat16 needs the weights to be bf16_values."""
+    stored = {n: t.to(dtype) if t.is_floating_point() else t for n, t in weights.items()}
+    for n, t in weights.items():
+        if t.is_floating_point() and not torch.equal(stored[n].float(), t):  # NOTE: else the file is another model
+            sys.exit(f"{folder}: weight {n} is not a bfloat16 value; round the weights with bf16_values first")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w") as f:
         f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    write_safetensors(os.path.join(folder, "model.safetensors"), weights)
+    write_safetensors(os.path.join(folder, "model.safetensors"), stored)
 
 
-def write_mxfp4_twin(name, config, packed, ref):
+def write_mxfp4_twin(name, config, packed, ref, dtype):
     """NAME_mxfp4: NAME's model with its experts still packed, as openai/gpt-oss-20b is published; loading it
     (dequantize_experts) must give NAME's logits exactly."""
     folder = os.path.join(RESOURCES, "references", name + "_mxfp4")
-    # dtype stays float32 (the hub's file names none): the unquantized tensors are stored in float32
-    write_model_folder(folder, dict(config, quantization_config=GPT_OSS_MXFP4), packed)
+    # config's dtype stays float32 (the hub's file names none); the unquantized tensors are stored as NAME's are
+    write_model_folder(folder, dict(config, quantization_config=GPT_OSS_MXFP4), packed, dtype)
     twin = load_folder(folder)
     # transformers dequantizes into bfloat16 by default: harmless, as every MXFP4 value is exact there
     for weight in (t for n, t in twin.w.items() if n.endswith(("gate_up_proj", "down_proj"))):
@@ -1549,10 +1578,13 @@ def write_fixtures(check_error, names):
         make_config, seed, *stds = FIXTURES[name]
         config = make_config()
         packed = random_weights(config, seed, *stds)
+        dtype = torch.float32 if name in FLOAT32_FIXTURES else torch.bfloat16
+        if dtype == torch.bfloat16:
+            packed = bf16_values(packed)
         weights = dequantize_experts(packed)
         model = CausalLM(config, weights)
         ref = reference_for(model, seed)
-        write_model_folder(os.path.join(RESOURCES, "references", name), config, weights)
+        write_model_folder(os.path.join(RESOURCES, "references", name), config, weights, dtype)
         write_safetensors(os.path.join(RESOURCES, "references", name, "reference.safetensors"), ref)
         print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
               f"greedy {ref['greedy_output'].tolist()}")
@@ -1563,7 +1595,7 @@ def write_fixtures(check_error, names):
             print_routing(name, model, ref["input_ids"])
         bites(name, CausalLM(config, weights), ref)
         if any(n.endswith(MXFP4_PACKED) for n in packed):
-            write_mxfp4_twin(name, config, packed, ref)
+            write_mxfp4_twin(name, config, packed, ref, dtype)
     versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
                 "outputs_from": "a plain-PyTorch re-implementation, not transformers itself",
                 "checked_against": {"folders": TRANSFORMERS_MADE, "made_by": "transformers 5.17.0",

@@ -1,6 +1,7 @@
 """Granite 4.0 H (transformers 5.17's granitemoehybrid with Mamba-2 layers: granite-4.0-h-micro / h-1b / h-350m
 dense, granite-4.0-h-tiny / h-small with a mixture of experts beside the shared MLP) in plain PyTorch (float32, CPU,
-eager), for the golden folders references/granite4_h and references/granite4_h_moe.
+eager), for the golden folders references/granite4_h and references/granite4_h_moe (weights drawn, rounded to bfloat16
+values and stored as bfloat16: families_torch.bf16_values).
 
 Run through families_torch.py (it checks its decoder against transformers' folders first and writes
 families_versions.json); it runs with Debian's /usr/bin/python3 (torch 1.13):
@@ -290,7 +291,7 @@ A_PER_HEAD = torch.tensor([0.02, 0.05, 0.1, 0.2, 0.35, 0.6, 1.0, 1.6])
 
 
 def random_weights(config, seed):
-    """Published names (model.safetensors), float32."""
+    """Published names (model.safetensors), float32 (write rounds them to bfloat16 values: ft.bf16_values)."""
     g = torch.Generator().manual_seed(seed)
 
     def normal(std, *shape):
@@ -466,7 +467,7 @@ def write(names, folder_of):
     for name in names:
         make_config, seed = FOLDERS[name]
         config = make_config()
-        weights = random_weights(config, seed)
+        weights = ft.bf16_values(random_weights(config, seed))
         model = GraniteHybridLM(config, weights)
         ref = reference_for(model, seed)
         folder = folder_of(name)

@@ -5,7 +5,8 @@ that ../shared/fixtures does not cover. Run where torch, transformers and peft a
 
 Writes OUT_DIR/<name>/ folders in the same layout as the shared hf-tiny fixtures (config.json,
 model.safetensors, reference.safetensors, lora/), a LoRA training trajectory and DPO log-probabilities.
-Everything is float32 on the CPU with eager attention and fixed seeds.
+Everything is computed in float32 on the CPU with eager attention and fixed seeds; model.safetensors stores the
+weights, rounded to bfloat16 values after transformers initialises them, as bfloat16.
 """
 import json
 import os
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 import transformers
 import peft
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 OUT = sys.argv[1]
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -54,12 +55,19 @@ def hf_loss(logits, labels):
 
 
 def build(kind, seed):
+    """transformers' own initialisation, every weight then rounded to a bfloat16 value: model.safetensors stores them
+    as bfloat16 (half the bytes), and everything below is computed in float32 from exactly those values."""
     torch.manual_seed(seed)
     config = make_config(kind)
     model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager").float()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.bfloat16().float())
     model.eval()
     folder = os.path.join(OUT, kind)
     model.save_pretrained(folder, safe_serialization=True)
+    weights = os.path.join(folder, "model.safetensors")
+    save_file({n: t.bfloat16() for n, t in load_file(weights).items()}, weights, metadata={"format": "pt"})
     return model, folder
 
 

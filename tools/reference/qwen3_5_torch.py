@@ -1,6 +1,7 @@
 """Qwen3.5's language model (transformers 5.17's qwen3_5_text, also inside qwen3_5's Qwen3_5ForConditionalGeneration)
 and its mixture of experts (qwen3_5_moe_text, inside qwen3_5_moe's Qwen3_5MoeForConditionalGeneration) in plain
-PyTorch (float32, CPU, eager), for the golden folders references/qwen3_5, qwen3_5_vl, qwen3_5_moe and qwen3_5_moe_vl.
+PyTorch (float32, CPU, eager), for the golden folders references/qwen3_5, qwen3_5_vl, qwen3_5_moe and qwen3_5_moe_vl
+(weights drawn, rounded to bfloat16 values and stored as bfloat16: families_torch.bf16_values).
 
 Run through families_torch.py (it checks its decoder against transformers' folders first and writes
 families_versions.json):
@@ -658,7 +659,7 @@ def write(names, folder_of):
     """Writes the named folders (families_torch.HYBRID_FIXTURES); folder_of(name) is the folder's path."""
     for name, (make_config, seed) in TEXT_FOLDERS.items():
         config = make_config()
-        weights = random_weights(config, seed)
+        weights = ft.bf16_values(random_weights(config, seed))
         if name in names:
             write_text_folder(name, config, weights, seed, folder_of(name))
         if name + "_vl" in names:

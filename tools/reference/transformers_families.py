@@ -43,9 +43,12 @@ qwen3_vl_moe their routers); deepseek_v3 and deepseek_v2 also widen their query 
 mla_weights; qwen3_next zero-centres the norms it reads as 1 + w, qwen3_next_weights), and writes
 core/src/test/resources/references/NAME/:
 
-- config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
-  generation_config.json); qwen3_vl_moe's fused experts rewritten in the hub's orientation (Family.hub_orientation:
-  save_pretrained writes transformers' own), as are their gradients;
+- config.json and model.safetensors from save_pretrained (config's dtype float32, without transformers_version, no
+  generation_config.json), model.safetensors in bfloat16 (half float32's bytes): build rounds every drawn weight and
+  routing bias to a bfloat16 value, so the float32 references below come from exactly the stored values; another
+  buffer that is no bfloat16 value (apertus's xIELU eps, gemma4_text's layer_scalar) stays float32 (as_stored_dtype),
+  and FLOAT32_FAMILIES stay float32 throughout; qwen3_vl_moe's fused experts rewritten in the hub's orientation
+  (Family.hub_orientation: save_pretrained writes transformers' own), as are their gradients;
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (2, 16),
   logits (2, 16, 128), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
@@ -117,6 +120,9 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 REFERENCES = os.path.join(ROOT, "core", "src", "test", "resources", "references")
 MIN_MARGIN = 1e-3  # smallest top-1 / top-2 logit gap allowed along the greedy path
 BITE = 1e-3  # a rule switched off must move the logits by more than this, relative to max |logit|
+# Families whose weights stay float32 draws, stored as float32: rounded to bfloat16 at their seed, their routing or
+# greedy margins fall under MIN_ROUTING_GAP or MIN_MARGIN, and the next passing seed would be another model
+FLOAT32_FAMILIES = ("lfm2_moe", "glm4_moe", "ernie4_5_moe", "deepseek_v2", "gemma4_text_moe")
 SEQ, PADDED, PROMPT, NEW_TOKENS = 16, 4, 6, 10  # PADDED: right padding at the end of row 1
 VOCAB, HIDDEN, HEAD_DIM = 128, 32, 8  # 4 query heads and 2 kv heads of HEAD_DIM in every family
 NO_SPECIAL_TOKENS = dict(bos_token_id=None, eos_token_id=None)  # GlmConfig/Glm4Config refill eos, so not for them
@@ -225,15 +231,18 @@ def apertus_config():
 
 # ---- weights ----
 
+def drawn_buffers(model):
+    """The routing bias buffers set_weights draws: lfm2_moe's expert_bias, glm4_moe's e_score_correction_bias."""
+    return [(name, b) for name, b in model.named_buffers() if name.endswith(("expert_bias", "e_score_correction_bias"))]
+
+
 def set_weights(model, seed, head_std):
     """Every parameter drawn from one generator in name order, so that a misplaced norm or bias shows; a routing
     bias buffer (lfm2_moe's expert_bias, glm4_moe's e_score_correction_bias, stored in the checkpoint) is drawn as a
     projection."""
     g = torch.Generator().manual_seed(seed)
-    expert_biases = [(name, b) for name, b in model.named_buffers()
-                     if name.endswith(("expert_bias", "e_score_correction_bias"))]
     with torch.no_grad():
-        for name, p in sorted([*model.named_parameters(), *expert_biases]):
+        for name, p in sorted([*model.named_parameters(), *drawn_buffers(model)]):
             noise = torch.randn(p.shape, generator=g)
             if name.endswith(".bias"):
                 p.copy_(0.05 * noise)
@@ -3334,12 +3343,17 @@ FAMILIES = {
 }
 
 
-def build(family, seed):
+def build(family, seed, bf16):
+    """The family's model with the seed's weights; bf16: rounded to bfloat16 values (write_folder stores them so)."""
     config = family.make_config()
     model = family.auto.from_config(config, attn_implementation="eager", dtype=torch.float32)
     set_weights(model, seed, family.head_std)
     if family.adjust_weights:
         family.adjust_weights(model)
+    if bf16:
+        with torch.no_grad():
+            for _, tensor in [*model.named_parameters(), *drawn_buffers(model)]:
+                tensor.copy_(tensor.bfloat16().float())
     return model.eval()
 
 
@@ -3394,20 +3408,34 @@ def reference(family, model, seed):
     return ref, margin
 
 
+def as_stored_dtype(name, tensor):
+    """A tensor save_pretrained wrote, to be stored: in bfloat16 where it is a bfloat16 value (every parameter and
+    drawn routing bias: build rounds them), else as it is (a buffer build leaves alone: apertus's xIELU eps,
+    gemma4_text's layer_scalar)."""
+    if not tensor.is_floating_point():
+        return tensor
+    if not torch.equal(tensor.bfloat16().float(), tensor):
+        print(f"  {name}: kept {tensor.dtype} (not a bfloat16 value)")
+        return tensor
+    return tensor.bfloat16()
+
+
 def rewrite_weights(folder, tensors):
     save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
 
 
 def write_folder(name, family, model, ref):
-    """save_pretrained's files, model.safetensors in the hub's orientation (family.hub_orientation) with
-    family.extra_tensors added, and the reference."""
+    """save_pretrained's files, model.safetensors in bfloat16 (float32 for FLOAT32_FAMILIES) and the hub's orientation
+    (family.hub_orientation) with family.extra_tensors added, and the reference."""
     folder = os.path.join(REFERENCES, name)
     model.save_pretrained(folder)
     os.remove(os.path.join(folder, "generation_config.json"))
-    if family.extra_tensors or family.hub_orientation:
-        saved = load_file(os.path.join(folder, "model.safetensors"))
-        rewrite_weights(folder, {**{n: family.as_stored(n, tensor) for n, tensor in saved.items()},
-                                 **(family.extra_tensors() if family.extra_tensors else {})})
+    saved = {n: family.as_stored(n, t) for n, t in load_file(os.path.join(folder, "model.safetensors")).items()}
+    extra = family.extra_tensors() if family.extra_tensors else {}
+    if name not in FLOAT32_FAMILIES:
+        saved = {n: as_stored_dtype(n, t).contiguous() for n, t in saved.items()}
+        extra = {n: t.bfloat16() if t.is_floating_point() else t for n, t in extra.items()}
+    rewrite_weights(folder, {**saved, **extra})
     path = os.path.join(folder, "config.json")
     with open(path) as f:
         config = json.load(f)
@@ -3437,7 +3465,7 @@ def make(name):
     seed = family.seed
     while True:
         torch.manual_seed(0)  # generate's own draws, if any, do not vary between runs
-        model = build(family, seed)
+        model = build(family, seed, bf16=name not in FLOAT32_FAMILIES)
         if family.rotation:
             family.rotation.check(model)
         if family.check:

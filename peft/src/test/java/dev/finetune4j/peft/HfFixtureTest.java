@@ -1,9 +1,12 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,6 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gradients 1e-4 relative norm (issue 3).
  */
 class HfFixtureTest {
+    /** qwen3's base stores bf16 values as bf16: loaded as float32, as the torch references computed them. */
+    private static final LoadOptions F32 = ReferenceData.f32(Device.cpu());
     private static final double LOGITS_TOL = 1e-4;
 
     @TempDir
@@ -33,7 +38,7 @@ class HfFixtureTest {
         Map<String, float[]> ref = Fixtures.reference(model);
         Map<String, float[]> train = trainingReference(model, ref);
         long[][] ids = Fixtures.ids(model, "input_ids");
-        try (LanguageModel base = AutoModel.loadCausalLM(trainingModel(model))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(trainingModel(model), F32)) {
             PeftModel m = Peft.loadTrainable(base, Fixtures.dir(model).resolve("lora"));
             assertLogits(model, "lora_logits", m.logits(ids, null), ref);
             m.train(true);
@@ -102,7 +107,7 @@ class HfFixtureTest {
         Map<String, float[]> ref = Fixtures.reference(model);
         long[][] ids = Fixtures.ids(model, "input_ids");
         for (String method : new String[]{"dora", "ia3", "prefix", "prompt"}) {
-            try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(model))) {
+            try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(model), F32)) {
                 PeftModel m = Peft.load(base, Fixtures.dir(model).resolve(method));
                 float[] expected = ref.get(method + "_logits");
                 if (method.equals("prompt")) {
@@ -119,7 +124,7 @@ class HfFixtureTest {
     void mergeEqualsUnmergedForDoraAndIa3(String model) {
         long[][] ids = Fixtures.ids(model, "input_ids");
         for (String method : new String[]{"lora", "dora", "ia3"}) {
-            try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(model))) {
+            try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(model), F32)) {
                 float[] before = Fixtures.flat(base.logits(ids, null));
                 PeftModel m = Peft.load(base, Fixtures.dir(model).resolve(method));
                 float[] adapted = Fixtures.flat(m.logits(ids, null));

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
@@ -97,7 +98,7 @@ class Gemma4CheckpointTest {
         Path dir = Gemma4MultimodalFolders.write(tmp.resolve("gemma4"));
         ReferenceData ref = ReferenceData.load(TEXT + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
-        try (LanguageModel model = AutoModel.loadCausalLM(dir)) {
+        try (LanguageModel model = AutoModel.loadCausalLM(dir, ReferenceData.f32(Device.cpu()))) {
             assertEquals("gemma4", model.spec().modelType());
             assertEquals(DecoderLayout.GEMMA4_CONDITIONAL_GENERATION, ((DecoderModel) model).layout());
             assertTrue(model.stateDict().keySet().stream().allMatch(n -> n.startsWith("model.language_model.")),

@@ -118,7 +118,7 @@ class HfReferenceModelsTest {
     }
 
     private static LanguageModel load(String dir, Device device) {
-        return AutoModel.loadCausalLM(ReferenceData.resource(dir), LoadOptions.builder().device(device).build());
+        return AutoModel.loadCausalLM(ReferenceData.resource(dir), ReferenceData.f32(device));
     }
 
     /** Hugging Face's causal-LM loss: logits of position t predict token t+1, mean over all positions. */
@@ -170,7 +170,7 @@ class HfReferenceModelsTest {
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
         long[][] mask = ref.ids("left_attention_mask");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir))) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), ReferenceData.f32(Device.cpu()))) {
             float[][][] ours = lm.logits(ids, mask);
             float[] expected = ref.floats.get("logits_left_padded");
             int t = ours[0].length;

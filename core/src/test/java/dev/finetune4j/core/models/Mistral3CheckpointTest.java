@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
@@ -85,7 +86,7 @@ class Mistral3CheckpointTest {
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), renamed, Map.of());
         }
         ReferenceData ref = ReferenceData.load("references/mistral4/reference.safetensors");
-        try (LanguageModel lm = AutoModel.loadCausalLM(tmp)) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(tmp, ReferenceData.f32(Device.cpu()))) {
             DecoderModel model = (DecoderModel) lm;
             assertEquals(LatentAttentionConfig.MISTRAL4_MODEL_TYPE, model.config().modelType());
             assertEquals(DecoderLayout.MISTRAL3_CONDITIONAL_GENERATION, model.layout());

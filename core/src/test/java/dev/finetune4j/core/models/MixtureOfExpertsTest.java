@@ -3,6 +3,7 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Tensor;
@@ -12,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -51,7 +53,7 @@ class MixtureOfExpertsTest {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         List<String> keys = ref.floats.keySet().stream().filter(k -> k.startsWith("aux_grad.")).toList();
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir));
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), ReferenceData.f32(Device.cpu()));
              var scope = TensorScope.open()) {
             for (String key : keys) {
                 lm.stateDict().get(key.substring("aux_grad.".length())).requiresGrad(true);
@@ -74,12 +76,14 @@ class MixtureOfExpertsTest {
 
     /** NF4 loading quantizes the experts but leaves the routers as stored, whose scores pick the experts. */
     @Test
-    void nf4LoadingLeavesTheRoutersAsStored() {
+    void nf4LoadingLeavesTheRoutersAsStored() throws Exception {
         LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
         try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/qwen2_moe"), nf4)) {
             Map<String, Tensor> w = lm.stateDict();
-            assertEquals(DType.F32, w.get("model.layers.0.mlp.gate.weight").dtype());
-            assertEquals(DType.F32, w.get("model.layers.0.mlp.shared_expert_gate.weight").dtype());
+            for (String router : List.of("model.layers.0.mlp.gate.weight",
+                    "model.layers.0.mlp.shared_expert_gate.weight")) {
+                assertEquals(storedDtype("qwen2_moe", router), w.get(router).dtype(), router);
+            }
             assertEquals(DType.NF4, w.get("model.layers.0.mlp.experts.3.down_proj.weight").dtype());
             assertEquals(DType.NF4, w.get("model.layers.0.mlp.shared_expert.up_proj.weight").dtype());
             assertEquals(DType.NF4, w.get("model.layers.1.mlp.gate_proj.weight").dtype(), "layer 1 is dense");
@@ -104,9 +108,11 @@ class MixtureOfExpertsTest {
         try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/" + family), nf4);
              var scope = TensorScope.open()) {
             Map<String, Tensor> w = lm.stateDict();
-            assertEquals(DType.F32, w.get(router + ".weight").dtype(), family + " router");
+            assertEquals(storedDtype(family, router + ".weight"), w.get(router + ".weight").dtype(),
+                    family + " router");
             if (w.containsKey(router + ".e_score_correction_bias")) {
-                assertEquals(DType.F32, w.get(router + ".e_score_correction_bias").dtype());
+                assertEquals(storedDtype(family, router + ".e_score_correction_bias"),
+                        w.get(router + ".e_score_correction_bias").dtype());
             }
             assertEquals(DType.NF4, w.get(quantized).dtype(), quantized);
             float[] logits = lm.forward(ModelInput.of(ref.ids("input_ids"), null)).toFloatArray();
@@ -154,5 +160,13 @@ class MixtureOfExpertsTest {
     /** Largest difference within 1e-4 of the largest |expected|: float32 sums in another order, nothing more. */
     private static void assertClose(float[] expected, float[] actual, String what) {
         ReferenceGradients.assertClose(expected, actual, 1e-4, what);
+    }
+
+    /** The dtype of {@code name} in references/{@code family}'s checkpoint: bf16 or float32, as stored. */
+    private static DType storedDtype(String family, String name) throws Exception {
+        Path dir = ReferenceData.resource("references/" + family);
+        try (SafetensorsCheckpoint checkpoint = SafetensorsCheckpoint.open(dir)) {
+            return checkpoint.info(name).dtype();
+        }
     }
 }

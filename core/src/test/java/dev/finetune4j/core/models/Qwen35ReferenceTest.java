@@ -57,7 +57,8 @@ class Qwen35ReferenceTest {
     static void assertLongInputMatchesTorch(String dir, int gradients) throws Exception {
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         long[][] ids = ref.ids("long_input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir)); var scope = TensorScope.open()) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), ReferenceData.f32(Device.cpu()));
+             var scope = TensorScope.open()) {
             Map<String, Tensor> weights = lm.stateDict();
             ref.floats.keySet().stream().filter(k -> k.startsWith("grad_long."))
                     .forEach(k -> weights.get(k.substring("grad_long.".length())).requiresGrad(true));

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
@@ -162,7 +163,7 @@ class Qwen3VlReferenceTest {
 
     private static void assertSameLogits(Path folder) throws Exception {
         ReferenceData ref = ReferenceData.load(DIR + "/reference.safetensors");
-        try (LanguageModel lm = AutoModel.loadCausalLM(folder)) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(folder, ReferenceData.f32(Device.cpu()))) {
             float[][][] logits = lm.logits(ref.ids("input_ids"), null);
             HfReferenceModelsTest.assertClose(ref.floats.get("logits"), HfReferenceModelsTest.flatten(logits), null,
                     folder + " logits");

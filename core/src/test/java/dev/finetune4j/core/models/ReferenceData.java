@@ -1,6 +1,8 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.net.URISyntaxException;
@@ -20,6 +22,19 @@ public final class ReferenceData {
         } catch (URISyntaxException | NullPointerException e) {
             throw new IllegalStateException("missing test resource " + path, e);
         }
+    }
+
+    /**
+     * How a test loads a reference folder to compare it with its float32 references: weights widened to float32 on
+     * {@code device}. NOTE: most folders store their weights as bf16 (drawn as bf16 values by tools/reference's
+     * generators, for half the bytes); loaded as stored they would run the bf16-weight kernels, not the float32 ones
+     * these references check.
+     *
+     * @param device where the weights go
+     * @return the options: float32 weights on {@code device}
+     */
+    public static LoadOptions f32(Device device) {
+        return LoadOptions.builder().dtype(DType.F32).device(device).build();
     }
 
     public static ReferenceData load(String path) throws Exception {

@@ -40,7 +40,7 @@ final class ReferenceGradients {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), LoadOptions.builder().device(device).build());
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), ReferenceData.f32(device));
              var scope = TensorScope.open()) {
             Map<String, Tensor> weights = lm.stateDict();
             int checked = 0;

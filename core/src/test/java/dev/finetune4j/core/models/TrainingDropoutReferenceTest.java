@@ -74,7 +74,7 @@ class TrainingDropoutReferenceTest {
             Tensor logits;
             Tensor loss;
             if (causal) {
-                LanguageModel lm = AutoModel.loadCausalLM(folder, LoadOptions.builder().device(device).build());
+                LanguageModel lm = AutoModel.loadCausalLM(folder, ReferenceData.f32(device));
                 model = lm;
                 requireGradients(lm, ref);
                 lm.gradientCheckpointing(checkpointing);

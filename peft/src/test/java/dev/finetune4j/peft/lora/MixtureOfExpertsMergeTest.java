@@ -1,10 +1,13 @@
 package dev.finetune4j.peft.lora;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -23,6 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * folder whose per-expert tensors load as the hub's checkpoints do.
  */
 class MixtureOfExpertsMergeTest {
+    /**
+     * The fixture stores its weights as bf16: loaded as float32, the merge keeps the LoRA delta exactly (merged into
+     * bf16 weights it would be rounded, moving the logits by about 1e-2).
+     */
+    private static final LoadOptions F32 = ReferenceData.f32(Device.cpu());
     private static final long[][] IDS = {{5, 17, 99, 3, 250, 41, 8, 77}, {12, 1, 64, 200, 9, 31, 150, 2}};
 
     @Test
@@ -32,7 +40,7 @@ class MixtureOfExpertsMergeTest {
         LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
                 .targetModules("q_proj", "up_proj", "down_proj").build();
         float[][][] adapted;
-        try (LanguageModel model = AutoModel.loadCausalLM(base)) {
+        try (LanguageModel model = AutoModel.loadCausalLM(base, F32)) {
             PeftModel peft = Peft.wrap(model, lora, 3);
             adapted = peft.logits(IDS, null);
             peft.save(tmp.resolve("adapter"));
@@ -43,7 +51,7 @@ class MixtureOfExpertsMergeTest {
             assertTrue(saved.names().contains("base_model.model.model.layers.1.mlp.up_proj.lora_A.weight"), "the dense layer");
         }
         float[][][] merged;
-        try (LanguageModel model = AutoModel.loadCausalLM(base)) {
+        try (LanguageModel model = AutoModel.loadCausalLM(base, F32)) {
             PeftModel loaded = Peft.load(model, tmp.resolve("adapter"));
             assertMaxDifference(adapted, loaded.logits(IDS, null), 0, "the adapter loaded back");
             LanguageModel unloaded = loaded.mergeAndUnload();

@@ -1,8 +1,11 @@
 package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
@@ -20,6 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the adapter disabled) against TRL-style losses over transformers' log-probabilities.
  */
 class DpoFixtureTest {
+    /** qwen3's base stores bf16 values as bf16: loaded as float32, as the torch references computed them. */
+    private static final LoadOptions F32 = ReferenceData.f32(Device.cpu());
 
     @Test
     void formulasMatchTheLlamaFixtureOnItsOwnLogProbs() {
@@ -40,7 +45,7 @@ class DpoFixtureTest {
         JsonNode fixture = TrainTestSupport.json(dir.resolve("dpo.json"));
         List<DpoTrainer.PairLogProbs> theirs = TrainTestSupport.dpoLogProbs(fixture);
         List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(fixture);
-        try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"), F32)) {
             PeftModel policy = Peft.load(base, dir.resolve("lora"));
             PreferenceDataset data = PreferenceDataset.of(pairs);
             List<DpoTrainer.ResponseLogProbs> reference;

@@ -1,8 +1,11 @@
 package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -21,6 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 1e-5 and the final adapter within 1e-4 relative L2 norm per tensor.
  */
 class TrajectoryFixtureTest {
+    /** qwen3's base stores bf16 values as bf16: loaded as float32, as the torch references computed them. */
+    private static final LoadOptions F32 = ReferenceData.f32(Device.cpu());
 
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen3"})
@@ -36,7 +41,7 @@ class TrajectoryFixtureTest {
                 .adamEpsilon(opt.get("eps").asDouble()).weightDecay(opt.get("weight_decay").asDouble())
                 .maxGradNorm(trajectory.get("clip_grad_norm").asDouble()).schedule(Schedule.CONSTANT)
                 .shuffle(false).seed(42).logEverySteps(0).build();
-        try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"), F32)) {
             PeftModel model = Peft.loadTrainable(base, dir.resolve("adapter_init"));
             TrainResult result = SftTrainer.builder().model(model).config(cfg)
                     .trainData(TokenizedDataset.of(inputIds, labels)).build().train();
