@@ -521,6 +521,14 @@ class CudaLaunchContractTest {
                 assertTrue(l.sharedBytes() + FakeCuda.STATIC_SHARED <= 163 * 1024, l.toString());
             }
         }
+        // the widest head the kernels declare (maxHeadDim, which latent attention reads) is the widest they take
+        var kernels = DEVICE.backend().kernels().attention();
+        int wider = kernels.maxHeadDim() + 1;
+        try (TensorScope s = TensorScope.open()) {
+            Tensor q = randn(s, 1, 1, 3, wider);
+            assertThrows(IllegalArgumentException.class, () -> kernels.attention(q, q, q, AttentionMask.causalOnly(),
+                    0.06f, 0f, f32(s, 1, 1, 3, wider), f32(s, 1, 1, 3)));
+        }
     }
 
     /**
@@ -551,7 +559,9 @@ class CudaLaunchContractTest {
         TreeSet<String> ops = new TreeSet<>();
         for (RecordComponent family : KernelFamilies.class.getRecordComponents()) {
             for (Method m : family.getType().getMethods()) {
-                if (!Modifier.isStatic(m.getModifiers())) { // default ops too: CUDA implements them its own way
+                // default ops too: CUDA implements them its own way; a capability (no operands, such as
+                // attention.maxHeadDim) launches nothing
+                if (!Modifier.isStatic(m.getModifiers()) && m.getParameterCount() > 0) {
                     ops.add(family.getName() + "." + m.getName());
                 }
             }
