@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.opaque.OpaqueBackendProvider;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.nn.KvCache;
@@ -43,6 +44,17 @@ class LatentKvCacheTest {
     @ValueSource(strings = {"deepseek_v3", "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "mistral4"})
     void cacheHoldsLatentsAndGenerationMatches(String family) throws Exception {
         assertLatentCacheMatches("references/" + family, Device.cpu());
+    }
+
+    /**
+     * The same checks where the attention kernels take heads of the expanded width (10) but not of the latent (12), as
+     * CUDA's 512 against DeepSeek-V3's 576: decoding attends in latent space by the composed attention (the narrow
+     * device's kernels refuse the latent), with masks for the left-padded batch.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek_v3", "mistral4"})
+    void latentWiderThanTheKernelsIsAttendedComposed(String family) throws Exception {
+        assertLatentCacheMatches("references/" + family, OpaqueBackendProvider.narrowDevice(10));
     }
 
     /** {@link #cacheHoldsLatentsAndGenerationMatches}'s checks on {@code device}. */
