@@ -12,9 +12,11 @@ import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the reference's greedy tokens (references/ made by transformers). Decoding one token at a time over a prompt read at
  * once gives the logits of the uncached pass within {@value #LOGITS_TOLERANCE}, both when attention works in latent
  * space (kv_b_proj absorbed) and when a wrapper on kv_b_proj (as an adapter would be) makes it expand the cached
- * latents; batched prompts with padding and sampling give what each does alone and uncached.
+ * latents; batched prompts with padding and sampling give what each does alone and uncached. So does decoding where
+ * the latent is wider than the attention kernels take (composed attention) and over an NF4-quantized kv_b_proj.
  */
 class LatentKvCacheTest {
     /** Float32 logits of the cached and uncached passes, which sum the same products in other orders. */
@@ -55,6 +58,30 @@ class LatentKvCacheTest {
     @ValueSource(strings = {"deepseek_v3", "mistral4"})
     void latentWiderThanTheKernelsIsAttendedComposed(String family) throws Exception {
         assertLatentCacheMatches("references/" + family, OpaqueBackendProvider.narrowDevice(10));
+    }
+
+    /**
+     * An NF4-quantized kv_b_proj (a QLoRA base) is absorbed from its dequantized weight: decoding gives the logits of
+     * the uncached pass over the same quantized weights (which expands the latents through the quantized product)
+     * within {@value #LOGITS_TOLERANCE}, and the same greedy tokens.
+     */
+    @Test
+    void quantizedKvBProjIsAbsorbedDequantized() throws Exception {
+        String dir = "references/deepseek_v3";
+        long[] prompt = ReferenceData.load(dir + "/reference.safetensors").longs.get("greedy_prompt");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), LoadOptions.builder()
+                .dtype(DType.F32).device(Device.cpu()).quantization(Quantization.NF4).build())) {
+            for (Map.Entry<String, Module> e : lm.namedModules().entrySet()) {
+                if (e.getKey().endsWith("kv_b_proj")) {
+                    assertEquals(DType.NF4, ((Linear) e.getValue()).weight().dtype(), e.getKey());
+                }
+            }
+            long[] tokens = Generator.generate(lm, prompt, GenerationConfig.builder().maxNewTokens(10).useCache(false)
+                    .build());
+            assertArrayEquals(tokens, Generator.generate(lm, prompt, GenerationConfig.greedy(10)), "NF4 cached tokens");
+            float[][] uncached = lm.logits(new long[][]{tokens}, null)[0];
+            assertDecodedLogitsMatch(lm, prompt, tokens, uncached, latentWidth(dir), dir + " NF4 absorbed");
+        }
     }
 
     /** {@link #cacheHoldsLatentsAndGenerationMatches}'s checks on {@code device}. */

@@ -32,10 +32,10 @@ import dev.finetune4j.core.tensor.TensorScope;
  * read at once, whose own latents need expanding anyway), or, decoding, it attends in latent space with
  * {@code kv_b_proj}'s blocks absorbed into the queries and the outputs ({@link #absorbedAttention}). What is absorbed
  * is the weight {@code kv_b_proj} applies: a quantized one dequantized, an adapter's (LoRA, DoRA) with its update
- * folded in ({@link EffectiveWeight}); the serving engine's per-row adapters, which give each row its own weight,
- * take the first way, where they apply to the expanded latents exactly as in training. A latent wider than the
- * device's attention kernels take (CUDA's 512 under DeepSeek-V3's 576) is attended by products and a softmax
- * instead ({@link Attention#composed}). Without a cache (training) the heads are expanded. Mistral 4
+ * folded in ({@link EffectiveWeight}); a batch whose rows use different adapters (the serving engine's), each row
+ * its own weight, takes the first way, where they apply to the expanded latents exactly as in training. A latent
+ * wider than the device's attention kernels take (CUDA's 512 under DeepSeek-V3's 576) is attended by products and
+ * a softmax instead ({@link Attention#composed}). Without a cache (training) the heads are expanded. Mistral 4
  * multiplies each WHOLE query head of position p, after the rotation, by Llama 4's temperature
  * ({@link QueryTemperature}): its rotated dimensions by the queries' rotary tables, which carry the factor
  * ({@link RotaryFrequencies#queries}), its no-rope ones by tables of zero angles that carry it alone
