@@ -120,7 +120,7 @@ class LatentKvCacheTest {
      * Reads {@code prompt} into a fresh cache, checks what the cache holds, then feeds the rest of {@code tokens} one
      * at a time; each pass's last logits equal {@code uncached}'s at that position.
      */
-    private static void assertDecodedLogitsMatch(LanguageModel lm, long[] prompt, long[] tokens, float[][] uncached,
+    static void assertDecodedLogitsMatch(LanguageModel lm, long[] prompt, long[] tokens, float[][] uncached,
                                                  int latentWidth, String what) {
         int layers = lm.spec().numLayers();
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
