@@ -17,9 +17,11 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -81,6 +83,31 @@ class LatentKvCacheTest {
             assertArrayEquals(tokens, Generator.generate(lm, prompt, GenerationConfig.greedy(10)), "NF4 cached tokens");
             float[][] uncached = lm.logits(new long[][]{tokens}, null)[0];
             assertDecodedLogitsMatch(lm, prompt, tokens, uncached, latentWidth(dir), dir + " NF4 absorbed");
+        }
+    }
+
+    /**
+     * A decoding step frees each layer's dequantized kv_b_proj with the layer's other temporaries (the model frees them
+     * after each layer in inference, {@link LanguageModel#forwardLayers}): over the 516-wide
+     * latent's NF4 kv_b_proj ({@link WideLatentFolder}: 90 KB per layer in float32, 4 layers) the step's peak (one
+     * layer's weight, its key and value blocks copied out, small activations: 220 KB measured) stays under the four
+     * layers' weights, which keeping each layer's temporaries to the step's end would exceed (its copies included).
+     */
+    @Test
+    void decodingHoldsOneLayersDequantizedWeightAtATime(@TempDir Path tmp) throws Exception {
+        Device device = OpaqueBackendProvider.device();
+        Path dir = WideLatentFolder.write(tmp.resolve("wide"));
+        try (LanguageModel lm = AutoModel.loadCausalLM(dir, LoadOptions.builder().dtype(DType.F32).device(device)
+                .quantization(Quantization.NF4).build()); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            KvCache cache = KvCache.forGeneration(lm.spec().numLayers(), 8);
+            lm.nextTokenLogits(new ModelInput(new long[][]{{89, 97, 119, 49, 105, 16}}, null, null, null, cache));
+            long before = device.backend().memory().allocatedBytes();
+            device.backend().resetPeak();
+            lm.nextTokenLogits(new ModelInput(new long[][]{{40}}, null, null, null, cache));
+            long stepPeak = device.backend().memory().peakBytes() - before;
+            long perLayer = (long) WideLatentFolder.KV_B_ROWS * WideLatentFolder.RANK * Float.BYTES;
+            assertTrue(stepPeak < 4 * perLayer, "a decoding step peaked " + stepPeak + " bytes above its start, "
+                    + perLayer + " per layer's dequantized kv_b_proj");
         }
     }
 

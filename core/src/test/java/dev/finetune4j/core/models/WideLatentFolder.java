@@ -23,6 +23,8 @@ final class WideLatentFolder {
     static final int RANK = 512;
     /** The cached latent's width: the rank and the fixture's qk_rope_head_dim. */
     static final int WIDTH = RANK + 4;
+    /** kv_b_proj's rows: the fixture's 4 heads of 6 key and 5 value dimensions. */
+    static final int KV_B_ROWS = 44;
 
     private WideLatentFolder() {
     }
