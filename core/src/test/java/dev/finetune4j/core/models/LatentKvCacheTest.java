@@ -54,12 +54,15 @@ class LatentKvCacheTest {
     /**
      * The same checks where the attention kernels take heads of the expanded width (10) but not of the latent (12), as
      * CUDA's 512 against DeepSeek-V3's 576: decoding attends in latent space by the composed attention (the narrow
-     * device's kernels refuse the latent), with masks for the left-padded batch.
+     * device's kernels refuse the latent), with masks for the left-padded batch; and with bf16 weights under
+     * BF16_MIXED (as a GPU serves DeepSeek-V3), the same greedy tokens with and without the cache.
      */
     @ParameterizedTest
     @ValueSource(strings = {"deepseek_v3", "mistral4"})
     void latentWiderThanTheKernelsIsAttendedComposed(String family) throws Exception {
         assertLatentCacheMatches("references/" + family, OpaqueBackendProvider.narrowDevice(10));
+        Bf16InferenceTest.assertCacheKeepsBf16AndChangesNoToken("references/" + family,
+                OpaqueBackendProvider.narrowDevice(10));
     }
 
     /**
