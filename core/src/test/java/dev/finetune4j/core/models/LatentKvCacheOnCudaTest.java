@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -38,24 +39,29 @@ class LatentKvCacheOnCudaTest {
 
     /**
      * A latent of DeepSeek-V3's rank (512 + 4 rotated dimensions), wider than the kernels take: decoding attends in
-     * latent space by the composed attention, and gives the greedy tokens and, within
-     * {@value LatentKvCacheTest#LOGITS_TOLERANCE}, the logits of the uncached pass (expanded heads of 10 dimensions,
-     * which the kernels take) on the same device.
+     * latent space by the composed attention, and gives transformers' greedy tokens, the uncached pass's, and, within
+     * {@value LatentKvCacheTest#LOGITS_TOLERANCE}, the uncached logits (expanded heads of 10 dimensions, which the
+     * kernels take) on the same device.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource(CudaTestDevices.NAMES)
     void latentWiderThanTheKernelsDecodes(String device, @TempDir Path tmp) throws Exception {
         Device on = CudaTestDevices.require(device);
         Path dir = WideLatentFolder.write(tmp.resolve("wide"));
-        long[] prompt = {89, 97, 119, 49, 105, 16};
+        long[] prompt = WideLatentFolder.PROMPT;
+        long[] expected = LongStream.concat(LongStream.of(prompt), LongStream.of(WideLatentFolder.REFERENCE_OUTPUT))
+                .toArray();
+        int newTokens = WideLatentFolder.REFERENCE_OUTPUT.length;
         try (LanguageModel lm = AutoModel.loadCausalLM(dir, LoadOptions.builder().dtype(DType.F32).device(on).build())) {
             int width = WideLatentFolder.WIDTH;
             assertTrue(width > on.backend().attention().maxHeadDim(), "the latent fits the kernels: nothing tested");
-            long[] tokens = Generator.generate(lm, prompt, GenerationConfig.builder().maxNewTokens(6).useCache(false)
-                    .build());
-            assertArrayEquals(tokens, Generator.generate(lm, prompt, GenerationConfig.greedy(6)), "cached tokens");
-            float[][] uncached = lm.logits(new long[][]{tokens}, null)[0];
-            LatentKvCacheTest.assertDecodedLogitsMatch(lm, prompt, tokens, uncached, width, "516-wide latent on " + on);
+            assertArrayEquals(expected, Generator.generate(lm, prompt, GenerationConfig.greedy(newTokens)),
+                    "cached greedy tokens vs transformers'");
+            assertArrayEquals(expected, Generator.generate(lm, prompt, GenerationConfig.builder()
+                    .maxNewTokens(newTokens).useCache(false).build()), "uncached greedy tokens vs transformers'");
+            float[][] uncached = lm.logits(new long[][]{expected}, null)[0];
+            LatentKvCacheTest.assertDecodedLogitsMatch(lm, prompt, expected, uncached, width,
+                    "516-wide latent on " + on);
         }
     }
 }

@@ -17,12 +17,18 @@ import java.util.SplittableRandom;
  * references/deepseek_v3 with a latent of DeepSeek-V3's rank, {@value #RANK} (+ its 4 rotated dimensions: 516, wider
  * than CUDA's attention kernels take), written to a folder: config.json's {@code kv_lora_rank} set, each layer's
  * {@code kv_a_proj_with_mqa}, {@code kv_a_layernorm} and {@code kv_b_proj} drawn at random (seeded) in their new
- * shapes, every other tensor the fixture's. No reference tool made it: tests compare its passes with each other.
+ * shapes, every other tensor the fixture's. transformers 5.17 loaded the folder this writes ({@code
+ * DeepseekV3ForCausalLM}, float32, eager attention, torch 2.13 CPU) and generated {@link #REFERENCE_OUTPUT} greedily
+ * from {@link #PROMPT} (its smallest top-1/top-2 logit gap along the path 0.027, max |logit| 2.0).
  */
 final class WideLatentFolder {
     static final int RANK = 512;
     /** The cached latent's width: the rank and the fixture's qk_rope_head_dim. */
     static final int WIDTH = RANK + 4;
+    /** The prompt of {@link #REFERENCE_OUTPUT}: references/deepseek_v3's greedy_prompt. */
+    static final long[] PROMPT = {89, 97, 119, 49, 105, 16};
+    /** transformers' greedy continuation of {@link #PROMPT}, 10 tokens, with its KV cache. */
+    static final long[] REFERENCE_OUTPUT = {40, 46, 75, 5, 71, 98, 114, 10, 57, 74};
     /** kv_b_proj's rows: the fixture's 4 heads of 6 key and 5 value dimensions. */
     static final int KV_B_ROWS = 44;
 
