@@ -30,7 +30,7 @@ import java.util.Locale;
  * 8000; random weights written once by {@link RandomCheckpoint}, loaded as float32): the cache's bytes per position and
  * layer after a 256-token prompt, and the time of 64 greedy decoding steps for 4 prompts of 256 tokens at once, after
  * their prefill, as generated tokens per second; the median of five rounds after a warm-up. With {@code --lora-kv-b}
- * the model carries a random LoRA (r 8) on {@code kv_b_proj}, which attention then applies to every cached latent.
+ * the model carries a random LoRA (r 8) on {@code kv_b_proj}, which decoding folds into the absorbed weight.
  *
  * <pre>{@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
  *     dev.finetune4j.benchmarks.generate.LatentCacheBenchmark [--lora-kv-b] [dir]}</pre>

@@ -2,6 +2,7 @@ package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.AttentionDropout;
 import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -108,12 +109,7 @@ public final class Attention {
             throw new IllegalArgumentException("attention: q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
                     + " do not fit (need q (B, H, T, D), k and v (B, Hkv, S, D), H % Hkv == 0, S >= T)");
         }
-        checkMaskRows("keyValid", mask.keyValid() == null ? -1 : mask.keyValid().length, q.dim(0));
-        checkMaskRows("segments", mask.segments() == null ? -1 : mask.segments().length, q.dim(0));
-        for (int b = 0; b < q.dim(0); b++) {
-            checkMaskRow("keyValid", b, mask.keyValid() == null ? -1 : mask.keyValid()[b].length, k.dim(2));
-            checkMaskRow("segments", b, mask.segments() == null ? -1 : mask.segments()[b].length, k.dim(2));
-        }
+        checkMask(mask, q.dim(0), k.dim(2));
         if (sinks != null && !sinks.shape().equals(Shape.of(q.dim(1)))) {
             throw new IllegalArgumentException("attention: sinks " + sinks.shape() + " must hold one logit per query "
                     + "head, (" + q.dim(1) + ")");
@@ -148,6 +144,58 @@ public final class Attention {
     }
 
     /**
+     * The same attention composed from matmuls and a softmax, for heads wider than the device's kernels take
+     * ({@link #maxHeadDim}): softmax(q k^T * scale + mask) v, a query with no visible key giving 0 as the kernels do.
+     * It holds the (B, H, T, S) probabilities, so it suits decoding (few queries T over many keys S), not training.
+     * Query heads that read one key head are stacked into one matrix per key head, so the keys are read once per key
+     * head, not once per query head. The values may be narrower or wider than the keys.
+     *
+     * @param q the queries, (B, H, T, D)
+     * @param k the keys, (B, Hkv, S, D)
+     * @param v the values, (B, Hkv, S, Dv)
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @return the attention output, (B, H, T, Dv)
+     */
+    public static Tensor composed(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale) {
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4 || k.dim(0) != q.dim(0) || q.dim(1) % k.dim(1) != 0
+                || k.dim(3) != q.dim(3) || k.dim(2) < q.dim(2) || !v.shape().with(3, k.dim(3)).equals(k.shape())) {
+            throw new IllegalArgumentException("composed attention: q " + q.shape() + ", k " + k.shape() + ", v "
+                    + v.shape() + " do not fit (need q (B, H, T, D), k (B, Hkv, S, D), v (B, Hkv, S, Dv),"
+                    + " H % Hkv == 0, S >= T)");
+        }
+        checkMask(mask, q.dim(0), k.dim(2));
+        int b = q.dim(0);
+        int t = q.dim(2);
+        int kvHeads = k.dim(1);
+        int s = k.dim(2);
+        int rows = q.dim(1) / kvHeads * t;
+        // query head h reads key head h / (H / Hkv): consecutive query heads stack their rows, (B, Hkv, G T, D)
+        Tensor scores = Matmul.matmul(q.contiguous().reshape(b, kvHeads, rows, q.dim(3)), k.permute(0, 1, 3, 2));
+        Tensor visible = visibleKeys(mask, b, t, s, q.device());
+        // NOTE: a finite -1e30, not -inf: a query that sees no key would softmax -inf - -inf into NaN; its uniform
+        // probabilities are zeroed by the product with the visible keys instead
+        Tensor hidden = Elementwise.scale(Elementwise.addScalar(visible, -1f), 1e30f);
+        Tensor logits = Elementwise.add(Elementwise.scale(scores.reshape(b, q.dim(1), t, s), scale), hidden);
+        Tensor p = Elementwise.mul(Softmax.softmax(logits), visible);
+        return Matmul.matmul(p.reshape(b, kvHeads, rows, s), v).reshape(b, q.dim(1), t, v.dim(3));
+    }
+
+    /** (B, 1, T, S): 1 where the mask lets query i (key position S - T + i) see key j, else 0. */
+    private static Tensor visibleKeys(AttentionMask mask, int b, int t, int s, Device device) {
+        float[] visible = new float[Math.multiplyExact(Math.multiplyExact(b, t), s)];
+        for (int row = 0; row < b; row++) {
+            for (int i = 0; i < t; i++) {
+                int at = (row * t + i) * s;
+                for (int j = 0; j < s; j++) {
+                    visible[at + j] = mask.allows(row, s - t + i, j) ? 1f : 0f;
+                }
+            }
+        }
+        return Tensor.of(device, TensorScope.current(), visible, Shape.of(b, 1, t, s));
+    }
+
+    /**
      * d loss / d sink_h = -sum over (b, t) of exp(sink_h - lse) * rowsum(dOut * out): the sink's probability times
      * the softmax backward's (0 - delta), its value being 0. Runs inside the backward, where nothing is recorded.
      */
@@ -174,6 +222,16 @@ public final class Attention {
     private static Tensor rowsContiguous(Tensor t) {
         long[] strides = t.strides();
         return strides[3] == 1 && strides[2] == t.dim(3) ? t : t.contiguous();
+    }
+
+    /** Throws unless the mask's per-row arrays, when present, are [batch][keys]. */
+    private static void checkMask(AttentionMask mask, int batch, int keys) {
+        checkMaskRows("keyValid", mask.keyValid() == null ? -1 : mask.keyValid().length, batch);
+        checkMaskRows("segments", mask.segments() == null ? -1 : mask.segments().length, batch);
+        for (int b = 0; b < batch; b++) {
+            checkMaskRow("keyValid", b, mask.keyValid() == null ? -1 : mask.keyValid()[b].length, keys);
+            checkMaskRow("segments", b, mask.segments() == null ? -1 : mask.segments()[b].length, keys);
+        }
     }
 
     private static void checkMaskRows(String name, int rows, int batch) {

@@ -13,8 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps, dropout) and rotary
- * embeddings (whole and partial) vs float64.
+ * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps, dropout), by the
+ * kernels and composed from products, and rotary embeddings (whole and partial) vs float64.
  */
 class AttentionRotaryTest {
     private static final int B = 2, H = 4, HKV = 2, T = 4, S = 6, D = 3;
@@ -151,6 +151,21 @@ class AttentionRotaryTest {
                 .input(1, 4, 70, 3).input(1, 2, 75, 3).input(1, 2, 75, 3)
                 .reference(x -> attention(x[0], x[1], x[2], long20, 0.6f, 1, 4, 2, 70, 75, 3))
                 .run();
+    }
+
+    /**
+     * The attention composed from products and a softmax (for heads wider than the kernels take) vs float64, values
+     * and gradients: GQA, padding, packed segments and a query that sees no key (it outputs 0), then a window of 2.
+     */
+    @Test
+    void composedAttention() {
+        for (AttentionMask mask : new AttentionMask[]{MASK, MASK.withWindow(2)}) {
+            GradCheck.of("composed attention, window " + mask.window(),
+                            x -> Attention.composed(x[0], x[1], x[2], mask, 0.7f))
+                    .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                    .reference(x -> attention(x[0], x[1], x[2], mask, 0.7f))
+                    .run();
+        }
     }
 
     /** A cap of 0.5 on scores of N(0, 1) inputs (tanh far from linear), with and without a window. */

@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Dropout;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.backend.DropoutKey;
+import dev.finetune4j.core.nn.EffectiveWeight;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -26,7 +27,7 @@ import java.util.function.Supplier;
  * <p>Thread safety: forward is safe concurrently when not training (dropout draws from a shared stream);
  * merge, unmerge and enabling are not.
  */
-public final class LoraLinear extends Module implements Layer, AdapterLayer {
+public final class LoraLinear extends Module implements Layer, AdapterLayer, EffectiveWeight {
     private final BaseLinear base;
     private final float scaling;
     private final float dropout;
@@ -178,6 +179,23 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     public Tensor delta() {
         try (var ng = Autograd.noGrad()) {
             return Elementwise.scale(Matmul.matmul(loraB(), loraA()), scaling);
+        }
+    }
+
+    /**
+     * The weight the output amounts to: the base's while disabled or merged, else the variant's merged weight
+     * ({@code W + s B A}, DoRA's rescaled rows); null in training with dropout, where no one weight gives it, or over
+     * a base with a bias, which no weight holds.
+     *
+     * @return the (out, in) weight, or null
+     */
+    @Override
+    public Tensor effectiveWeight() {
+        if (isTraining() && dropout > 0 || base.bias() != null) {
+            return null;
+        }
+        try (var ng = Autograd.noGrad()) {
+            return !enabled || merged ? base.weightTensor() : variant.mergedWeight(this);
         }
     }
 

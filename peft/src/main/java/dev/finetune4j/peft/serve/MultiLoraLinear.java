@@ -1,9 +1,11 @@
 package dev.finetune4j.peft.serve;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.nn.EffectiveWeight;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
@@ -17,11 +19,12 @@ import java.util.List;
  * A frozen linear layer shared by the rows of a batch that use different LoRA adapters (Punica, S-LoRA): the base
  * product runs once for the whole batch, then each run of consecutive rows with the same adapter gets that
  * adapter's update ({@code s (x A^T) B^T}, or DoRA's); rows of the base model, or of an adapter that leaves this
- * module alone, keep the base product. Each row's result depends only on that row's input and adapter.
+ * module alone, keep the base product. Each row's result depends only on that row's input and adapter. A batch whose
+ * rows all use one adapter here (or none) has one {@link #effectiveWeight} that latent attention may absorb.
  *
  * <p>x: (B, T, in) -> (B, T, out). Thread safety: see {@link AdapterRows}; forward only, no gradients.
  */
-final class MultiLoraLinear extends Module implements Layer {
+final class MultiLoraLinear extends Module implements Layer, EffectiveWeight {
     private final String path;
     private final AdapterRows rows;
     private final Tensor bias;
@@ -68,6 +71,33 @@ final class MultiLoraLinear extends Module implements Layer {
             return y;
         }
         return parts.size() == 1 ? parts.getFirst() : Concat.cat(0, parts.toArray(Tensor[]::new));
+    }
+
+    /**
+     * The weight of every row when all rows of the batch use one adapter's factors here, or none: the base weight
+     * with that update folded in, {@code W + s B A} (DoRA's rows rescaled by its scale); null when rows differ (each
+     * needs its own weight) or the base has a bias, and the layer must run.
+     */
+    @Override
+    public Tensor effectiveWeight() {
+        if (rows.size() == 0 || bias != null) {
+            return null;
+        }
+        LoraAdapter.Factors f = factors(0);
+        for (int row = 1; row < rows.size(); row++) {
+            if (factors(row) != f) {
+                return null;
+            }
+        }
+        try (var ng = Autograd.noGrad()) {
+            Tensor w = BaseLinear.of(child("base_layer"), path).weightTensor();
+            if (f == null) {
+                return w;
+            }
+            Tensor merged = Elementwise.add(w, Elementwise.scale(Matmul.matmul(f.b(), f.a()), f.scaling()));
+            return f.doraScale() == null ? merged
+                    : Elementwise.mul(merged, f.doraScale().reshape(f.doraScale().dim(0), 1));
+        }
     }
 
     /** Rows' base output plus their adapter's update, as {@link LoraLinear#forward} computes it in eval mode. */

@@ -1,7 +1,13 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.lora.LoraLinear;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -60,8 +66,9 @@ class DenseFamiliesServingTest {
     /**
      * Qwen3.5, Qwen3-Next, Granite 4.0 H, LFM2, Falcon-H1 and Nemotron-H with adapters on their recurrent layers' projections (the
      * rows' states stay apart under each adapter), and DeepSeek-V2, V3 and Mistral 4 on their latent attention's (the cache holds
-     * each row's latents, which kv_b_proj's per-row adapters expand; Mistral 4's queries scaled by each row's own
-     * positions), and Gemma 4
+     * each row's latents, which kv_b_proj's per-row adapters expand where the rows' adapters differ and fold into the
+     * absorbed weight where one adapter serves every row; Mistral 4's queries scaled by each row's own positions), and
+     * Gemma 4
      * with its mixture beside the MLP on the dense MLP and the router's {@code proj}, which read the batch's rows (only
      * the experts see tokens grouped by expert).
      */
@@ -87,6 +94,36 @@ class DenseFamiliesServingTest {
             engine.loadAdapter("a", a);
             engine.loadAdapter("b", b);
             ServeFixtures.assertBatchedRequestsEqualEachAlone(model, engine, Map.of("a", a, "b", b));
+        }
+    }
+
+    /**
+     * DoRA on DeepSeek-V3's kv_b_proj, its magnitudes moved off their initial norms so that its scale is not 1: a batch
+     * whose rows all use it folds its rescaled weight into the absorbed attention, mixed batches expand, and each
+     * completion equals the request alone.
+     */
+    @Test
+    void doraOnKvBProjServesBatched(@TempDir Path tmp) throws Exception {
+        String model = "references/deepseek_v3";
+        Path dora = tmp.resolve("dora");
+        try (LanguageModel base = ServeFixtures.load(model)) {
+            PeftModel adapted = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(16).useDora(true)
+                    .initLoraWeights(LoraInit.RANDOM).targetModules("kv_b_proj").build(), 1);
+            for (Module module : adapted.base().namedModules().values()) {
+                if (module instanceof LoraLinear layer) {
+                    float[] m = layer.doraMagnitude().toFloatArray();
+                    for (int i = 0; i < m.length; i++) {
+                        m[i] *= (float) (1 + 0.4 * Math.sin(i));
+                    }
+                    layer.doraMagnitude().copyFrom(m);
+                }
+            }
+            adapted.save(dora);
+        }
+        try (LanguageModel base = ServeFixtures.load(model);
+             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(3).stepTokenBudget(5).build()) {
+            engine.loadAdapter("dora", dora);
+            ServeFixtures.assertBatchedRequestsEqualEachAlone(model, engine, Map.of("dora", dora));
         }
     }
 }

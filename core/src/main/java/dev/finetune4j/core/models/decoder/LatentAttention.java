@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.nn.Block;
+import dev.finetune4j.core.nn.EffectiveWeight;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -29,10 +30,12 @@ import dev.finetune4j.core.tensor.TensorScope;
  * expanded heads would take {@code 2 heads paddedHeadDim}). A pass with a cache attends from it one of two ways,
  * whichever takes fewer multiply-adds: it expands every cached latent through {@code kv_b_proj} as above (a prompt
  * read at once, whose own latents need expanding anyway), or, decoding, it attends in latent space with
- * {@code kv_b_proj}'s blocks absorbed into the queries and the outputs ({@link #absorbedAttention}). An adapter on
- * {@code kv_b_proj} (LoRA, the serving engine's per-row adapters) always takes the first way, where it applies to the
- * expanded latents exactly as in training; so do quantized weights, and latents wider than the device's attention
- * kernels take (CUDA's 512: DeepSeek-V3's 576 expand). Without a cache (training) the heads are expanded. Mistral 4
+ * {@code kv_b_proj}'s blocks absorbed into the queries and the outputs ({@link #absorbedAttention}). What is absorbed
+ * is the weight {@code kv_b_proj} applies: a quantized one dequantized, an adapter's (LoRA, DoRA) with its update
+ * folded in ({@link EffectiveWeight}); a batch whose rows use different adapters (the serving engine's), each row
+ * its own weight, takes the first way, where they apply to the expanded latents exactly as in training. A latent
+ * wider than the device's attention kernels take (CUDA's 512 under DeepSeek-V3's 576) is attended by products and
+ * a softmax instead ({@link Attention#composed}). Without a cache (training) the heads are expanded. Mistral 4
  * multiplies each WHOLE query head of position p, after the rotation, by Llama 4's temperature
  * ({@link QueryTemperature}): its rotated dimensions by the queries' rotary tables, which carry the factor
  * ({@link RotaryFrequencies#queries}), its no-rope ones by tables of zero angles that carry it alone
@@ -107,8 +110,11 @@ final class LatentAttention extends Module implements Block {
         Tensor entry = Concat.cat(3, latent.reshape(b, 1, t, rank), sharedKey);
         Tensor cached = ctx.cache().extendLatent(layerIndex, entry);
         int s = cached.dim(2);
-        if (absorbs(t, s, cached)) {
-            return absorbedAttention(q, cached, ctx);
+        if (absorbs(t, s, cached, ctx)) {
+            Tensor w = absorbedWeight();
+            if (w != null) {
+                return absorbedAttention(q, cached, w, ctx);
+            }
         }
         return expandedAttention(q, cached.slice(3, 0, rank).contiguous().reshape(b, s, rank),
                 cached.slice(3, rank, rank + rope).contiguous(), ctx);
@@ -139,12 +145,11 @@ final class LatentAttention extends Module implements Block {
     /**
      * Attention in latent space, one key and value head for all query heads (DeepSeek-V2 paper, section 2.1.2): head
      * h's score of position p is {@code q_nope W_UK[h] . latent_p + q_rope . k_rope_p}, where {@code W_UK[h]} is head
-     * h's (qk_nope_head_dim, kv_lora_rank) block of {@code kv_b_proj}'s weight, and its output is the attended
-     * latents times {@code W_UV[h]^T}, its (v_head_dim, kv_lora_rank) block. The cached entry serves as key and as
-     * value (its rotated dimensions reach outputs that are dropped). q (B, H, T, qk_head_dim), cached (B, 1, S,
-     * kv_lora_rank + qk_rope_head_dim) -> (B, T, C).
+     * h's (qk_nope_head_dim, kv_lora_rank) block of {@code kv_b_proj}'s weight {@code w}, and its output is the
+     * attended latents times {@code W_UV[h]^T}, its (v_head_dim, kv_lora_rank) block. q (B, H, T, qk_head_dim), cached
+     * (B, 1, S, kv_lora_rank + qk_rope_head_dim), w (H (qk_nope_head_dim + v_head_dim), kv_lora_rank) -> (B, T, C).
      */
-    private Tensor absorbedAttention(Tensor q, Tensor cached, ForwardContext ctx) {
+    private Tensor absorbedAttention(Tensor q, Tensor cached, Tensor weight, ForwardContext ctx) {
         int b = q.dim(0);
         int t = q.dim(2);
         int heads = config.numAttentionHeads();
@@ -152,32 +157,49 @@ final class LatentAttention extends Module implements Block {
         int rope = sizes.qkRopeHeadDim();
         int rank = sizes.kvLoraRank();
         int value = sizes.vHeadDim();
-        Tensor w = ((Linear) layer("kv_b_proj")).weight().reshape(heads, nope + value, rank);
+        Tensor w = weight.reshape(heads, nope + value, rank);
         // per head (B T, nope) x (nope, rank): the heads lead so that each multiplies its own block
         Tensor qNope = q.slice(3, 0, nope).permute(1, 0, 2, 3).contiguous().reshape(heads, b * t, nope);
         Tensor qLatent = Matmul.matmul(qNope, w.slice(1, 0, nope)).reshape(heads, b, t, rank).permute(1, 0, 2, 3);
         Tensor query = Concat.cat(3, qLatent, q.slice(3, nope, nope + rope));
-        Tensor attn = Attention.scaledDotProduct(query, cached, cached, ctx.mask(), config.attentionScale(), 0f, null,
-                ctx.attentionDropout(config.dropouts().attention()));
-        Tensor attended = attn.slice(3, 0, rank).permute(1, 0, 2, 3).contiguous().reshape(heads, b * t, rank);
+        Tensor attended = attendedLatents(query, cached, ctx).permute(1, 0, 2, 3).contiguous()
+                .reshape(heads, b * t, rank);
         Tensor out = Matmul.matmul(attended, w.slice(1, nope, nope + value).permute(0, 2, 1));
         Tensor merged = out.reshape(heads, b, t, value).permute(1, 2, 0, 3).reshape(b, t, heads * value);
         return layer("o_proj").forward(merged);
     }
 
     /**
-     * Whether this pass attends in latent space: {@code kv_b_proj} is a plain float layer (an adapter on it is applied
-     * to the expanded latents instead, as in training), the attention kernels take heads of the latent's width, and
-     * it costs fewer multiply-adds than expanding the S cached latents: per head, decoding (T = 1) trades
-     * {@code S kv_lora_rank (qk_nope_head_dim + v_head_dim)} for about {@code 2 S (kv_lora_rank + qk_rope_head_dim)},
-     * while a prompt read at once (T = S) must expand its own latents anyway.
+     * The cached latents attended by the absorbed queries, query (B, H, T, kv_lora_rank + qk_rope_head_dim), cached
+     * (B, 1, S, same) -> (B, H, T, kv_lora_rank): by the device's attention kernels when they take heads that wide
+     * (the cached entry serves as key and as value, its rotated dimensions reaching outputs that are dropped), else
+     * composed from products and a softmax ({@link Attention#composed}), as CUDA's kernels (512) need for
+     * DeepSeek-V3's 576.
      */
-    private boolean absorbs(int t, int s, Tensor cached) {
-        if (child("kv_b_proj").getClass() != Linear.class) {
+    private Tensor attendedLatents(Tensor query, Tensor cached, ForwardContext ctx) {
+        int rank = sizes.kvLoraRank();
+        if (Attention.maxHeadDim(cached) >= cached.dim(3)) {
+            return Attention.scaledDotProduct(query, cached, cached, ctx.mask(), config.attentionScale(), 0f, null,
+                    ctx.attentionDropout(config.dropouts().attention())).slice(3, 0, rank);
+        }
+        return Attention.composed(query, cached, cached.slice(3, 0, rank), ctx.mask(), config.attentionScale());
+    }
+
+    /**
+     * Whether this pass attends in latent space: {@code kv_b_proj} can hand one weight ({@link #absorbedWeight}),
+     * the latent fits the attention kernels or the pass is not dropping attention out (the composed attention that
+     * wider latents take has no dropout), and it costs fewer multiply-adds than expanding the S cached latents: per
+     * head, decoding (T = 1) trades {@code S kv_lora_rank (qk_nope_head_dim + v_head_dim)} for about
+     * {@code 2 S (kv_lora_rank + qk_rope_head_dim)}, while a prompt read at once (T = S) must expand its own latents
+     * anyway.
+     */
+    private boolean absorbs(int t, int s, Tensor cached, ForwardContext ctx) {
+        Module projection = child("kv_b_proj");
+        if (projection.getClass() != Linear.class && !(projection instanceof EffectiveWeight)) {
             return false;
         }
-        DType weights = ((Linear) layer("kv_b_proj")).weight().dtype();
-        if (weights != DType.F32 && weights != DType.BF16 || Attention.maxHeadDim(cached) < cached.dim(3)) {
+        boolean dropsOut = ctx.dropoutStream() != null && config.dropouts().attention() > 0f;
+        if (dropsOut && Attention.maxHeadDim(cached) < cached.dim(3)) {
             return false;
         }
         long rank = sizes.kvLoraRank();
@@ -185,6 +207,22 @@ final class LatentAttention extends Module implements Block {
         long expand = s * rank * perValue + 2L * t * s * sizes.paddedHeadDim();
         long absorb = t * rank * perValue + 2L * t * s * cached.dim(3);
         return absorb < expand;
+    }
+
+    /**
+     * {@code kv_b_proj}'s (H (qk_nope_head_dim + v_head_dim), kv_lora_rank) weight as the layer applies it now: a plain
+     * layer's own (F32 or BF16; another dtype, NF4 under QLoRA, dequantized to float32 for this pass, which costs one
+     * weight's worth of work where expanding costs S of them), an adapter's with its update folded in
+     * ({@link EffectiveWeight}: LoRA, DoRA); null when the adapter cannot fold now (dropout in training), and the
+     * latents are expanded through the layer instead.
+     */
+    private Tensor absorbedWeight() {
+        Module projection = child("kv_b_proj");
+        if (projection instanceof EffectiveWeight folded) {
+            return folded.effectiveWeight();
+        }
+        Tensor w = ((Linear) projection).weight();
+        return w.dtype() == DType.F32 || w.dtype() == DType.BF16 ? w : w.to(DType.F32);
     }
 
     /** (B, H, T, R) rotated by {@code frequencies} over its R dimensions, read from a contiguous copy. */

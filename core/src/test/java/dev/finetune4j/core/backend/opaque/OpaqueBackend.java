@@ -51,9 +51,11 @@ public final class OpaqueBackend implements Backend {
     private final MemoryCounter counter = new MemoryCounter();
     private final AtomicLong hostTransfers = new AtomicLong();
     private final AtomicLong kernelCalls = new AtomicLong();
+    private final int maxHeadDim;
 
-    OpaqueBackend(Device device) {
+    OpaqueBackend(Device device, int maxHeadDim) {
         this.device = device;
+        this.maxHeadDim = maxHeadDim;
     }
 
     /** Host<->device copies so far (each {@link #copyFromHost} and {@link #copyToHost}). */
@@ -139,6 +141,16 @@ public final class OpaqueBackend implements Backend {
         return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[]{type}, (proxy, method, args) -> {
             if (method.getDeclaringClass() == Object.class) {
                 return method.invoke(this, args);
+            }
+            if (type == AttentionKernels.class) {
+                if (method.getName().equals("maxHeadDim")) {
+                    return maxHeadDim;
+                }
+                // as CUDA's kernels refuse heads past their width, so that a layer that ignored the width fails
+                if (((Tensor) args[0]).dim(3) > maxHeadDim) {
+                    throw new IllegalArgumentException("attention on " + device + ": heads " + ((Tensor) args[0])
+                            .shape() + " are wider than its kernels take (" + maxHeadDim + ")");
+                }
             }
             if (method.isDefault()) {
                 // a many-tensor op: its default runs the one-tensor ops through this proxy, each call mapped
