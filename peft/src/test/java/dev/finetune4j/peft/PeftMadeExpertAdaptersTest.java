@@ -1,7 +1,9 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.peft.serve.ServeFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,12 +26,12 @@ class PeftMadeExpertAdaptersTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt_oss", "mistral4", "gemma4_text_moe", "qwen3_vl_moe"})
     void loadsWithPeftsLogits(String family) throws Exception {
-        // the inputs PEFT ran: the reference folder's, which the script read
+        // the inputs PEFT ran: the reference folder's, which the script read, its weights widened to float32 as there
         Path adapter = Path.of(PeftMadeExpertAdaptersTest.class.getResource("/peft-made-experts/" + family).toURI());
         Path reference = ServeFixtures.model("references/" + family);
         long[][] ids = Fixtures.ids(reference, "input_ids");
         long[][] mask = Fixtures.ids(reference, "attention_mask");
-        try (PeftModel model = Peft.load(AutoModel.loadCausalLM(reference), adapter);
+        try (PeftModel model = Peft.load(AutoModel.loadCausalLM(reference, ReferenceData.f32(Device.cpu())), adapter);
              SafetensorsFile torch = SafetensorsFile.open(adapter.resolve("expected.safetensors"))) {
             assertTrue(model.adapterTensors().keySet().stream().anyMatch(k -> k.contains("experts.lora_A")),
                     model.adapterTensors().keySet().toString());

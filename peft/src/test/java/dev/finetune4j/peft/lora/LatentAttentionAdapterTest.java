@@ -18,6 +18,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.serve.ServeFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -96,7 +97,7 @@ class LatentAttentionAdapterTest {
     }
 
     private static LanguageModel load(Device device) throws Exception {
-        return AutoModel.loadCausalLM(ReferenceData.resource("references/deepseek_v3"),
+        return AutoModel.loadCausalLM(ServeFixtures.model("references/deepseek_v3"),
                 LoadOptions.builder().dtype(DType.F32).device(device).build());
     }
 

@@ -1,7 +1,9 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.core.models.Gemma3MultimodalFolders;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.Peft;
@@ -43,7 +45,7 @@ class Gemma3MultimodalMethodsTest {
         long[][] ids = {{5, 9, 13, 17, 21, 25}};
         float[][][] baseLogits;
         float[][][] trainedLogits;
-        try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(base, ReferenceData.f32(Device.cpu()))) {
             baseLogits = lm.logits(ids, null);
             PeftModel model = method.wrap.apply(lm);
             double lr = method == EveryMethodTrainsTest.Method.PROMPT ? 0.1 : 1e-2;
@@ -64,7 +66,7 @@ class Gemma3MultimodalMethodsTest {
             assertTrue(moduleKeys.stream().allMatch(n -> n.startsWith("base_model.model.model.language_model.layers.")),
                     method + ": " + moduleKeys);
         }
-        try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(base, ReferenceData.f32(Device.cpu()))) {
             boolean quantized = method == EveryMethodTrainsTest.Method.QLORA || method == EveryMethodTrainsTest.Method.QDORA;
             PeftModel loaded = quantized ? QloraInjector.load(lm, tmp) : Peft.load(lm, tmp);
             float[][][] again = loaded.logits(ids, null);
