@@ -90,7 +90,7 @@ public final class Fixtures {
     }
 
     /** A rank-2 I64 tensor of {@code folder/reference.safetensors} as [rows][cols]. */
-    static long[][] ids(Path folder, String name) {
+    public static long[][] ids(Path folder, String name) {
         try (SafetensorsFile f = SafetensorsFile.open(folder.resolve("reference.safetensors"))) {
             Tensor t = f.tensor(name);
             long[] flat = t.toLongArray();

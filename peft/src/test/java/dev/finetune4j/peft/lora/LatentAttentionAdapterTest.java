@@ -10,12 +10,12 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.models.ModelInput;
-import dev.finetune4j.core.models.ReferenceData;
 import dev.finetune4j.core.nn.KvCache;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.Fixtures;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.serve.ServeFixtures;
@@ -67,8 +67,7 @@ class LatentAttentionAdapterTest {
     @CsvSource({"false,cpu", "true,cpu", "false,narrow"})
     void decodingFoldsTheAdapter(boolean dora, String device) throws Exception {
         Device on = device.equals("cpu") ? Device.cpu() : OpaqueBackendProvider.narrowDevice(10);
-        ReferenceData ref = ReferenceData.load("references/deepseek_v3/reference.safetensors");
-        long[] prompt = ref.ids("greedy_prompt")[0];
+        long[] prompt = Fixtures.ids(ServeFixtures.model("references/deepseek_v3"), "greedy_prompt")[0];
         String what = (dora ? "DoRA" : "LoRA") + " on kv_b_proj on " + on;
         try (LanguageModel base = load(on)) {
             float[][] baseLogits = base.logits(new long[][]{prompt}, null)[0];
