@@ -489,6 +489,23 @@ class NewFamiliesTrainTest {
 
     /** {@link #tiny(String)} with config.json's fields changed by {@code tweak} after the family's. */
     private static LanguageModel tiny(String type, Consumer<ObjectNode> tweak) {
+        ObjectNode c = tinyConfig(type);
+        tweak.accept(c);
+        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
+        SplittableRandom random = new SplittableRandom(5);
+        StateDicts.initNormal(model, 0.1, random);
+        if (type.equals("gemma4_text_moe") || type.equals("mistral4")) {
+            // their stacked experts too (initNormal draws matrices only): zero experts would leave the router, and
+            // adapters on the experts (target_parameters), no gradient
+            model.stateDict().values().stream().filter(t -> t.rank() == 3)
+                    .forEach(t -> StateDicts.fill(t, () -> StateDicts.gaussian(random) * 0.1));
+        }
+        RecurrentConstants.drawUniform(model, random, 0.2);
+        return model;
+    }
+
+    /** The config.json of {@link #tiny(String)}'s model of {@code type}. */
+    static ObjectNode tinyConfig(String type) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", type).put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 48)
                 .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
@@ -709,17 +726,6 @@ class NewFamiliesTrainTest {
             }
             default -> throw new IllegalArgumentException(type);
         }
-        tweak.accept(c);
-        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
-        SplittableRandom random = new SplittableRandom(5);
-        StateDicts.initNormal(model, 0.1, random);
-        if (type.equals("gemma4_text_moe") || type.equals("mistral4")) {
-            // their stacked experts too (initNormal draws matrices only): zero experts would leave the router, and
-            // adapters on the experts (target_parameters), no gradient
-            model.stateDict().values().stream().filter(t -> t.rank() == 3)
-                    .forEach(t -> StateDicts.fill(t, () -> StateDicts.gaussian(random) * 0.1));
-        }
-        RecurrentConstants.drawUniform(model, random, 0.2);
-        return model;
+        return c;
     }
 }

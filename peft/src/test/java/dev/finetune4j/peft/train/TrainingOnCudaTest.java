@@ -5,11 +5,14 @@ import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.cuda.CudaTestDevices;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -115,6 +118,37 @@ class TrainingOnCudaTest {
         TrainResult cuda = run.on(device);
         close("DPO loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
         close("DPO gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-5);
+    }
+
+    static Stream<Arguments> expertFamiliesOnDevices() {
+        return CudaTestDevices.names().flatMap(device -> ExpertsLoraTest.families().map(f -> Arguments.of(f, device)));
+    }
+
+    /**
+     * LoRA on stacked experts (target_parameters) on the device: gpt-oss's held (E, in, out), Mistral 4's and Gemma 4's
+     * mixture's as linear layers' (E, out, in) weights, both matrices adapted, A and B drawn; three SFT steps follow the
+     * CPU's (the experts' row gathers, the per-expert products of the update and their backward).
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("expertFamiliesOnDevices")
+    void expertAdaptersTrainAsOnTheCpu(ExpertsLoraTest.Family family, String name, @TempDir Path dir) throws Exception {
+        Device device = CudaTestDevices.require(name);
+        try (LanguageModel tiny = family.tiny()) {
+            HfModelFolder.save(tiny, NewFamiliesTrainTest.tinyConfig(family.type()), null, dir);
+        }
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(3).learningRate(1e-2)
+                .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+        Run run = on -> {
+            try (LanguageModel base = AutoModel.loadCausalLM(dir, LoadOptions.builder().device(on).build())) {
+                PeftModel model = Peft.wrap(base, family.bothMatrices().initLoraWeights(LoraInit.RANDOM).build(), 7);
+                return SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1)).build()
+                        .train();
+            }
+        };
+        TrainResult cpu = run.on(Device.cpu());
+        TrainResult cuda = run.on(device);
+        close(family + " expert LoRA loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
+        close(family + " expert LoRA gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-4);
     }
 
     /** KTO on kto.json's rows: two updates, so the third step's KL estimate is clamped in one micro-batch only. */
