@@ -71,13 +71,8 @@ final class DoraVariant implements LoraVariant {
     @Override
     public Tensor mergedWeight(LoraLinear layer) {
         Tensor w = layer.base().weightTensor();
-        return Elementwise.mul(Elementwise.add(w, layer.delta()), factor(layer, rowNorms(layer, w)));
-    }
-
-    /** m / n as a column (out, 1), broadcasting over the rows of (out, in). */
-    private static Tensor factor(LoraLinear layer, Tensor norm) {
-        Tensor m = layer.parameter(MAGNITUDE);
-        return Elementwise.div(m, norm).reshape(m.dim(0), 1);
+        Tensor scale = scale(layer.parameter(MAGNITUDE), w, layer.loraA(), layer.loraB(), layer.scaling());
+        return LoraLinear.mergedWeight(w, layer.loraA(), layer.loraB(), layer.scaling(), scale);
     }
 
     /**

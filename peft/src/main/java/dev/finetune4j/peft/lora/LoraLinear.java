@@ -178,8 +178,31 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer, Eff
      */
     public Tensor delta() {
         try (var ng = Autograd.noGrad()) {
-            return Elementwise.scale(Matmul.matmul(loraB(), loraA()), scaling);
+            return delta(loraA(), loraB(), scaling);
         }
+    }
+
+    /**
+     * The weight an adapter's parts amount to, {@code W + s B A}, each row rescaled by DoRA's scale when one is
+     * given, without autograd: what {@link #merge()} writes and what {@link #effectiveWeight()} returns, from parts
+     * held inside a layer or outside one (the inference engine's).
+     *
+     * @param weight    the base weight W (out, in), in any dtype the products read
+     * @param loraA     A (r, in)
+     * @param loraB     B (out, r)
+     * @param scaling   s
+     * @param doraScale DoRA's m / ||W + s B A||_row (out) ({@link #doraScale()}), or null for plain LoRA
+     * @return the (out, in) weight in the current scope
+     */
+    public static Tensor mergedWeight(Tensor weight, Tensor loraA, Tensor loraB, float scaling, Tensor doraScale) {
+        try (var ng = Autograd.noGrad()) {
+            Tensor merged = Elementwise.add(weight, delta(loraA, loraB, scaling));
+            return doraScale == null ? merged : Elementwise.mul(merged, doraScale.reshape(doraScale.dim(0), 1));
+        }
+    }
+
+    private static Tensor delta(Tensor loraA, Tensor loraB, float scaling) {
+        return Elementwise.scale(Matmul.matmul(loraB, loraA), scaling);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.lora;
 
-import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -24,6 +23,6 @@ final class StandardLora implements LoraVariant {
     /** W + s B A. */
     @Override
     public Tensor mergedWeight(LoraLinear layer) {
-        return Elementwise.add(layer.base().weightTensor(), layer.delta());
+        return LoraLinear.mergedWeight(layer.base().weightTensor(), layer.loraA(), layer.loraB(), layer.scaling(), null);
     }
 }

@@ -94,9 +94,7 @@ final class MultiLoraLinear extends Module implements Layer, EffectiveWeight {
             if (f == null) {
                 return w;
             }
-            Tensor merged = Elementwise.add(w, Elementwise.scale(Matmul.matmul(f.b(), f.a()), f.scaling()));
-            return f.doraScale() == null ? merged
-                    : Elementwise.mul(merged, f.doraScale().reshape(f.doraScale().dim(0), 1));
+            return LoraLinear.mergedWeight(w, f.a(), f.b(), f.scaling(), f.doraScale());
         }
     }
 
