@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.io.AtomicFile;
 import dev.finetune4j.core.io.InterruptSafe;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftModel;
 
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -69,6 +71,9 @@ import java.util.TreeSet;
 public final class GgufExporter {
     /** {@code general.quantization_version}: the ggml block layouts of quantized types this writer follows. */
     private static final int QUANTIZATION_VERSION = 2;
+    /** The types an encoder classifier is exported as: the plain ones, which need no per-architecture mix. */
+    private static final Set<GgufType> ENCODER_TYPES = EnumSet.of(GgufType.F32, GgufType.F16, GgufType.BF16,
+            GgufType.Q8_0);
 
     private GgufExporter() {
     }
@@ -139,6 +144,51 @@ public final class GgufExporter {
         family.putHyperparameters(meta);
         TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize(), family.architecture());
         return write(target, meta, withImportance(family.tensors(type), importance), progress);
+    }
+
+    /**
+     * Exports a BERT or RoBERTa sequence classifier and its WordPiece or byte-level BPE tokenizer as llama.cpp's
+     * {@code bert} architecture with its classification head, which llama.cpp computes under rank pooling
+     * ({@code llama-server -m FILE --reranking}, or {@code --embedding --pooling rank}: each text's scores, one per
+     * label, named by {@code bert.classifier.output_labels}).
+     *
+     * <pre>{@code
+     * try (SequenceClassifierModule clf = AutoModel.loadSequenceClassifier(Path.of("classifier-dir"));
+     *      HfTokenizer tokenizer = HfTokenizer.load(Path.of("classifier-dir"))) {
+     *     GgufExporter.export((EncoderClassifier) clf, tokenizer, Path.of("classifier.gguf"), GgufType.F16);
+     * }
+     * }</pre>
+     *
+     * <p>llama.cpp gives every token type 0, so a classifier of sentence pairs (BERT's token type 1 after the first
+     * {@code [SEP]}) scores pairs differently there; single texts score as here.
+     *
+     * @param classifier a BERT or RoBERTa classifier, adapters merged ({@code PeftClassifier.mergeAndUnload()})
+     * @param tokenizer  the classifier's tokenizer
+     * @param file       the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type       {@link GgufType#F32}, {@link GgufType#F16}, {@link GgufType#BF16} or {@link GgufType#Q8_0}
+     * @param progress   told after each tensor is written
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException for DistilBERT (its head's ReLU is not llama.cpp's tanh), an activation other
+     *                                  than GELU, a K-quant type, a tokenizer llama.cpp would not reproduce, or a
+     *                                  folder that does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public static Path export(EncoderClassifier classifier, HfTokenizer tokenizer, Path file, GgufType type,
+                              GgufProgress progress) {
+        if (!ENCODER_TYPES.contains(type)) {
+            throw new IllegalArgumentException(type + " follows llama-quantize's rules for decoders, unchecked for "
+                    + "encoders; export an encoder classifier as f32, f16, bf16 or q8_0");
+        }
+        Path target = requireWritable(file);
+        EncoderMapping family = new EncoderMapping(classifier);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", family.architecture())
+                .putString("general.type", "model")
+                .putString("general.name", target.getFileName().toString().replaceFirst("\\.gguf$", ""));
+        putFileType(meta, type);
+        family.putHyperparameters(meta);
+        TokenizerMetadata.put(meta, tokenizer, classifier.encoderConfig().vocabSize(), family.architecture());
+        return write(target, meta, family.tensors(type), progress);
     }
 
     /** The tensors, each with its weights from {@code importance} where it has some; every name it holds must be one. */

@@ -78,7 +78,7 @@ public enum GgufType {
 
     /**
      * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, for a model of
-     * {@code layout}: 1-D tensors, norm weights, learned positions, the recurrent layers' small convolution kernels
+     * {@code layout}: 1-D tensors, norm weights, learned positions, BERT's token-type table, the recurrent layers' small convolution kernels
      * ({@code ssm_conv1d}, LFM2's {@code shortconv.conv}), a mixture of experts' routers
      * ({@code ffn_gate_inp}, {@code ffn_gate_inp_shexp}, whose scores pick the experts) and anything not named
      * {@code *.weight} (or a LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32, as the converter and llama-quantize
@@ -87,6 +87,7 @@ public enum GgufType {
      */
     GgmlType storageOf(String name, long[] dims, ModelLayout layout) {
         boolean matrix = dims.length >= 2 && !name.endsWith("_norm.weight") && !name.equals("position_embd.weight")
+                && !name.equals("token_types.weight")
                 && !name.endsWith(".ssm_conv1d.weight") && !name.endsWith(".shortconv.conv.weight")
                 && !name.endsWith(".ffn_gate_inp.weight") && !name.endsWith(".ffn_gate_inp_shexp.weight")
                 && (name.endsWith(".weight") || name.endsWith(".lora_a") || name.endsWith(".lora_b"));

@@ -24,14 +24,15 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>byte-level BPE (GPT-2, Llama 3, Qwen): model {@code gpt2}, the tokens in their byte-level spelling, the
  *       merges, and the pre-tokenizer ({@code tokenizer.ggml.pre}) named after the tokenizer.json pre-tokenizer's
- *       regular expression: GPT-2's ({@code gpt-2}), Llama 3's ({@code llama-bpe}) or Qwen2's ({@code qwen2});
+ *       regular expression: GPT-2's ({@code gpt-2}; RoBERTa's {@code roberta-bpe}), Llama 3's ({@code llama-bpe}) or Qwen2's ({@code qwen2});
  *       any other is refused rather than guessed;</li>
  *   <li>SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma): model {@code llama}, {@code <0xNN>} byte
  *       tokens, and scores that rank each merged token by its merge's priority (llama.cpp merges by highest
  *       score where Hugging Face merges by lowest rank);</li>
  *   <li>the same tokenizer of a {@code gemma4} model as llama.cpp's converter writes Gemma 4's: model {@code gemma4}
  *       (BPE over the merges, on raw UTF-8 with spaces as U+2581, newline runs apart), the merges beside the
- *       scores, no space prefix.</li>
+ *       scores, no space prefix;</li>
+ *   <li>BERT's WordPiece: model {@code bert} ({@link WordPieceMetadata}).</li>
  * </ul>
  * Ids missing from the tokenizer, and the rows a model's vocabulary has beyond it, become unused
  * {@code [PADn]} tokens, as llama.cpp's converter pads them.
@@ -77,15 +78,20 @@ final class TokenizerMetadata {
         Path configFile = file.resolveSibling("tokenizer_config.json");
         JsonNode config = Files.isRegularFile(configFile) ? read(configFile) : new ObjectMapper().createObjectNode();
         JsonNode model = json.path("model");
-        if (!model.path("type").asText().equals("BPE")) {
-            throw new IllegalArgumentException(file + ": GGUF export reads BPE tokenizers (byte-level, or "
-                    + "SentencePiece-style with byte_fallback), not '" + model.path("type").asText() + "'");
-        }
         int size = tokenizer.vocabSize();
         if (size > modelVocab) {
             throw new IllegalArgumentException(file + " has " + size + " token ids but the model's embedding only "
                     + modelVocab + " rows (vocab_size): ids past it would index nothing; use the tokenizer the model "
                     + "was trained with, or resize the model's embeddings to the tokenizer");
+        }
+        if (model.path("type").asText().equals("WordPiece")) {
+            WordPieceMetadata.put(meta, json, config, file, modelVocab);
+            return;
+        }
+        if (!model.path("type").asText().equals("BPE")) {
+            throw new IllegalArgumentException(file + ": GGUF export reads BPE tokenizers (byte-level, or "
+                    + "SentencePiece-style with byte_fallback) and BERT's WordPiece, not '"
+                    + model.path("type").asText() + "'");
         }
         String[] tokens = new String[modelVocab];
         int[] types = new int[modelVocab];
@@ -220,7 +226,9 @@ final class TokenizerMetadata {
         String name = null;
         if (pre.path("type").asText().equals("ByteLevel") && pre.path("use_regex").asBoolean(true)
                 && !pre.path("add_prefix_space").asBoolean(false)) {
-            name = "gpt-2";
+            // NOTE: RoBERTa's is GPT-2's; llama.cpp's name for it also joins a reranker's two texts with a separator
+            name = json.path("post_processor").path("type").asText().equals("RobertaProcessing") ? "roberta-bpe"
+                    : "gpt-2";
         } else if (pre.path("type").asText().equals("Sequence") && pre.path("pretokenizers").size() == 2) {
             JsonNode split = pre.path("pretokenizers").get(0);
             JsonNode byteLevel = pre.path("pretokenizers").get(1);
@@ -241,8 +249,21 @@ final class TokenizerMetadata {
         return name;
     }
 
-    /** bos/eos/unk/pad ids, whether llama.cpp adds BOS/EOS, and the chat template. */
+    /**
+     * bos/eos/unk/pad ids, whether llama.cpp adds BOS/EOS, and the chat template. RoBERTa's post-processor wraps a
+     * text in its {@code cls} and {@code sep} tokens, which llama.cpp adds as its BOS and EOS.
+     */
     private static void putSpecialTokens(GgufMetadata meta, HfTokenizer tokenizer, JsonNode json, JsonNode config) {
+        JsonNode roberta = json.path("post_processor");
+        if (roberta.path("type").asText().equals("RobertaProcessing")) {
+            meta.putUint32("tokenizer.ggml.bos_token_id", roberta.path("cls").get(1).asLong())
+                    .putUint32("tokenizer.ggml.eos_token_id", roberta.path("sep").get(1).asLong())
+                    .putUint32("tokenizer.ggml.seperator_token_id", roberta.path("sep").get(1).asLong())
+                    .putBool("tokenizer.ggml.add_bos_token", true)
+                    .putBool("tokenizer.ggml.add_eos_token", true);
+            tokenizer.padTokenId().ifPresent(id -> meta.putUint32("tokenizer.ggml.padding_token_id", id));
+            return;
+        }
         OptionalLong bos = tokenizer.bosTokenId();
         OptionalLong eos = tokenizer.eosTokenId();
         bos.ifPresent(id -> meta.putUint32("tokenizer.ggml.bos_token_id", id));
