@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * A BERT or RoBERTa sequence classifier as llama.cpp's {@code bert} architecture with its classification head, which
- * llama.cpp computes under rank pooling ({@code llama-server --pooling rank}, {@code llama-embedding}): the first
+ * llama.cpp computes under rank pooling (the file's pooling type; {@code llama-embedding} prints the scores): the first
  * token's final state through {@code cls} and tanh, then {@code cls.output}. That is BERT's pooler and classifier, and
  * RoBERTa's {@code classifier.dense} and {@code out_proj}, so the file holds the whole classifier (llama.cpp's
  * converter drops BERT's pooler). DistilBERT's head applies ReLU where llama.cpp applies tanh, and is refused.

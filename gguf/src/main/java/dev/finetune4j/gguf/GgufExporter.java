@@ -148,9 +148,9 @@ public final class GgufExporter {
 
     /**
      * Exports a BERT or RoBERTa sequence classifier and its WordPiece or byte-level BPE tokenizer as llama.cpp's
-     * {@code bert} architecture with its classification head, which llama.cpp computes under rank pooling
-     * ({@code llama-server -m FILE --reranking}, or {@code --embedding --pooling rank}: each text's scores, one per
-     * label, named by {@code bert.classifier.output_labels}).
+     * {@code bert} architecture with its classification head, which llama.cpp computes under rank pooling, the
+     * pooling the file names ({@code llama-embedding -m FILE -p TEXT} prints the text's score for each label, named by
+     * {@code bert.classifier.output_labels}).
      *
      * <pre>{@code
      * try (SequenceClassifierModule clf = AutoModel.loadSequenceClassifier(Path.of("classifier-dir"));

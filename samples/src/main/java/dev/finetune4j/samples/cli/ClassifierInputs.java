@@ -4,9 +4,14 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
+import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.JsonObjectLines;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.train.ClassificationDataset;
 
 import java.io.UncheckedIOException;
@@ -51,6 +56,34 @@ final class ClassifierInputs {
      */
     static SequenceClassifierModule loadEncoder(Path dir, Device device, List<String> labels, String problemType) {
         return load(dir, device, wanted(dir, labels, problemType));
+    }
+
+    /**
+     * Whether {@code dir}'s config.json names an encoder of BERT's family (bert, roberta, xlm-roberta, distilbert): a
+     * classifier folder, which the exports write as a classifier.
+     */
+    static boolean isEncoderFolder(Path dir) {
+        try {
+            return EncoderConfig.MODEL_TYPES.contains(AutoModel.readConfig(dir).path("model_type").asText(""));
+        } catch (UncheckedIOException e) {
+            throw new BadInputException(e.getMessage() + "; fix or replace the model folder's config.json", e);
+        }
+    }
+
+    /** {@code base} with the adapter of folder {@code adapter} merged into it (the same classifier, changed). */
+    static SequenceClassifier merged(SequenceClassifierModule base, Path adapter) {
+        PeftClassifier adapted;
+        try {
+            adapted = Peft.load(base, adapter);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot load the adapter " + adapter.toAbsolutePath() + " onto the classifier: "
+                    + e.getMessage() + " (--labels must list the classes it was trained with)", e);
+        }
+        try {
+            return adapted.mergeAndUnload();
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        }
     }
 
     /** config.json's labels and problem type, or those given in their place. */

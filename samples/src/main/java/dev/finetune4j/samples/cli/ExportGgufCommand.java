@@ -2,6 +2,10 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
+import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
 import dev.finetune4j.gguf.GgufProgress;
@@ -30,6 +34,8 @@ import java.util.concurrent.Callable;
         description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2, and the mixtures "
                 + "mixtral, qwen2_moe, qwen3_moe) with its tokenizer to one GGUF file, which "
                 + "llama.cpp (llama-cli -m FILE), Ollama (a Modelfile with FROM ./FILE) and LM Studio load.",
+                "A BERT or RoBERTa classifier folder exports whole (f32, f16, bf16, q8_0) as llama.cpp's bert "
+                + "architecture with its classification head (llama-embedding -m FILE -p TEXT prints each label's score).",
                 "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first; with "
                 + "--lora-only, a LoRA adapter is written alone as a llama.cpp adapter GGUF instead. Norms, biases "
                 + "and other 1-D tensors stay float32 in every type."},
@@ -89,6 +95,12 @@ final class ExportGgufCommand implements Callable<Integer> {
                     + "for llama-quantize --imatrix and llama.cpp's other tools.")
     Path saveImatrix;
 
+    @Option(names = "--labels", split = ",", paramLabel = "L1,L2,...",
+            description = "For a classifier folder: the classes the adapter was trained with, when config.json does not "
+                    + "name them (a head trained on a base model); default: its id2label. They go into the file as "
+                    + "bert.classifier.output_labels.")
+    List<String> labels;
+
     @Option(names = "--lora-only", description = "Write the LoRA adapter alone as a llama.cpp adapter GGUF "
             + "(llama-cli -m base.gguf --lora FILE; Ollama: ADAPTER ./FILE) instead of the merged model; needs --adapter.")
     boolean loraOnly;
@@ -104,6 +116,13 @@ final class ExportGgufCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model.resolve("tokenizer.json"))) {
             throw new BadInputException("no tokenizer.json in " + model.toAbsolutePath() + ": a GGUF file carries its "
                     + "tokenizer, so the model folder needs the one it was trained with");
+        }
+        if (ClassifierInputs.isEncoderFolder(model)) {
+            return exportClassifier(storage);
+        }
+        if (labels != null) {
+            throw new BadInputException("--labels is for classifier folders (" + String.join(", ",
+                    EncoderConfig.MODEL_TYPES) + "); " + model.toAbsolutePath() + " holds a causal LM: remove it");
         }
         if (loraOnly) {
             if (calibration != null || imatrix != null || saveImatrix != null) {
@@ -220,6 +239,38 @@ final class ExportGgufCommand implements Callable<Integer> {
         WorkProgress lines = new WorkProgress(spec.commandLine().getErr(), (done, total) -> String.format(Locale.ROOT,
                 "wrote %.2f of %.2f GiB of tensors", done / GIB, total / GIB), System::nanoTime);
         return (tensors, totalTensors, bytes, totalBytes) -> lines.reached(bytes, totalBytes);
+    }
+
+    /**
+     * A BERT or RoBERTa classifier folder, its adapter merged if given, written whole as llama.cpp's bert architecture
+     * with its classification head; the causal LMs' options are refused.
+     */
+    private Integer exportClassifier(GgufType storage) {
+        if (loraOnly || calibration != null || imatrix != null || saveImatrix != null) {
+            throw new BadInputException("--lora-only, --calibration, --imatrix and --save-imatrix are for causal LMs; "
+                    + model.toAbsolutePath() + " holds a classifier, which exports whole as f32, f16, bf16 or q8_0");
+        }
+        if (adapter != null) {
+            ModelInputs.readAdapter(adapter).close(); // a folder that is not an adapter is bad input, named as such
+        }
+        Path written;
+        List<String> classes;
+        try (SequenceClassifierModule base = ClassifierInputs.loadEncoder(model, Device.auto(), labels, null);
+             HfTokenizer tokenizer = HfTokenizer.load(model)) {
+            SequenceClassifier classifier = adapter == null ? base : ClassifierInputs.merged(base, adapter);
+            if (!(classifier instanceof EncoderClassifier encoder)) {
+                throw new BadInputException(model.toAbsolutePath() + " did not load as an encoder classifier but as "
+                        + classifier.getClass().getSimpleName());
+            }
+            classes = encoder.classifierConfig().id2label();
+            written = GgufExporter.export(encoder, tokenizer, out, storage, progress());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("cannot export " + model.toAbsolutePath() + " to GGUF: " + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().println("GGUF classifier (" + storage.name().toLowerCase(Locale.ROOT) + ", labels "
+                + classes + ") written to " + written + "; llama.cpp scores a text with: llama-embedding -m " + written
+                + " -p TEXT");
+        return ExitCodes.OK;
     }
 
     /** {@code --lora-only}: the adapter on its base model, written as an adapter GGUF. */

@@ -2,16 +2,12 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
-import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.onnx.ExportFolder;
 import dev.finetune4j.onnx.OnnxExporter;
-import dev.finetune4j.peft.Peft;
-import dev.finetune4j.peft.PeftClassifier;
-import dev.finetune4j.peft.PeftException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -90,13 +86,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
 
     /** Whether the model folder holds an encoder classifier; --labels and --problem-type are refused for any other. */
     private boolean isEncoderClassifier() {
-        String type;
-        try {
-            type = AutoModel.readConfig(model).path("model_type").asText("");
-        } catch (UncheckedIOException e) {
-            throw new BadInputException(e.getMessage() + "; fix or replace the model folder's config.json", e);
-        }
-        boolean classifier = EncoderConfig.MODEL_TYPES.contains(type);
+        boolean classifier = ClassifierInputs.isEncoderFolder(model);
         if (!classifier && (labels != null || problemType != null)) {
             throw new BadInputException("--labels and --problem-type are for classifier folders ("
                     + String.join(", ", EncoderConfig.MODEL_TYPES) + "); " + model.toAbsolutePath() + " holds a causal LM: "
@@ -120,7 +110,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
             ModelInputs.readAdapter(adapter).close(); // a folder that is not an adapter is bad input, named as such
         }
         try (SequenceClassifierModule base = ClassifierInputs.loadEncoder(model, Device.auto(), labels, problemType)) {
-            SequenceClassifier classifier = adapter == null ? base : merged(base);
+            SequenceClassifier classifier = adapter == null ? base : ClassifierInputs.merged(base, adapter);
             if (overwrite) {
                 clearOutput();
             }
@@ -130,21 +120,6 @@ final class ExportOnnxCommand implements Callable<Integer> {
                     + (files.contains("tokenizer.json") ? "" : " (no tokenizer.json in " + model.toAbsolutePath()
                     + ": copy the tokenizer's files beside model.onnx)"));
             return written;
-        }
-    }
-
-    private SequenceClassifier merged(SequenceClassifierModule base) {
-        PeftClassifier adapted;
-        try {
-            adapted = Peft.load(base, adapter);
-        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
-            throw new BadInputException("cannot load the adapter " + adapter.toAbsolutePath() + " onto the classifier: "
-                    + e.getMessage() + " (--labels must list the classes it was trained with)", e);
-        }
-        try {
-            return adapted.mergeAndUnload();
-        } catch (UnsupportedOperationException | IllegalStateException e) {
-            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
         }
     }
 

@@ -3,12 +3,16 @@ package dev.finetune4j.samples.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ReferenceFolders;
+import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
 import dev.finetune4j.gguf.GgufProgress;
 import dev.finetune4j.gguf.GgufType;
 import dev.finetune4j.gguf.ImportanceMatrix;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
@@ -74,6 +78,42 @@ class ExportGgufCommandTest {
         assertTrue(r.out().contains("LoRA adapter (f16) written to"), r.out());
         assertArrayEquals(Files.readAllBytes(dir.resolve("expected/qa-lora.gguf")), Files.readAllBytes(dir.resolve("qa-lora.gguf")),
                 "the adapter GGUF of the adapter as trained");
+    }
+
+    /**
+     * A RoBERTa classifier folder with a LoRA adapter exports as the library writes the merged classifier (checked
+     * against llama.cpp in the gguf module), not as the base; the causal LMs' options are refused for it.
+     */
+    @Test
+    void aClassifierFolderExportsTheMergedClassifier() throws Exception {
+        Path model = ReferenceFolders.copy("references/roberta_cls", List.of("config.json", "model.safetensors"),
+                dir.resolve("model"));
+        ReferenceFolders.copy("tokenizer/roberta-bytebpe", List.of("tokenizer.json"), model);
+        Files.createDirectories(dir.resolve("expected"));
+        Files.createDirectories(dir.resolve("base"));
+        try (SequenceClassifierModule base = AutoModel.loadSequenceClassifier(model);
+             HfTokenizer tokenizer = HfTokenizer.load(model)) {
+            GgufExporter.export((EncoderClassifier) base, tokenizer, dir.resolve("base/cls.gguf"), GgufType.F16,
+                    GgufProgress.NONE);
+            PeftClassifier adapted = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
+                    .targetModules("query", "value").initLoraWeights(LoraInit.RANDOM).build());
+            adapted.save(dir.resolve("adapter"));
+            GgufExporter.export((EncoderClassifier) adapted.mergeAndUnload(), tokenizer, dir.resolve("expected/cls.gguf"),
+                    GgufType.F16, GgufProgress.NONE);
+        }
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", model.toString(), "--adapter",
+                dir.resolve("adapter").toString(), "-o", dir.resolve("cls.gguf").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("GGUF classifier (f16, labels [billing, refund, other]) written to"), r.out());
+        byte[] written = Files.readAllBytes(dir.resolve("cls.gguf"));
+        assertArrayEquals(Files.readAllBytes(dir.resolve("expected/cls.gguf")), written, "the merged classifier's GGUF");
+        assertFalse(Arrays.equals(Files.readAllBytes(dir.resolve("base/cls.gguf")), written),
+                "the adapter must change the weights");
+
+        r = CliTestSupport.run("export-gguf", "-m", model.toString(), "--type", "q4_k_m", "--calibration",
+                model.resolve("config.json").toString(), "-o", dir.resolve("q.gguf").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("are for causal LMs") && r.err().contains("holds a classifier"), r.err());
     }
 
     @Test
