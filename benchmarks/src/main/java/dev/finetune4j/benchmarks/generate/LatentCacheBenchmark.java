@@ -30,10 +30,12 @@ import java.util.Locale;
  * 8000; random weights written once by {@link RandomCheckpoint}, loaded as float32): the cache's bytes per position and
  * layer after a 256-token prompt, and the time of 64 greedy decoding steps for 4 prompts of 256 tokens at once, after
  * their prefill, as generated tokens per second; the median of five rounds after a warm-up. With {@code --lora-kv-b}
- * the model carries a random LoRA (r 8) on {@code kv_b_proj}, which decoding folds into the absorbed weight.
+ * the model carries a random LoRA (r 8) on {@code kv_b_proj}, which decoding folds into the absorbed weight. With
+ * {@code --device cuda:0} it runs there (loaded as bf16); {@code --kv-lora-rank 544} makes the cached latent 576 wide,
+ * DeepSeek-V3's, past the CUDA kernels' 512, so that decoding takes the composed attention.
  *
  * <pre>{@code java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.generate.LatentCacheBenchmark [--lora-kv-b] [dir]}</pre>
+ *     dev.finetune4j.benchmarks.generate.LatentCacheBenchmark [--lora-kv-b] [--device D] [--kv-lora-rank N] [dir]}</pre>
  */
 public final class LatentCacheBenchmark {
     private static final int PROMPT = 256;
@@ -47,22 +49,35 @@ public final class LatentCacheBenchmark {
     /**
      * Runs the benchmark and prints one JSON line.
      *
-     * @param args {@code --lora-kv-b} to adapt kv_b_proj, then optionally the model folder (written when missing)
+     * @param args {@code --lora-kv-b} to adapt kv_b_proj, {@code --device D} (default cpu), {@code --kv-lora-rank N}
+     *             (default 128), then optionally the model folder (written when missing)
      * @throws Exception when the model cannot be written or loaded
      */
     public static void main(String[] args) throws Exception {
-        boolean lora = args.length > 0 && args[0].equals("--lora-kv-b");
-        String[] rest = lora ? Arrays.copyOfRange(args, 1, args.length) : args;
-        Path dir = Path.of(rest.length > 0 ? rest[0] : "target/deepseek-v2-lite-shape");
+        boolean lora = false;
+        Device device = Device.cpu();
+        int kvLoraRank = 128;
+        Path dir = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--lora-kv-b" -> lora = true;
+                case "--device" -> device = Device.parse(args[++i]);
+                case "--kv-lora-rank" -> kvLoraRank = Integer.parseInt(args[++i]);
+                default -> dir = Path.of(args[i]);
+            }
+        }
+        if (dir == null) {
+            dir = Path.of("target/deepseek-v2-lite-shape-" + kvLoraRank);
+        }
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
-            RandomCheckpoint.write(dir, deepseekV2LiteShape(), 11);
+            RandomCheckpoint.write(dir, deepseekV2LiteShape(kvLoraRank), 11);
         }
         long[][] prompts = new long[BATCH][PROMPT];
         for (int b = 0; b < BATCH; b++) {
             int row = b;
             Arrays.setAll(prompts[b], i -> 100 + (31L * i + 977L * row) % 7000);
         }
-        LoadOptions options = LoadOptions.builder().dtype(DType.F32).device(Device.cpu()).build();
+        LoadOptions options = LoadOptions.builder().dtype(device.isCpu() ? DType.F32 : DType.BF16).device(device).build();
         try (LanguageModel base = AutoModel.loadCausalLM(dir, options)) {
             LogitsModel model = lora ? Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16)
                     .initLoraWeights(LoraInit.RANDOM).targetModules("kv_b_proj").build(), 3) : base;
@@ -72,9 +87,10 @@ public final class LatentCacheBenchmark {
             for (int round = 0; round < ROUNDS; round++) {
                 tokensPerSecond[round] = decodeTokensPerSecond(model, prompts);
             }
-            System.out.printf(Locale.ROOT, "{\"lora_on_kv_b_proj\": %b, \"cache_bytes_per_position_per_layer\": %d, "
-                            + "\"decode_tokens_per_s\": %.1f, \"rounds\": %s}%n", lora, bytesPerPosition,
-                    Median.of(tokensPerSecond), Arrays.toString(tokensPerSecond));
+            System.out.printf(Locale.ROOT, "{\"device\": \"%s\", \"kv_lora_rank\": %d, \"lora_on_kv_b_proj\": %b, "
+                            + "\"cache_bytes_per_position_per_layer\": %d, \"decode_tokens_per_s\": %.1f, \"rounds\": %s}%n",
+                    device, kvLoraRank, lora, bytesPerPosition, Median.of(tokensPerSecond),
+                    Arrays.toString(tokensPerSecond));
         }
     }
 
@@ -125,8 +141,8 @@ public final class LatentCacheBenchmark {
         return tokens;
     }
 
-    /** DeepSeek-V2-Lite's attention (no query LoRA, latent rank 128 here, 512 there) with every layer dense. */
-    static ObjectNode deepseekV2LiteShape() {
+    /** DeepSeek-V2-Lite's attention (no query LoRA, latent rank {@code kvLoraRank}, 512 there) with every layer dense. */
+    static ObjectNode deepseekV2LiteShape(int kvLoraRank) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "deepseek_v2");
         c.putArray("architectures").add("DeepseekV2ForCausalLM");
@@ -136,7 +152,7 @@ public final class LatentCacheBenchmark {
         c.put("num_attention_heads", 16);
         c.put("num_key_value_heads", 16);
         c.putNull("q_lora_rank");
-        c.put("kv_lora_rank", 128);
+        c.put("kv_lora_rank", kvLoraRank);
         c.put("qk_rope_head_dim", 32);
         c.put("qk_nope_head_dim", 64);
         c.put("qk_head_dim", 96);
