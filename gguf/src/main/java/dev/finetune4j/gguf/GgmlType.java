@@ -28,6 +28,10 @@ enum GgmlType {
     Q5_K(13, 256, 176),
     /** {@code block_q6_K}: 6-bit quants, an int8 scale per 16 values, a float16 per 256 ({@link KQuants}). */
     Q6_K(14, 256, 210),
+    /** {@code block_iq4_nl}: 4-bit indices into a 16-level non-linear table, one float16 scale per 32 ({@link IQuants}). */
+    IQ4_NL(20, 32, 18),
+    /** {@code block_iq4_xs}: IQ4_NL's indices, 6-bit scales per 32 values, a float16 per 256 ({@link IQuants}). */
+    IQ4_XS(23, 256, 136),
     BF16(30, 1, 2);
 
     private final int id;
@@ -66,7 +70,8 @@ enum GgmlType {
     /**
      * Appends {@code row} encoded in this type to {@code out} (little-endian, with room for {@link #rowBytes}). The
      * quantized types follow ggml's reference quantizers step for step in float32, so the bytes equal llama.cpp's
-     * (and gguf-py's, for Q8_0); for the K types, as {@code llama-quantize} writes them without an importance matrix.
+     * (and gguf-py's, for Q8_0); for the K and IQ4 types, as {@code llama-quantize} writes them without an importance
+     * matrix.
      */
     void encodeRow(float[] row, ByteBuffer out) {
         encodeRow(row, null, out);
@@ -74,8 +79,9 @@ enum GgmlType {
 
     /**
      * {@link #encodeRow(float[], ByteBuffer)} under an importance matrix: {@code importance} holds a weight per column
-     * of the row (the mean squared input that column meets), with which the K types, Q4_0, Q5_0 and Q5_1 fit their
-     * scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance matrix.
+     * of the row (the mean squared input that column meets), with which the K types, the IQ4 types, Q4_0, Q5_0 and
+     * Q5_1 fit their scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance
+     * matrix.
      */
     void encodeRow(float[] row, float[] importance, ByteBuffer out) {
         switch (this) {
@@ -102,6 +108,8 @@ enum GgmlType {
             case Q4_K -> KQuants.q4K(row, importance, out);
             case Q5_K -> KQuants.q5K(row, importance, out);
             case Q6_K -> KQuants.q6K(row, importance, out);
+            case IQ4_NL -> IQuants.iq4Nl(row, importance, out);
+            case IQ4_XS -> IQuants.iq4Xs(row, importance, out);
         }
     }
 }

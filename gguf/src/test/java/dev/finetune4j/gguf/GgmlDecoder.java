@@ -25,6 +25,8 @@ final class GgmlDecoder {
                 case Q5_0, Q5_1 -> q5(type == GgmlType.Q5_1, in, out, o);
                 case Q4_K, Q5_K -> q45K(type == GgmlType.Q5_K, in, out, o);
                 case Q6_K -> q6K(in, out, o);
+                case IQ4_NL -> iq4Nl(in, out, o);
+                case IQ4_XS -> iq4Xs(in, out, o);
             }
         }
     }
@@ -115,6 +117,32 @@ final class GgmlDecoder {
                     out[o + 128 * half + 32 * k + i] = d * scales[8 * half + 2 * k + i / 16] * q[k];
                 }
             }
+        }
+    }
+
+    private static void iq4Nl(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        nonLinearBlock(d, in, out, o);
+    }
+
+    /** Block b's 6-bit scale: the nibble b % 2 of byte b / 2 of the low part, bits 2b and 2b + 1 of the high one. */
+    private static void iq4Xs(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        int high = in.getShort() & 0xFFFF;
+        byte[] low = new byte[4];
+        in.get(low);
+        for (int b = 0; b < 8; b++) {
+            int scale = ((low[b / 2] & 0xFF) >> 4 * (b % 2) & 0xF) | (high >> 2 * b & 3) << 4;
+            nonLinearBlock(d * (scale - 32), in, out, o + 32 * b);
+        }
+    }
+
+    /** 32 values from 16 bytes of level indices: value j in byte j's low nibble, value j + 16 in its high one. */
+    private static void nonLinearBlock(float d, ByteBuffer in, float[] out, int o) {
+        for (int j = 0; j < 16; j++) {
+            int packed = in.get() & 0xFF;
+            out[o + j] = d * IQuants.VALUES[packed & 0xF];
+            out[o + j + 16] = d * IQuants.VALUES[packed >> 4];
         }
     }
 }
