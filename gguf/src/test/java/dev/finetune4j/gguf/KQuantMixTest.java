@@ -58,7 +58,8 @@ class KQuantMixTest {
      */
     @Test
     void valueProjectionsAreCountedWhereTheyAre() {
-        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1), List.of(0, 1, 2, 3));
+        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1), List.of(0, 1, 2, 3),
+                false);
         assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, hybrid));
         assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE,
                 new ModelLayout("granite", 4, 4, 2, true)), "layer 1 of 4 value projections");
