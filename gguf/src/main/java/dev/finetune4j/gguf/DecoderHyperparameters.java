@@ -150,10 +150,9 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant and IQ4
-     * mixes for
-     * gpt-oss and for Nemotron-H's mixture (nemotron_h_moe), which no wide case compares with llama-quantize's files
-     * yet.
+     * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant and
+     * I-quant mixes for gpt-oss and for Nemotron-H's mixture (nemotron_h_moe), which no wide case compares with
+     * llama-quantize's files yet.
      */
     void refuseUncheckedType(GgufType type) {
         if (!graph.kQuantMixesChecked() && type.isMix()) {

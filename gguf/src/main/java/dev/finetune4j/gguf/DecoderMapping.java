@@ -492,8 +492,8 @@ final class DecoderMapping implements ModelMapping {
                 weights.remove(xieluScalar(i, "alpha_n"));
             }
         }
-        Placement.takeAll(weights, placements(), type, layout().withImportanceMatrix(importanceMatrix)).stream().map(DecoderMapping::asDeclared)
-                .forEach(out::add);
+        Placement.takeAll(weights, placements(), type, layout().withImportanceMatrix(importanceMatrix)).stream()
+                .map(DecoderMapping::asDeclared).forEach(out::add);
         return out;
     }
 

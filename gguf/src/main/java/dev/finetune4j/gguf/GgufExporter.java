@@ -126,9 +126,9 @@ public final class GgufExporter {
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
                               ImportanceMatrix importance, GgufProgress progress) {
         if (importance != null && !type.isMix()) {
-            throw new IllegalArgumentException("an importance matrix shapes only the K-quant and IQ4 exports (q4_k_m, "
-                    + "q5_k_m, q6_k, iq4_xs...); " + type + " stores every weight without one: export without it, or as "
-                    + "one of those mixes");
+            throw new IllegalArgumentException("an importance matrix shapes only the K-quant and I-quant exports "
+                    + "(q4_k_m, q5_k_m, q6_k, iq3_s, iq4_xs...); " + type + " stores every weight without one: "
+                    + "export without it, or as one of those mixes");
         }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);

@@ -50,7 +50,8 @@ final class Gpt2Mapping implements ModelMapping {
 
     @Override
     public List<GgufTensor> tensors(GgufType type, boolean importanceMatrix) {
-        return Placement.takeAll(model.stateDict(), placements(), type, layout().withImportanceMatrix(importanceMatrix));
+        return Placement.takeAll(model.stateDict(), placements(), type,
+                layout().withImportanceMatrix(importanceMatrix));
     }
 
     @Override

@@ -3,13 +3,15 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 import static dev.finetune4j.gguf.ScaleSearch.GROUP_MAX_EPS;
 import static dev.finetune4j.gguf.ScaleSearch.nearestInt;
 
 /**
- * ggml's 4-bit non-linear quantizers ({@code quantize_iq4_nl} and {@code quantize_iq4_xs} in ggml-quants.c, the ones
- * {@code llama-quantize} calls): each value is an index into {@link #VALUES}, a table of 16 levels denser near zero,
+ * ggml's I-quant quantizers that llama-quantize runs with or without an importance matrix: IQ3_S's grid search
+ * ({@code quantize_iq3_s}) and the 4-bit non-linear ones ({@code quantize_iq4_nl}, {@code quantize_iq4_xs} in
+ * ggml-quants.c). In the latter each value is an index into {@link #VALUES}, a table of 16 levels denser near zero,
  * times a block scale. Each 32-value block's scale is searched over 15 trial steps, weighting each value's squared
  * error by x² or, under an importance matrix, by {@code importance * sqrt(2 mean x² + x²)}. Every step is float32 in
  * ggml's order, so the bytes equal llama.cpp's. Each method appends the blocks of one row to {@code out},
@@ -85,6 +87,190 @@ final class IQuants {
     }
 
     /**
+     * {@code block_iq3_s}: super-blocks of 256 values as a float16 d, 64 bytes of grid indices' low 8 bits (one per
+     * group of 4 values), 8 bytes of their ninth bits (block b's in byte b, group g at bit g), 32 bytes of signs (bit i
+     * of byte k: value 8k + i is negative) and four bytes of 4-bit block scales (block 2p low, 2p + 1 high); a value
+     * decodes as {@code d * (1 + 2 * scale_b) * magnitude * sign}, its magnitude from its group's grid point
+     * ({@link Iq3Grid}). Each block's magnitudes are fitted over 19 trial scales, a group off the grid taking the
+     * candidate of least weighted error; the block scales are then rounded to 4 bits of {@code max / 31}, whose
+     * float16 d is stored 1.033 times larger, as ggml stores it.
+     *
+     * @param importance the row's column weights, or null
+     */
+    static void iq3S(float[] row, float[] importance, ByteBuffer out) {
+        int superBlock = KQuants.SUPER_BLOCK;
+        float[] weights = new float[BLOCK];
+        float[] rootWeights = new float[BLOCK];
+        float[] magnitudes = new float[BLOCK];
+        byte[] blockSigns = new byte[BLOCK / 8];
+        int[] levels = new int[BLOCK];
+        int[] trial = new int[BLOCK];
+        boolean[] onGrid = new boolean[BLOCK / 4];
+        boolean[] trialOnGrid = new boolean[BLOCK / 4];
+        for (int start = 0; start < row.length; start += superBlock) {
+            byte[] indexLow = new byte[superBlock / 4];
+            byte[] indexHigh = new byte[superBlock / BLOCK];
+            byte[] signs = new byte[superBlock / 8];
+            float[] scales = new float[superBlock / BLOCK];
+            float sumX2 = 0f;
+            for (int j = 0; j < superBlock; j++) {
+                sumX2 += row[start + j] * row[start + j];
+            }
+            float sigma2 = 2 * sumX2 / superBlock;
+            float maxScale = 0f;
+            // NOTE: ggml moves on in the low index bits and the signs only past a block that is not all zero: the
+            // blocks after an all-zero one are written one place early (their ninth bits stay in place), as here
+            int written = 0;
+            for (int b = 0; b < scales.length; b++) {
+                int at = start + BLOCK * b;
+                for (int j = 0; j < BLOCK; j++) {
+                    float x = row[at + j];
+                    weights[j] = importance != null ? importance[at + j] * (float) Math.sqrt(sigma2 + x * x) : x * x;
+                    rootWeights[j] = (float) Math.sqrt(weights[j]);
+                }
+                Arrays.fill(blockSigns, (byte) 0);
+                for (int j = 0; j < BLOCK; j++) {
+                    float x = row[at + j];
+                    magnitudes[j] = x >= 0 ? x : -x;
+                    if (!(x >= 0)) {
+                        blockSigns[j / 8] |= (byte) (1 << j % 8);
+                    }
+                }
+                float max = magnitudes[0];
+                for (int j = 1; j < BLOCK; j++) {
+                    max = max > magnitudes[j] ? max : magnitudes[j];
+                }
+                if (max == 0f) {
+                    scales[b] = 0f;
+                    continue;
+                }
+                Arrays.fill(levels, 0);
+                Arrays.fill(onGrid, false);
+                float best = 0f;
+                float scale = max / 15;
+                for (int step = -9; step <= 9; step++) {
+                    float id = (15 + step * 0.2f) / max;
+                    float trialScale = 1 / id;
+                    for (int g = 0; g < onGrid.length; g++) {
+                        int code = groupCode(magnitudes, 4 * g, id, trial);
+                        trialOnGrid[g] = Iq3Grid.indexOf(code) >= 0;
+                        if (!trialOnGrid[g]) {
+                            nearestOnGrid(code, magnitudes, rootWeights, 4 * g, trialScale, trial);
+                        }
+                    }
+                    float[] sums = gridFit(magnitudes, weights, trial);
+                    if (sums[1] > 0 && sums[0] * sums[0] > best * sums[1]) {
+                        scale = sums[0] / sums[1];
+                        best = scale * sums[0];
+                        System.arraycopy(trial, 0, levels, 0, BLOCK);
+                        System.arraycopy(trialOnGrid, 0, onGrid, 0, onGrid.length);
+                    }
+                }
+                boolean allOnGrid = true;
+                for (boolean on : onGrid) {
+                    allOnGrid &= on;
+                }
+                if (!allOnGrid && scale > 0) {
+                    float id = 1 / scale;
+                    for (int g = 0; g < onGrid.length; g++) {
+                        int code = groupCode(magnitudes, 4 * g, id, levels);
+                        if (Iq3Grid.indexOf(code) < 0) {
+                            nearestOnGrid(code, magnitudes, rootWeights, 4 * g, scale, levels);
+                        }
+                    }
+                    float[] sums = gridFit(magnitudes, weights, levels);
+                    if (sums[1] > 0) {
+                        scale = sums[0] / sums[1];
+                    }
+                }
+                if (scale < 0) {
+                    scale = -scale;
+                    for (int k = 0; k < blockSigns.length; k++) {
+                        blockSigns[k] = (byte) ~blockSigns[k];
+                    }
+                }
+                for (int g = 0; g < onGrid.length; g++) {
+                    int code = 0;
+                    for (int i = 0; i < 4; i++) {
+                        code |= levels[4 * g + i] << 3 * i;
+                    }
+                    int index = Iq3Grid.indexOf(code);
+                    indexLow[onGrid.length * written + g] = (byte) index;
+                    indexHigh[b] |= (byte) ((index >> 8) << g);
+                }
+                System.arraycopy(blockSigns, 0, signs, blockSigns.length * written, blockSigns.length);
+                written++;
+                scales[b] = scale;
+                maxScale = maxScale > scale ? maxScale : scale;
+            }
+            short d = DTypeConversions.floatToF16(0f);
+            byte[] packedScales = new byte[scales.length / 2];
+            if (maxScale != 0f) {
+                float step = maxScale / 31;
+                d = DTypeConversions.floatToF16(step * 1.033f);
+                float id = 1 / step;
+                for (int p = 0; p < packedScales.length; p++) {
+                    int l1 = Math.max(0, Math.min(15, nearestInt(0.5f * (id * scales[2 * p] - 1))));
+                    int l2 = Math.max(0, Math.min(15, nearestInt(0.5f * (id * scales[2 * p + 1] - 1))));
+                    packedScales[p] = (byte) (l1 | l2 << 4);
+                }
+            }
+            out.putShort(d).put(indexLow).put(indexHigh).put(signs).put(packedScales);
+        }
+    }
+
+    /**
+     * The levels (0..7, magnitude 2l + 1) nearest {@code id} times the 4 magnitudes at {@code at}, into
+     * {@code levels[at..]}; returns their code (level i at bits 3i).
+     */
+    private static int groupCode(float[] magnitudes, int at, float id, int[] levels) {
+        int code = 0;
+        for (int i = 0; i < 4; i++) {
+            int l = Math.max(0, Math.min(7, nearestInt(0.5f * (id * magnitudes[at + i] - 1))));
+            levels[at + i] = l;
+            code |= l << 3 * i;
+        }
+        return code;
+    }
+
+    /**
+     * Replaces the levels at {@code at} (off the grid, {@code code}) with those of the candidate grid point of least
+     * error at step {@code scale}, weighted by {@code rootWeights}; the first of equal ones.
+     */
+    private static void nearestOnGrid(int code, float[] magnitudes, float[] rootWeights, int at, float scale,
+                                      int[] levels) {
+        float bestError = Float.MAX_VALUE;
+        int best = -1;
+        for (int candidate : Iq3Grid.neighbours(code)) {
+            float error = 0f;
+            for (int i = 0; i < 4; i++) {
+                float diff = scale * (2 * Iq3Grid.level(candidate, i) + 1) - magnitudes[at + i];
+                error += rootWeights[at + i] * diff * diff;
+            }
+            if (error < bestError) {
+                bestError = error;
+                best = candidate;
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            levels[at + i] = Iq3Grid.level(best, i);
+        }
+    }
+
+    /** The weighted sums {@code {sum w |x| q, sum w q²}} of a block's magnitudes at {@code q = 2 level + 1}. */
+    private static float[] gridFit(float[] magnitudes, float[] weights, int[] levels) {
+        float sumQX = 0f;
+        float sumQ2 = 0f;
+        for (int j = 0; j < BLOCK; j++) {
+            float w = weights[j];
+            float q = 2 * levels[j] + 1;
+            sumQX += w * magnitudes[j] * q;
+            sumQ2 += w * q * q;
+        }
+        return new float[] {sumQX, sumQ2};
+    }
+
+    /**
      * Fits the scale of each 32-value block of {@code row[start..start + n)} into {@code scales} and returns the one of
      * largest magnitude (the first of equal ones). A block's first scale maps its value of largest magnitude to
      * -127; then 15 trial scales {@code (t - 127) / max}, t in -7..7, each pick the nearest levels, and the weighted
@@ -129,7 +315,7 @@ final class IQuants {
         return maxScale;
     }
 
-    /** The weighted sums {@code {sum w q x, sum w q²}} of a block's values at their nearest levels q under {@code id}. */
+    /** The weighted sums {@code {sum w q x, sum w q²}} of a block's values at their levels q nearest {@code id x}. */
     private static float[] fit(float[] row, int at, float[] weights, float id) {
         float sumQX = 0f;
         float sumQ2 = 0f;

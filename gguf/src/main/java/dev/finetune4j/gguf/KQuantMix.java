@@ -5,11 +5,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The type of each weight matrix in llama.cpp's K-quant and IQ4 files, as its {@code llama-quantize} chooses it without
- * user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base type
- * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head, and then Gemma 4's per-layer
- * token table too); in Q4_K_M and Q5_K_M, Q6_K for the value projections and the MLP's down projections of the
- * layers {@link #useMoreBits} picks (without experts, the down projections counted as llama-quantize meets them, so
+ * The type of each weight matrix in llama.cpp's K-quant and I-quant files, as its {@code llama-quantize} chooses it
+ * without user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base
+ * type (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head, and then Gemma 4's
+ * per-layer token table too); in Q4_K_M and Q5_K_M, Q6_K for the value projections and the MLP's down projections of
+ * the layers {@link #useMoreBits} picks (without experts, the down projections counted as llama-quantize meets them, so
  * that in Nemotron-H only its MLP layers count); in Q3_K_M and
  * Q3_K_L, more bits for the value, attention output and down projections (see {@link GgufType}); Q5_K for
  * Llama-2/3 70B's value projections where they would be Q3_K or Q4_K. A matrix whose rows are not whole super-blocks
@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * their keys), and its {@code per_layer_model_proj} stays float32, as llama-quantize keeps it. IQ4_NL and IQ4_XS
  * (their head Q6_K as the K mixes') take Q5_K for the value projections of a model of 4 or more query heads per key
  * head and, only without an importance matrix, for the down projections of the first eighth of the layers; with 8
- * experts their attention outputs take Q5_K too. IQ4_XS rows that are not whole super-blocks fall back to IQ4_NL.
+ * experts their attention outputs take Q5_K too. IQ3_S takes Q4_K for the value projections of such a model (Q5_K
+ * in Llama-2/3 70B) and, with 8 experts, Q5_K for the attention outputs. IQ3_S and IQ4_XS rows that are not whole
+ * super-blocks fall back to IQ4_NL.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
@@ -63,6 +65,8 @@ final class KQuantMix {
                 chosen = GgmlType.Q6_K;
             } else if (nonLinear && layout.queryGroups() >= 4) {
                 chosen = GgmlType.Q5_K;
+            } else if (type == GgufType.IQ3_S && layout.queryGroups() >= 4) {
+                chosen = GgmlType.Q4_K;
             }
             if (isLlama70B(layout) && (chosen == GgmlType.Q3_K || chosen == GgmlType.Q4_K)) {
                 chosen = GgmlType.Q5_K;
@@ -88,7 +92,7 @@ final class KQuantMix {
             if (layout.experts() == EIGHT_EXPERTS) {
                 // NOTE: Q3_K_L keeps its base type here, where a dense model's takes Q5_K
                 boolean raised = type == GgufType.Q3_K_S || type == GgufType.Q3_K_M || type == GgufType.Q4_K_M
-                        || nonLinear;
+                        || type == GgufType.IQ3_S || nonLinear;
                 chosen = raised ? GgmlType.Q5_K : chosen;
             } else if (type == GgufType.Q3_K_M) {
                 chosen = GgmlType.Q4_K;
@@ -116,7 +120,7 @@ final class KQuantMix {
             case Q4_K -> GgmlType.Q5_0;
             case Q5_K -> GgmlType.Q5_1;
             case Q6_K -> GgmlType.Q8_0;
-            case IQ4_XS -> GgmlType.IQ4_NL;
+            case IQ3_S, IQ4_XS -> GgmlType.IQ4_NL;
             default -> chosen;
         };
         return rowLength % smaller.blockSize() == 0 ? smaller : GgmlType.F16;

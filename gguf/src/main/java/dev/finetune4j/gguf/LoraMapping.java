@@ -48,7 +48,7 @@ final class LoraMapping {
         }
         if (type.isMix()) {
             throw new IllegalArgumentException("an adapter GGUF cannot be stored as " + type + ": llama.cpp's K-quant "
-                    + "and IQ4 mixes are for whole models, and a LoRA factor's rank-sized rows are not whole "
+                    + "and I-quant mixes are for whole models, and a LoRA factor's rank-sized rows are not whole "
                     + "super-blocks; "
                     + "export the adapter as f16 or q8_0, or merge it and export the model as " + type.name()
                     .toLowerCase(Locale.ROOT));

@@ -6,8 +6,8 @@ import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 /**
- * What llama.cpp's choice of a K-quant or IQ4 type per tensor reads of a model, and of the quantization run, beside the
- * tensor itself ({@link KQuantMix}).
+ * What llama.cpp's choice of a K-quant or I-quant type per tensor reads of a model, and of the quantization run,
+ * beside the tensor itself ({@link KQuantMix}).
  *
  * @param architecture   the GGUF architecture
  * @param layers         the number of layers ({@code <arch>.block_count})

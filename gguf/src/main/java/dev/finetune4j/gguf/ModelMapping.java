@@ -14,7 +14,7 @@ interface ModelMapping {
     /** The architecture's hyperparameters, keyed {@code <arch>.*}. */
     void putHyperparameters(GgufMetadata meta);
 
-    /** What a K-quant or IQ4 mix reads of the model beside each tensor (quantized without an importance matrix). */
+    /** What a K-quant or I-quant mix reads of the model beside each tensor (quantized without an importance matrix). */
     ModelLayout layout();
 
     /** Where each of the model's weights goes, in llama.cpp's order (tensors computed at export time aside). */

@@ -161,8 +161,9 @@ class KQuantMixTest {
                     type + ": layer 3 of 32 is in the first eighth");
             assertEquals(type.matrixType(), type.storageOf("blk.4.ffn_down.weight", SQUARE, gqa4), type + ": layer 4");
             assertEquals(type.matrixType(), type.storageOf("blk.3.ffn_down.weight", SQUARE,
-                    gqa4.withImportanceMatrix(true)), type + ": with an importance matrix, no down projection is raised");
-            assertEquals(GgmlType.Q6_K, type.storageOf("output.weight", new long[] {4096, 32000}, gqa4), type + ": the head");
+                    gqa4.withImportanceMatrix(true)), type + ": with an importance matrix, no down projection rises");
+            assertEquals(GgmlType.Q6_K, type.storageOf("output.weight", new long[] {4096, 32000}, gqa4),
+                    type + ": the head");
             assertEquals(type.matrixType(), type.storageOf("token_embd.weight", new long[] {4096, 32000}, gqa4),
                     type + ": an untied token table takes the base type");
             assertEquals(type.matrixType(), type.storageOf("blk.9.attn_output.weight", SQUARE, gqa4),
@@ -170,6 +171,15 @@ class KQuantMixTest {
             assertEquals(GgmlType.Q5_K, type.storageOf("blk.9.attn_output.weight", SQUARE,
                     new ModelLayout("llama", 32, 32, 8, false, 8)), type + ": 8 experts raise the attention output");
         }
+        assertEquals(GgmlType.Q4_K, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa4), "IQ3_S, GQA 4");
+        assertEquals(GgmlType.Q5_K, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE,
+                new ModelLayout("llama", 80, 64, 8, false)), "IQ3_S in Llama 70B: Q4_K raised to Q5_K");
+        assertEquals(GgmlType.IQ3_S, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa2));
+        assertEquals(GgmlType.IQ3_S, GgufType.IQ3_S.storageOf("blk.0.ffn_down.weight", SQUARE, gqa4),
+                "IQ3_S raises no down projection");
+        assertEquals(GgmlType.Q5_K, GgufType.IQ3_S.storageOf("blk.9.attn_output.weight", SQUARE,
+                new ModelLayout("llama", 32, 32, 8, false, 8)));
+        assertEquals(GgmlType.IQ4_NL, GgufType.IQ3_S.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, gqa2));
         assertEquals(GgmlType.IQ4_NL, GgufType.IQ4_XS.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, gqa2),
                 "rows of 800 are no super-blocks but whole 32-value blocks");
         assertEquals(GgmlType.F16, GgufType.IQ4_XS.storageOf("blk.9.ffn_up.weight", new long[] {100, 64}, gqa2));

@@ -350,7 +350,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             "\"num_hidden_layers\": 8");
     /**
      * {@link #LLAMA_WIDE} with one key/value head for its 4 query heads: the grouped-query attention of 4 for which the
-     * IQ4 mixes give the value projections Q5_K.
+     * IQ4 mixes give the value projections Q5_K and IQ3_S Q4_K.
      */
     private static final String LLAMA_WIDE_GQA4 = LLAMA_WIDE.replace("\"num_key_value_heads\": 2",
             "\"num_key_value_heads\": 1");
@@ -872,7 +872,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * and without its mixture beside the MLP; Nemotron-H in F32, Q8_0 and wide in Q4_K_M, its mixture in F32. The IQ4
      * mixes: Llama wide with 4 query heads per key head in IQ4_XS (its value projections and layer 0's down projection
      * Q5_K) and under an importance matrix (layer 0's down projection IQ4_XS), Qwen2 wide in IQ4_XS (its down
-     * projections' rows of 320 falling back to IQ4_NL, its tied head Q6_K) and in IQ4_NL.
+     * projections' rows of 320 falling back to IQ4_NL, its tied head Q6_K) and in IQ4_NL; IQ3_S: the GQA-4 Llama (its
+     * value projections Q4_K), Qwen2 under an importance matrix.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -929,6 +930,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     GgufType.IQ4_XS, false, true),
             new ReferenceCase("qwen2-wide-bytebpe-iq4_xs", QWEN2_WIDE, "bytebpe", GgufType.IQ4_XS, false),
             new ReferenceCase("qwen2-wide-bytebpe-iq4_nl", QWEN2_WIDE, "bytebpe", GgufType.IQ4_NL, false),
+            new ReferenceCase("llama-wide-gqa4-spm-iq3_s", LLAMA_WIDE_GQA4, "sentencepiece-bos", GgufType.IQ3_S, false),
+            new ReferenceCase("qwen2-wide-bytebpe-iq3_s-imatrix", QWEN2_WIDE, "bytebpe", GgufType.IQ3_S, false, true),
             new ReferenceCase("mixtral-spm-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, false, false, 237),
             new ReferenceCase("mixtral-spm-q8_0", MIXTRAL, "sentencepiece-bos", GgufType.Q8_0, false, false, 237),
             new ReferenceCase("mixtral-spm-lora-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, true, false, 237),
