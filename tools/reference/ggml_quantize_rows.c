@@ -3,7 +3,7 @@
 // writes OUT/<type>.bin (the blocks) and OUT/<type>.f32 (ggml's dequantization of them). Without --imatrix these are
 // the reference quantizers llama-quantize runs; with --imatrix W (n_per_row float32 column weights, as llama-quantize
 // passes an importance matrix's entry) the weighted ones, written as OUT/<type>.imatrix.bin and .imatrix.f32.
-// usage: ggml_quantize_rows ROWS N_PER_ROW OUT [--imatrix W] TYPE...   (TYPE: q4_K q5_K q6_K q5_0 q5_1 q8_0)
+// usage: ggml_quantize_rows ROWS N_PER_ROW OUT [--imatrix W] TYPE...   (TYPE: q4_K q5_K q6_K q5_0 q5_1 q8_0 iq4_nl iq4_xs)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

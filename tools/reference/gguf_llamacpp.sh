@@ -6,7 +6,7 @@
 # machine, where the working tree travels): the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
 # the texts, its logits for every position of the ids (float32 in base64; for a case that asks for it, an LFM2
 # one, decoded in ubatches of that many tokens, recorded as n_ubatch), and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
-# Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
+# Q6_K...) or an I-quant one (IQ3_S, IQ4_NL, IQ4_XS) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
 # (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
 # case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport), and
 # llama.cpp's imatrix reader loads the matrix as ImportanceMatrix.save wrote it.
@@ -84,7 +84,9 @@ lora = sys.argv[5] if len(sys.argv) > 5 else None
 reference = json.load(open(llamacpp))
 reader = GGUFReader(model)
 
-K_MIXES = {11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K"}
+# llama-quantize's mixes: the K-quant ones and the I-quant ones
+K_MIXES = {11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K", 25: "IQ4_NL",
+           26: "IQ3_S", 30: "IQ4_XS"}
 
 def matrix_type(file_type):
     return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0", **K_MIXES}[file_type]
@@ -105,7 +107,8 @@ def check_types(reader, matrix):
                 or matrix in K_MIXES.values() and t.name == "per_layer_model_proj.weight"):
             assert kind == "F32", (t.name, kind)
         elif matrix in K_MIXES.values():
-            assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)
+            assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16", "IQ3_S",
+                            "IQ4_NL", "IQ4_XS"), (t.name, kind, matrix)
         else:
             assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
         assert t.n_elements == int(np.prod(dims)), t.name

@@ -150,12 +150,12 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
-     * gpt-oss and for Nemotron-H's mixture (nemotron_h_moe), which no wide case compares with llama-quantize's files
-     * yet.
+     * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant and
+     * I-quant mixes for gpt-oss and for Nemotron-H's mixture (nemotron_h_moe), which no wide case compares with
+     * llama-quantize's files yet.
      */
     void refuseUncheckedType(GgufType type) {
-        if (!graph.kQuantMixesChecked() && type.isKQuantMix()) {
+        if (!graph.kQuantMixesChecked() && type.isMix()) {
             throw new IllegalArgumentException("GGUF export of " + config.modelType() + " writes f32, f16, bf16 or q8_0, "
                     + "not " + type + ": llama-quantize's choices for " + graph.name() + " were not reproduced here; "
                     + "export f32 or bf16 and run llama.cpp's llama-quantize on it");

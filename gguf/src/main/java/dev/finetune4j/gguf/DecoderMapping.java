@@ -471,7 +471,7 @@ final class DecoderMapping implements ModelMapping {
     }
 
     @Override
-    public List<GgufTensor> tensors(GgufType type) {
+    public List<GgufTensor> tensors(GgufType type, boolean importanceMatrix) {
         hyperparameters.refuseUncheckedType(type);
         List<GgufTensor> out = new ArrayList<>();
         if (config.rope().ropeType().equals("llama3")) {
@@ -492,8 +492,8 @@ final class DecoderMapping implements ModelMapping {
                 weights.remove(xieluScalar(i, "alpha_n"));
             }
         }
-        Placement.takeAll(weights, placements(), type, layout()).stream().map(DecoderMapping::asDeclared)
-                .forEach(out::add);
+        Placement.takeAll(weights, placements(), type, layout().withImportanceMatrix(importanceMatrix)).stream()
+                .map(DecoderMapping::asDeclared).forEach(out::add);
         return out;
     }
 

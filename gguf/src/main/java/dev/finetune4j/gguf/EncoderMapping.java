@@ -73,8 +73,9 @@ final class EncoderMapping implements ModelMapping {
     }
 
     @Override
-    public List<GgufTensor> tensors(GgufType type) {
-        return Placement.takeAll(classifier.stateDict(), placements(), type, layout());
+    public List<GgufTensor> tensors(GgufType type, boolean importanceMatrix) {
+        return Placement.takeAll(classifier.stateDict(), placements(), type,
+                layout().withImportanceMatrix(importanceMatrix));
     }
 
     @Override

@@ -28,6 +28,15 @@ enum GgmlType {
     Q5_K(13, 256, 176),
     /** {@code block_q6_K}: 6-bit quants, an int8 scale per 16 values, a float16 per 256 ({@link KQuants}). */
     Q6_K(14, 256, 210),
+    /**
+     * {@code block_iq3_s}: groups of 4 magnitudes as indices into a 512-point grid, a sign bit per value, 4-bit scales
+     * per 32 values, a float16 per 256 ({@link IQuants}).
+     */
+    IQ3_S(21, 256, 110),
+    /** {@code block_iq4_nl}: 4-bit indices into a 16-level table, one float16 scale per 32 ({@link IQuants}). */
+    IQ4_NL(20, 32, 18),
+    /** {@code block_iq4_xs}: IQ4_NL's indices, 6-bit scales per 32 values, a float16 per 256 ({@link IQuants}). */
+    IQ4_XS(23, 256, 136),
     BF16(30, 1, 2);
 
     private final int id;
@@ -66,7 +75,8 @@ enum GgmlType {
     /**
      * Appends {@code row} encoded in this type to {@code out} (little-endian, with room for {@link #rowBytes}). The
      * quantized types follow ggml's reference quantizers step for step in float32, so the bytes equal llama.cpp's
-     * (and gguf-py's, for Q8_0); for the K types, as {@code llama-quantize} writes them without an importance matrix.
+     * (and gguf-py's, for Q8_0); for the K types and the I-quants, as {@code llama-quantize} writes them without an
+     * importance matrix.
      */
     void encodeRow(float[] row, ByteBuffer out) {
         encodeRow(row, null, out);
@@ -74,8 +84,9 @@ enum GgmlType {
 
     /**
      * {@link #encodeRow(float[], ByteBuffer)} under an importance matrix: {@code importance} holds a weight per column
-     * of the row (the mean squared input that column meets), with which the K types, Q4_0, Q5_0 and Q5_1 fit their
-     * scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance matrix.
+     * of the row (the mean squared input that column meets), with which the K types, the I-quants, Q4_0, Q5_0 and
+     * Q5_1 fit their scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance
+     * matrix.
      */
     void encodeRow(float[] row, float[] importance, ByteBuffer out) {
         switch (this) {
@@ -102,6 +113,9 @@ enum GgmlType {
             case Q4_K -> KQuants.q4K(row, importance, out);
             case Q5_K -> KQuants.q5K(row, importance, out);
             case Q6_K -> KQuants.q6K(row, importance, out);
+            case IQ3_S -> IQuants.iq3S(row, importance, out);
+            case IQ4_NL -> IQuants.iq4Nl(row, importance, out);
+            case IQ4_XS -> IQuants.iq4Xs(row, importance, out);
         }
     }
 }

@@ -130,9 +130,10 @@ public final class GgufExporter {
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
                               ImportanceMatrix importance, GgufProgress progress) {
-        if (importance != null && !type.isKQuantMix()) {
-            throw new IllegalArgumentException("an importance matrix shapes only the K-quant exports (q4_k_m, q5_k_m, "
-                    + "q6_k); " + type + " stores every weight without one: export without it, or as a K-quant mix");
+        if (importance != null && !type.isMix()) {
+            throw new IllegalArgumentException("an importance matrix shapes only the K-quant and I-quant exports "
+                    + "(q4_k_m, q5_k_m, q6_k, iq3_s, iq4_xs...); " + type + " stores every weight without one: "
+                    + "export without it, or as one of those mixes");
         }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
@@ -143,7 +144,7 @@ public final class GgufExporter {
         putFileType(meta, type);
         family.putHyperparameters(meta);
         TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize(), family.architecture());
-        return write(target, meta, withImportance(family.tensors(type), importance), progress);
+        return write(target, meta, withImportance(family.tensors(type, importance != null), importance), progress);
     }
 
     /**
@@ -188,7 +189,7 @@ public final class GgufExporter {
         putFileType(meta, type);
         family.putHyperparameters(meta);
         TokenizerMetadata.put(meta, tokenizer, classifier.encoderConfig().vocabSize(), family.architecture());
-        return write(target, meta, family.tensors(type), progress);
+        return write(target, meta, family.tensors(type, false), progress);
     }
 
     /** The tensors, each with its weights from {@code importance} where it has some; every name it holds must be one. */

@@ -49,8 +49,9 @@ final class Gpt2Mapping implements ModelMapping {
     }
 
     @Override
-    public List<GgufTensor> tensors(GgufType type) {
-        return Placement.takeAll(model.stateDict(), placements(), type, layout());
+    public List<GgufTensor> tensors(GgufType type, boolean importanceMatrix) {
+        return Placement.takeAll(model.stateDict(), placements(), type,
+                layout().withImportanceMatrix(importanceMatrix));
     }
 
     @Override

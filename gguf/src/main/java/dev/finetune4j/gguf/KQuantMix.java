@@ -5,11 +5,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The type of each weight matrix in llama.cpp's K-quant files, as its {@code llama-quantize} chooses it without
- * user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base type
- * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head, and then Gemma 4's per-layer
- * token table too); in Q4_K_M and Q5_K_M, Q6_K for the value projections and the MLP's down projections of the
- * layers {@link #useMoreBits} picks (without experts, the down projections counted as llama-quantize meets them, so
+ * The type of each weight matrix in llama.cpp's K-quant and I-quant files, as its {@code llama-quantize} chooses it
+ * without user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base
+ * type (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head, and then Gemma 4's
+ * per-layer token table too); in Q4_K_M and Q5_K_M, Q6_K for the value projections and the MLP's down projections of
+ * the layers {@link #useMoreBits} picks (without experts, the down projections counted as llama-quantize meets them, so
  * that in Nemotron-H only its MLP layers count); in Q3_K_M and
  * Q3_K_L, more bits for the value, attention output and down projections (see {@link GgufType}); Q5_K for
  * Llama-2/3 70B's value projections where they would be Q3_K or Q4_K. A matrix whose rows are not whole super-blocks
@@ -24,7 +24,12 @@ import java.util.regex.Pattern;
  * has none: its {@code attn_k_b}, {@code attn_v_b} and query and latent projections take the base type (rows of one
  * head's key dimensions falling back to a 32-value type), and its down projections choose by their layer. Gemma 4's
  * value projections are only its layers' that have one (not the kv-shared layers, nor the full layers whose values are
- * their keys), and its {@code per_layer_model_proj} stays float32, as llama-quantize keeps it.
+ * their keys), and its {@code per_layer_model_proj} stays float32, as llama-quantize keeps it. IQ4_NL and IQ4_XS
+ * (their head Q6_K as the K mixes') take Q5_K for the value projections of a model of 4 or more query heads per key
+ * head and, only without an importance matrix, for the down projections of the first eighth of the layers; with 8
+ * experts their attention outputs take Q5_K too. IQ3_S takes Q4_K for the value projections of such a model (Q5_K
+ * in Llama-2/3 70B) and, with 8 experts, Q5_K for the attention outputs. IQ3_S and IQ4_XS rows that are not whole
+ * super-blocks fall back to IQ4_NL.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
@@ -45,8 +50,10 @@ final class KQuantMix {
         }
         GgmlType chosen = type.matrixType();
         boolean moreBitsMix = type == GgufType.Q4_K_M || type == GgufType.Q5_K_M;
+        boolean nonLinear = type == GgufType.IQ4_NL || type == GgufType.IQ4_XS;
         if (name.equals("output.weight") || layout.tiedEmbeddings() && TOKEN_TABLES.contains(name)) {
-            chosen = dims[0] % KQuants.SUPER_BLOCK != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
+            // NOTE: llama.cpp asks whether the rows are whole blocks of the file's type, then falls back from Q6_K
+            chosen = dims[0] % type.matrixType().blockSize() != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
         } else if (name.contains("attn_v.weight") || name.contains("attn_qkv.weight")) {
             // NOTE: llama.cpp counts value projections in file order, one per layer that has one, in layer order
             int index = layout.valueIndex(layer(name));
@@ -56,6 +63,10 @@ final class KQuantMix {
                 chosen = GgmlType.Q5_K;
             } else if (moreBitsMix && useMoreBits(index, layout.valueLayers().size())) {
                 chosen = GgmlType.Q6_K;
+            } else if (nonLinear && layout.queryGroups() >= 4) {
+                chosen = GgmlType.Q5_K;
+            } else if (type == GgufType.IQ3_S && layout.queryGroups() >= 4) {
+                chosen = GgmlType.Q4_K;
             }
             if (isLlama70B(layout) && (chosen == GgmlType.Q3_K || chosen == GgmlType.Q4_K)) {
                 chosen = GgmlType.Q5_K;
@@ -74,11 +85,14 @@ final class KQuantMix {
                 chosen = GgmlType.Q5_K;
             } else if (moreBitsMix && useMoreBits(layer, layout.layers())) {
                 chosen = GgmlType.Q6_K;
+            } else if (nonLinear && !layout.importanceMatrix() && layer < layout.layers() / 8) {
+                chosen = GgmlType.Q5_K;
             }
         } else if (name.contains("attn_output.weight")) {
             if (layout.experts() == EIGHT_EXPERTS) {
                 // NOTE: Q3_K_L keeps its base type here, where a dense model's takes Q5_K
-                boolean raised = type == GgufType.Q3_K_S || type == GgufType.Q3_K_M || type == GgufType.Q4_K_M;
+                boolean raised = type == GgufType.Q3_K_S || type == GgufType.Q3_K_M || type == GgufType.Q4_K_M
+                        || type == GgufType.IQ3_S || nonLinear;
                 chosen = raised ? GgmlType.Q5_K : chosen;
             } else if (type == GgufType.Q3_K_M) {
                 chosen = GgmlType.Q4_K;
@@ -106,6 +120,7 @@ final class KQuantMix {
             case Q4_K -> GgmlType.Q5_0;
             case Q5_K -> GgmlType.Q5_1;
             case Q6_K -> GgmlType.Q8_0;
+            case IQ3_S, IQ4_XS -> GgmlType.IQ4_NL;
             default -> chosen;
         };
         return rowLength % smaller.blockSize() == 0 ? smaller : GgmlType.F16;

@@ -46,9 +46,10 @@ final class LoraMapping {
             throw new IllegalArgumentException("the adapter adds virtual tokens (prompt or prefix tuning), which "
                     + "llama.cpp's adapters cannot carry; only LoRA adapters export as an adapter GGUF");
         }
-        if (type.isKQuantMix()) {
+        if (type.isMix()) {
             throw new IllegalArgumentException("an adapter GGUF cannot be stored as " + type + ": llama.cpp's K-quant "
-                    + "mixes are for whole models, and a LoRA factor's rank-sized rows are not whole 256-value blocks; "
+                    + "and I-quant mixes are for whole models, and a LoRA factor's rank-sized rows are not whole "
+                    + "super-blocks; "
                     + "export the adapter as f16 or q8_0, or merge it and export the model as " + type.name()
                     .toLowerCase(Locale.ROOT));
         }

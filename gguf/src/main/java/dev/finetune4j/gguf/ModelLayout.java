@@ -6,8 +6,8 @@ import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 /**
- * What llama.cpp's choice of a K-quant type per tensor reads of a model beside the tensor itself
- * ({@link KQuantMix}).
+ * What llama.cpp's choice of a K-quant or I-quant type per tensor reads of a model, and of the quantization run,
+ * beside the tensor itself ({@link KQuantMix}).
  *
  * @param architecture   the GGUF architecture
  * @param layers         the number of layers ({@code <arch>.block_count})
@@ -21,9 +21,11 @@ import java.util.stream.IntStream;
  * @param downLayers     the layers that hold an MLP's down projection ({@code ffn_down}), in order: in a model without
  *                       experts llama-quantize counts those it meets (Nemotron-H's MLP layers), with experts it reads
  *                       the layer from the name
+ * @param importanceMatrix whether the matrices are quantized under an importance matrix (llama-quantize's
+ *                       {@code has_imatrix}, which the IQ4 mixes' down projections read)
  */
 record ModelLayout(String architecture, int layers, int heads, int kvHeads, boolean tiedEmbeddings, int experts,
-                   List<Integer> valueLayers, List<Integer> downLayers) {
+                   List<Integer> valueLayers, List<Integer> downLayers, boolean importanceMatrix) {
     private static final Pattern LAYER = Pattern.compile("^blk\\.(\\d+)\\.");
 
     ModelLayout {
@@ -34,7 +36,7 @@ record ModelLayout(String architecture, int layers, int heads, int kvHeads, bool
     /** The layout of a model with a value projection and a down projection in every layer. */
     ModelLayout(String architecture, int layers, int heads, int kvHeads, boolean tiedEmbeddings, int experts) {
         this(architecture, layers, heads, kvHeads, tiedEmbeddings, experts, IntStream.range(0, layers).boxed().toList(),
-                IntStream.range(0, layers).boxed().toList());
+                IntStream.range(0, layers).boxed().toList(), false);
     }
 
     /** The layout of a dense model. */
@@ -50,7 +52,18 @@ record ModelLayout(String architecture, int layers, int heads, int kvHeads, bool
                           List<String> ggufNames) {
         return new ModelLayout(architecture, layers, heads, kvHeads, tiedEmbeddings, experts,
                 layersHolding(ggufNames, "attn_v.weight", "attn_qkv.weight"),
-                layersHolding(ggufNames, "ffn_down.weight"));
+                layersHolding(ggufNames, "ffn_down.weight"), false);
+    }
+
+    /** This layout quantized with an importance matrix ({@code true}) or without one. */
+    ModelLayout withImportanceMatrix(boolean importanceMatrix) {
+        return new ModelLayout(architecture, layers, heads, kvHeads, tiedEmbeddings, experts, valueLayers, downLayers,
+                importanceMatrix);
+    }
+
+    /** Query heads per key/value head, as llama.cpp's {@code n_gqa()} divides them (0 without key/value heads). */
+    int queryGroups() {
+        return kvHeads == 0 ? 0 : heads / kvHeads;
     }
 
     /**

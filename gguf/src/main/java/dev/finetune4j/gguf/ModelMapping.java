@@ -14,14 +14,17 @@ interface ModelMapping {
     /** The architecture's hyperparameters, keyed {@code <arch>.*}. */
     void putHyperparameters(GgufMetadata meta);
 
-    /** What a K-quant mix reads of the model beside each tensor. */
+    /** What a K-quant or I-quant mix reads of the model beside each tensor (quantized without an importance matrix). */
     ModelLayout layout();
 
     /** Where each of the model's weights goes, in llama.cpp's order (tensors computed at export time aside). */
     List<Placement> placements();
 
-    /** The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides. */
-    List<GgufTensor> tensors(GgufType type);
+    /**
+     * The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides for a file quantized
+     * with an importance matrix ({@code importanceMatrix}) or without one.
+     */
+    List<GgufTensor> tensors(GgufType type, boolean importanceMatrix);
 
     /**
      * The mapping of {@code model}'s family.

@@ -33,7 +33,7 @@ class CommandRPlusMappingTest {
             int heads = config.get("num_attention_heads").asInt();
             int kvHeads = config.get("num_key_value_heads").asInt();
             int headDim = config.get("hidden_size").asInt() / heads;
-            Map<String, GgufTensor> tensors = mapping.tensors(GgufType.F32).stream()
+            Map<String, GgufTensor> tensors = mapping.tensors(GgufType.F32, false).stream()
                     .collect(Collectors.toMap(GgufTensor::name, Function.identity()));
             for (int layer : List.of(0, 63)) {
                 String blk = "blk." + layer + ".";

@@ -25,6 +25,9 @@ final class GgmlDecoder {
                 case Q5_0, Q5_1 -> q5(type == GgmlType.Q5_1, in, out, o);
                 case Q4_K, Q5_K -> q45K(type == GgmlType.Q5_K, in, out, o);
                 case Q6_K -> q6K(in, out, o);
+                case IQ3_S -> iq3S(in, out, o);
+                case IQ4_NL -> iq4Nl(in, out, o);
+                case IQ4_XS -> iq4Xs(in, out, o);
             }
         }
     }
@@ -113,6 +116,56 @@ final class GgmlDecoder {
                     (ql0 >> 4 | (qh >> 4 & 3) << 4) - 32, (ql1 >> 4 | (qh >> 6 & 3) << 4) - 32};
                 for (int k = 0; k < 4; k++) {
                     out[o + 128 * half + 32 * k + i] = d * scales[8 * half + 2 * k + i / 16] * q[k];
+                }
+            }
+        }
+    }
+
+    private static void iq4Nl(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        nonLinearBlock(d, in, out, o);
+    }
+
+    /** Block b's 6-bit scale: the nibble b % 2 of byte b / 2 of the low part, bits 2b and 2b + 1 of the high one. */
+    private static void iq4Xs(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        int high = in.getShort() & 0xFFFF;
+        byte[] low = new byte[4];
+        in.get(low);
+        for (int b = 0; b < 8; b++) {
+            int scale = ((low[b / 2] & 0xFF) >> 4 * (b % 2) & 0xF) | (high >> 2 * b & 3) << 4;
+            nonLinearBlock(d * (scale - 32), in, out, o + 32 * b);
+        }
+    }
+
+    /** 32 values from 16 bytes of level indices: value j in byte j's low nibble, value j + 16 in its high one. */
+    private static void nonLinearBlock(float d, ByteBuffer in, float[] out, int o) {
+        for (int j = 0; j < 16; j++) {
+            int packed = in.get() & 0xFF;
+            out[o + j] = d * IQuants.VALUES[packed & 0xF];
+            out[o + j + 16] = d * IQuants.VALUES[packed >> 4];
+        }
+    }
+
+    /**
+     * Group g of block b: grid point (low byte 8b + g, ninth bit g of byte b), its 4 magnitudes times
+     * {@code d * (1 + 2 * scale_b)}, negated where bit i of sign byte 4b + g / 2 (i = 4 (g % 2) + value) is set.
+     */
+    private static void iq3S(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        byte[] low = new byte[64];
+        byte[] high = new byte[8];
+        byte[] signs = new byte[32];
+        byte[] scales = new byte[4];
+        in.get(low).get(high).get(signs).get(scales);
+        for (int b = 0; b < 8; b++) {
+            float step = d * (1 + 2 * ((scales[b / 2] & 0xFF) >> 4 * (b % 2) & 0xF));
+            for (int g = 0; g < 8; g++) {
+                int index = (low[8 * b + g] & 0xFF) | ((high[b] & 0xFF) >> g & 1) << 8;
+                for (int i = 0; i < 4; i++) {
+                    int v = 4 * (g % 2) + i;
+                    boolean negative = ((signs[4 * b + g / 2] & 0xFF) >> v & 1) != 0;
+                    out[o + 32 * b + 4 * g + i] = step * (2 * Iq3Grid.level(index, i) + 1) * (negative ? -1f : 1f);
                 }
             }
         }

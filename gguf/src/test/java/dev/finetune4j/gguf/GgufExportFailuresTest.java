@@ -587,6 +587,22 @@ class GgufExportFailuresTest {
         assertNoGguf(tmp);
     }
 
+    /**
+     * llama.cpp's I-quants but IQ3_S, IQ4_NL and IQ4_XS, and Q2_K, are not offered (most need an importance matrix):
+     * asking for one names the types that exist.
+     */
+    @Test
+    void otherIQuantsAndQ2KAreRefusedNamingTheTypesOffered() {
+        for (String name : List.of("iq2_xs", "IQ3_XXS", "iq3_m", "iq1_m", "q2_k")) {
+            IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> GgufType.named(name));
+            assertTrue(unknown.getMessage().contains("and Q2_K are not offered")
+                    && unknown.getMessage().contains("q6_k, iq3_s, iq4_nl or iq4_xs"), unknown.getMessage());
+        }
+        assertEquals(GgufType.IQ4_XS, GgufType.named("IQ4_XS"));
+        assertEquals(GgufType.IQ4_NL, GgufType.named("iq4_nl"));
+        assertEquals(GgufType.IQ3_S, GgufType.named("iq3_s"));
+    }
+
     /** LoRA on an expert's projections has no form in an adapter GGUF written here; attention LoRA exports. */
     @Test
     void loraOnSingleExpertsIsRefused(@TempDir Path tmp) throws Exception {

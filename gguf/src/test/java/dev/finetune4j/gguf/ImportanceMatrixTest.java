@@ -80,7 +80,7 @@ class ImportanceMatrixTest {
     }
 
     @Test
-    void anImportanceMatrixFitsOnlyTheModelItCameFromAndOnlyKQuants() throws Exception {
+    void anImportanceMatrixFitsOnlyTheModelItCameFromAndOnlyTheMixes() throws Exception {
         ReferenceCase llama = ReferenceCase.byName().get("llama-spm-f32");
         ReferenceCase qwen = ReferenceCase.byName().get("qwen2-bytebpe-f32");
         try (LanguageModel a = llama.model(); LanguageModel b = qwen.model();
@@ -89,7 +89,7 @@ class ImportanceMatrixTest {
             var file = java.nio.file.Files.createTempFile("m", ".gguf");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> GgufExporter.export(b, tokenizer, file, GgufType.F16, imatrix, GgufProgress.NONE));
-            assertTrue(e.getMessage().contains("only the K-quant exports"), e.getMessage());
+            assertTrue(e.getMessage().contains("only the K-quant and I-quant exports"), e.getMessage());
             assertThrows(IllegalArgumentException.class,
                     () -> ImportanceMatrix.collect(a, List.of(new long[0])), "no tokens");
             assertThrows(IllegalArgumentException.class,

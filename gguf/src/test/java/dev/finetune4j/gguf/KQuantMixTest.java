@@ -58,7 +58,8 @@ class KQuantMixTest {
      */
     @Test
     void valueProjectionsAreCountedWhereTheyAre() {
-        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1), List.of(0, 1, 2, 3));
+        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1), List.of(0, 1, 2, 3),
+                false);
         assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, hybrid));
         assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE,
                 new ModelLayout("granite", 4, 4, 2, true)), "layer 1 of 4 value projections");
@@ -147,6 +148,44 @@ class KQuantMixTest {
         }
         assertEquals(GgmlType.Q8_0, GgufType.Q8_0.storageOf("blk.0.ffn_gate_inp.weight.lora_a", new long[] {4096, 16},
                 mixtral));
+    }
+
+    @Test
+    void theIq4MixesRaiseValueProjectionsAtFourQueryHeadsPerKeyHeadAndEarlyDownProjectionsWithoutAnImatrix() {
+        ModelLayout gqa4 = new ModelLayout("llama", 32, 32, 8, false);
+        ModelLayout gqa2 = new ModelLayout("llama", 32, 32, 16, false);
+        for (GgufType type : List.of(GgufType.IQ4_XS, GgufType.IQ4_NL)) {
+            assertEquals(GgmlType.Q5_K, type.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa4), type + ": GQA 4");
+            assertEquals(type.matrixType(), type.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa2), type + ": GQA 2");
+            assertEquals(GgmlType.Q5_K, type.storageOf("blk.3.ffn_down.weight", SQUARE, gqa4),
+                    type + ": layer 3 of 32 is in the first eighth");
+            assertEquals(type.matrixType(), type.storageOf("blk.4.ffn_down.weight", SQUARE, gqa4), type + ": layer 4");
+            assertEquals(type.matrixType(), type.storageOf("blk.3.ffn_down.weight", SQUARE,
+                    gqa4.withImportanceMatrix(true)), type + ": with an importance matrix, no down projection rises");
+            assertEquals(GgmlType.Q6_K, type.storageOf("output.weight", new long[] {4096, 32000}, gqa4),
+                    type + ": the head");
+            assertEquals(type.matrixType(), type.storageOf("token_embd.weight", new long[] {4096, 32000}, gqa4),
+                    type + ": an untied token table takes the base type");
+            assertEquals(type.matrixType(), type.storageOf("blk.9.attn_output.weight", SQUARE, gqa4),
+                    type + ": a dense model's attention output");
+            assertEquals(GgmlType.Q5_K, type.storageOf("blk.9.attn_output.weight", SQUARE,
+                    new ModelLayout("llama", 32, 32, 8, false, 8)), type + ": 8 experts raise the attention output");
+        }
+        assertEquals(GgmlType.Q4_K, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa4), "IQ3_S, GQA 4");
+        assertEquals(GgmlType.Q5_K, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE,
+                new ModelLayout("llama", 80, 64, 8, false)), "IQ3_S in Llama 70B: Q4_K raised to Q5_K");
+        assertEquals(GgmlType.IQ3_S, GgufType.IQ3_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, gqa2));
+        assertEquals(GgmlType.IQ3_S, GgufType.IQ3_S.storageOf("blk.0.ffn_down.weight", SQUARE, gqa4),
+                "IQ3_S raises no down projection");
+        assertEquals(GgmlType.Q5_K, GgufType.IQ3_S.storageOf("blk.9.attn_output.weight", SQUARE,
+                new ModelLayout("llama", 32, 32, 8, false, 8)));
+        assertEquals(GgmlType.IQ4_NL, GgufType.IQ3_S.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, gqa2));
+        assertEquals(GgmlType.IQ4_NL, GgufType.IQ4_XS.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, gqa2),
+                "rows of 800 are no super-blocks but whole 32-value blocks");
+        assertEquals(GgmlType.F16, GgufType.IQ4_XS.storageOf("blk.9.ffn_up.weight", new long[] {100, 64}, gqa2));
+        assertEquals(GgmlType.Q8_0, GgufType.IQ4_NL.storageOf("output.weight", new long[] {800, 32000}, gqa2),
+                "IQ4_NL's head: rows of whole 32-value blocks, Q6_K falls back to Q8_0");
+        assertEquals(GgmlType.F16, GgufType.IQ4_NL.storageOf("output.weight", new long[] {100, 32000}, gqa2));
     }
 
     @Test

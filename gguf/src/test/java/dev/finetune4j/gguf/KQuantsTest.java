@@ -18,25 +18,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tools/reference/ggml_quantize_rows.c quantized them with llama.cpp's ggml ({@code ggml_quantize_chunk}, no
  * importance matrix) and dequantized the result. Every byte must match, and {@link GgmlDecoder} must read ggml's
  * values back exactly. The same rows quantized under an importance matrix (512 column weights, a few of them 0,
- * {@code imatrix.f32}) give the weighted quantizers' bytes ({@code <type>.imatrix.bin}).
+ * {@code imatrix.f32}) give the weighted quantizers' bytes ({@code <type>.imatrix.bin}). The I-quants' rows come from
+ * ggml's {@code quantize_iq3_s}, {@code quantize_iq4_nl} and {@code quantize_iq4_xs}, which llama-quantize calls with
+ * and without a matrix.
  */
 class KQuantsTest {
     private static final int ROW = 512;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0",
+            "IQ3_S", "IQ4_NL", "IQ4_XS"})
     void encodesEveryRowAsGgmlDoes(GgmlType type) throws IOException {
         assertEncodesAsGgml(type, null, name(type) + ".bin");
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "IQ3_S",
+            "IQ4_NL", "IQ4_XS"})
     void encodesEveryRowUnderAnImportanceMatrixAsGgmlDoes(GgmlType type) throws IOException {
         assertEncodesAsGgml(type, floats("imatrix.f32"), name(type) + ".imatrix.bin");
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "IQ3_S",
+            "IQ4_NL", "IQ4_XS"})
     void anImportanceMatrixChangesTheBlocks(GgmlType type) throws IOException {
         // the weighted quantizers are not the reference ones under another name
         byte[] plain = resource(name(type) + ".bin");
@@ -66,7 +71,8 @@ class KQuantsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0",
+            "IQ3_S", "IQ4_NL", "IQ4_XS"})
     void decodesAsGgmlDoes(GgmlType type) throws IOException {
         assertDecodesAsGgml(type, name(type));
         if (type != GgmlType.Q8_0) {
@@ -85,7 +91,7 @@ class KQuantsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ3_S", "IQ4_NL", "IQ4_XS"})
     void roundTripErrorStaysWithinTheBlockScales(GgmlType type) throws IOException {
         // a property independent of ggml: on Gaussian weights (row 1) the decoded values stay within a few percent
         float[] rows = floats("rows.f32");
@@ -103,8 +109,8 @@ class KQuantsTest {
         }
         double relative = Math.sqrt(err / norm);
         double bound = switch (type) {
-            case Q3_K -> 0.25;
-            case Q4_K -> 0.12;
+            case Q3_K, IQ3_S -> 0.25;
+            case Q4_K, IQ4_NL, IQ4_XS -> 0.12;
             case Q5_K -> 0.06;
             default -> 0.03;
         };

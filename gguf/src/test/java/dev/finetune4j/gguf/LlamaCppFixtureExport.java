@@ -34,7 +34,7 @@ class LlamaCppFixtureExport {
                 ImportanceMatrix importance = c.importance(model, tokenizer);
                 GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type(),
                         importance, GgufProgress.NONE);
-                if (c.type().isKQuantMix()) {
+                if (c.type().isMix()) {
                     GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".f32.gguf"), GgufType.F32);
                 }
                 if (importance != null) {

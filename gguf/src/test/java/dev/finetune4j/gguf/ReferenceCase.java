@@ -348,6 +348,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String LLAMA_WIDE = LLAMA.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 8");
+    /**
+     * {@link #LLAMA_WIDE} with one key/value head for its 4 query heads: the grouped-query attention of 4 for which the
+     * IQ4 mixes give the value projections Q5_K and IQ3_S Q4_K.
+     */
+    private static final String LLAMA_WIDE_GQA4 = LLAMA_WIDE.replace("\"num_key_value_heads\": 2",
+            "\"num_key_value_heads\": 1");
     private static final String QWEN2_WIDE = QWEN2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
             "\"hidden_size\": 256, \"intermediate_size\": 320").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 4");
@@ -863,7 +869,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * LoRA adapter on the attention's, the Mamba-2 in_proj's and the MLP's projections (their B baked as the
      * matrices), and wide in Q4_K_M; Gemma 4 (every dense feature) in F32, Q8_0 and with a LoRA adapter on every
      * projection its graph adapts (the per-layer inputs' gate and projection among them), and wide in Q4_K_M, with
-     * and without its mixture beside the MLP; Nemotron-H in F32, Q8_0 and wide in Q4_K_M, its mixture in F32.
+     * and without its mixture beside the MLP; Nemotron-H in F32, Q8_0 and wide in Q4_K_M, its mixture in F32. The IQ4
+     * mixes: Llama wide with 4 query heads per key head in IQ4_XS (its value projections and layer 0's down projection
+     * Q5_K) and under an importance matrix (layer 0's down projection IQ4_XS), Qwen2 wide in IQ4_XS (its down
+     * projections' rows of 320 falling back to IQ4_NL, its tied head Q6_K) and in IQ4_NL; IQ3_S: the GQA-4 Llama (its
+     * value projections Q4_K), Qwen2 under an importance matrix.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -914,6 +924,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("gpt2-wide-bytebpe-q4_k_m", GPT2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("gemma3-wide-spm-q5_k_m-imatrix", GEMMA3_WIDE, GEMMA_TOKENIZER, GgufType.Q5_K_M, false,
                     true),
+            new ReferenceCase("llama-wide-gqa4-spm-iq4_xs", LLAMA_WIDE_GQA4, "sentencepiece-bos", GgufType.IQ4_XS,
+                    false),
+            new ReferenceCase("llama-wide-gqa4-spm-iq4_xs-imatrix", LLAMA_WIDE_GQA4, "sentencepiece-bos",
+                    GgufType.IQ4_XS, false, true),
+            new ReferenceCase("qwen2-wide-bytebpe-iq4_xs", QWEN2_WIDE, "bytebpe", GgufType.IQ4_XS, false),
+            new ReferenceCase("qwen2-wide-bytebpe-iq4_nl", QWEN2_WIDE, "bytebpe", GgufType.IQ4_NL, false),
+            new ReferenceCase("llama-wide-gqa4-spm-iq3_s", LLAMA_WIDE_GQA4, "sentencepiece-bos", GgufType.IQ3_S, false),
+            new ReferenceCase("qwen2-wide-bytebpe-iq3_s-imatrix", QWEN2_WIDE, "bytebpe", GgufType.IQ3_S, false, true),
             new ReferenceCase("mixtral-spm-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, false, false, 237),
             new ReferenceCase("mixtral-spm-q8_0", MIXTRAL, "sentencepiece-bos", GgufType.Q8_0, false, false, 237),
             new ReferenceCase("mixtral-spm-lora-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, true, false, 237),

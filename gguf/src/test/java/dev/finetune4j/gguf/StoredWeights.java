@@ -47,7 +47,8 @@ final class StoredWeights {
                 Tensor placed = p.transposed() ? t.transpose(0, 1) : t;
                 Tensor view = p.part() == null ? placed : p.part().of(placed); // a part rounds as its own tensor
                 if (view.rank() == 2) {
-                    roundRows(view, view.offset() - t.offset(), values, type, p, mapping.layout(), importance);
+                    roundRows(view, view.offset() - t.offset(), values, type, p,
+                            mapping.layout().withImportanceMatrix(importance != null), importance);
                 }
             }
             t.copyFrom(values);

@@ -65,15 +65,18 @@ final class ExportGgufCommand implements Callable<Integer> {
             description = "How weight matrices are stored: f32, f16 (default), bf16, q8_0 (8-bit blocks, about "
                     + "half of f16's size), or llama.cpp's K-quant mixes q4_k_m (about 30% of f16's size, the usual "
                     + "choice for Ollama), q5_k_m (36%), q6_k (41%), and q3_k_s, q3_k_m, q3_k_l (22-27%, best with "
-                    + "--calibration), as llama-quantize writes them (models only, not --lora-only).")
+                    + "--calibration), or its I-quant mixes iq4_xs (about 28%, smaller than q4_k_m at about its "
+                    + "quality), iq4_nl (30%) and iq3_s (22%, best with --calibration), as llama-quantize writes them "
+                    + "(models only, not --lora-only).")
     String type;
 
     @Option(names = "--calibration", paramLabel = "FILE",
             description = "Text to collect an importance matrix over, as llama-imatrix does: a UTF-8 text file, cut "
                     + "into chunks, or a .jsonl file of SFT rows (instruction/output or conversations), each row laid "
                     + "out as `finetune4j train` lays it out (the chat template) and run as one sequence, so your "
-                    + "training data serves as it is. The K-quant types then fit their blocks to the inputs the model "
-                    + "sees, as llama-quantize --imatrix does. Needs a K-quant --type (q3_k_s ... q6_k).")
+                    + "training data serves as it is. The K-quant and I-quant types then fit their blocks to the "
+                    + "inputs the model sees, as llama-quantize --imatrix does. Needs a K-quant or I-quant --type "
+                    + "(q3_k_s ... q6_k, iq3_s, iq4_nl, iq4_xs).")
     Path calibration;
 
     @Option(names = "--calibration-tokens", paramLabel = "N",
@@ -160,9 +163,9 @@ final class ExportGgufCommand implements Callable<Integer> {
                 throw new BadInputException("--imatrix gives the importance matrix: leave out --calibration and "
                         + "--save-imatrix, which collect one");
             }
-            if (!storage.isKQuantMix()) {
-                throw new BadInputException("--imatrix shapes the K-quant types only; add --type q4_k_m (or another "
-                        + "of q3_k_s ... q6_k)");
+            if (!storage.isMix()) {
+                throw new BadInputException("--imatrix shapes the K-quant and I-quant types only; add --type q4_k_m or "
+                        + "iq4_xs (or another of q3_k_s ... q6_k, iq3_s, iq4_nl)");
             }
             if (!Files.isRegularFile(imatrix)) {
                 throw new BadInputException("--imatrix: " + imatrix.toAbsolutePath() + " is not a file");
@@ -176,9 +179,10 @@ final class ExportGgufCommand implements Callable<Integer> {
             }
             return null;
         }
-        if (!storage.isKQuantMix()) {
-            throw new BadInputException("--calibration shapes the K-quant types only; add --type q4_k_m (or another "
-                    + "of q3_k_s ... q6_k), or leave --calibration out for " + storage.name().toLowerCase(Locale.ROOT));
+        if (!storage.isMix()) {
+            throw new BadInputException("--calibration shapes the K-quant and I-quant types only; add --type q4_k_m or "
+                    + "iq4_xs (or another of q3_k_s ... q6_k, iq3_s, iq4_nl), or leave --calibration out for "
+                    + storage.name().toLowerCase(Locale.ROOT));
         }
         if (calibrationTokens != null && calibrationTokens < 1 || calibrationChunks < 1) {
             throw new BadInputException("--calibration-tokens and --calibration-chunks must be at least 1, got "

@@ -126,9 +126,9 @@ class ExportGgufCommandTest {
     }
 
     /**
-     * {@code --type q4_k_m} writes the library's K-quant mix (checked tensor for tensor against llama.cpp's
-     * llama-quantize in the gguf module), with {@code --calibration} under the importance matrix of the text; an
-     * adapter GGUF cannot be one, and says what to do instead.
+     * {@code --type q4_k_m} writes the library's K-quant mix, {@code --type iq4_xs} its IQ4_XS mix (both checked tensor
+     * for tensor against llama.cpp's llama-quantize in the gguf module), with {@code --calibration} under the
+     * importance matrix of the text; an adapter GGUF cannot be one, and says what to do instead.
      */
     @Test
     void aKQuantMixIsWrittenForWholeModelsOnly() throws Exception {
@@ -142,6 +142,15 @@ class ExportGgufCommandTest {
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("(q4_k_m) written to"), r.out());
         assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(dir.resolve("m.gguf")));
+        Path expectedIq4 = dir.resolve("expected-iq4.gguf");
+        try (LanguageModel plain = AutoModel.loadCausalLM(base); HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            GgufExporter.export(plain, tokenizer, expectedIq4, GgufType.IQ4_XS);
+        }
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("iq4.gguf").toString(), "--type",
+                "iq4_xs");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("(iq4_xs) written to"), r.out());
+        assertArrayEquals(Files.readAllBytes(expectedIq4), Files.readAllBytes(dir.resolve("iq4.gguf")));
 
         // with --calibration: the library's export under the importance matrix of the text's 8-token chunks
         String text = "Refunds are paid within 14 days. Invoices list the VAT number. Orders ship on weekdays.";
@@ -203,7 +212,7 @@ class ExportGgufCommandTest {
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("m8.gguf").toString(),
                 "--type", "q8_0", "--calibration", dir.resolve("calibration.txt").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
-        assertTrue(r.err().contains("K-quant types only"), r.err());
+        assertTrue(r.err().contains("K-quant and I-quant types only"), r.err());
 
         try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).loraAlpha(8)
                 .targetModules("q_proj").initLoraWeights(LoraInit.RANDOM).build(), 5)) {
@@ -226,7 +235,8 @@ class ExportGgufCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o",
                 dir.resolve("m.gguf").toString(), "--type", "q4_k");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
-        assertTrue(r.err().contains("f32, f16, bf16, q8_0, q3_k_s, q3_k_m, q3_k_l, q4_k_m, q5_k_m or q6_k"), r.err());
+        assertTrue(r.err().contains("f32, f16, bf16, q8_0, q3_k_s, q3_k_m, q3_k_l, q4_k_m, q5_k_m, q6_k, iq3_s, "
+                + "iq4_nl or iq4_xs"), r.err());
 
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("missing/m.gguf").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
