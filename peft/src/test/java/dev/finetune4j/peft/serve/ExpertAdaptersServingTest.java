@@ -29,15 +29,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Adapters on the experts of a mixture, served batched: per-expert linear layers (Mixtral's {@code w1 w2 w3},
  * Qwen3-MoE's {@code gate_proj up_proj down_proj}, with the router {@code gate}) and stacked expert parameters
  * (PEFT's {@code target_parameters} on gpt-oss's (E, in, out) and Mistral 4's (E, out, in) experts). A batch of three
- * requests, two adapters and the bare base, gives each row the logits of its adapter alone (and of that adapter merged
- * into the base), and the base row the base model's bit for bit, although each expert multiplies the three rows'
- * tokens together; and greedy requests batched through the engine (chunked prefill, cached decoding) each get the
+ * requests, two adapters and the bare base, gives each row the logits of its adapter alone bit for bit (and of that
+ * adapter merged into the base, within rounding), and the base row the base model's bit for bit, although each expert
+ * multiplies the three rows' tokens together; and greedy requests batched through the engine (chunked prefill, cached decoding) each get the
  * tokens core's Generator gives them alone.
  */
 class ExpertAdaptersServingTest {
-    /** Each adapter's logits against the batched row's: the batch reorders no sum of one row, the merge rounds. */
-    private static final double ALONE = 1e-5;
-    private static final double MERGED = 1e-4;
+    /** A merged adapter's logits against the batched row's: the merge rounds W + s B A (measured up to 1.8e-6). */
+    private static final double MERGED = 1e-5;
     /**
      * The fixtures hold bf16 values: loaded as float32, merging keeps the adapter's update exactly (merged into bf16
      * weights it would be rounded, moving the logits by about 1e-2).
@@ -94,7 +93,7 @@ class ExpertAdaptersServingTest {
             String what = model + ": row " + row;
             float[] unadapted = alone(model, null, false, prompts[row]);
             assertTrue(maxDifference(unadapted, batched[row]) > 1e-3, what + " is not changed by its adapter");
-            assertMaxDifference(alone(model, adapter, false, prompts[row]), batched[row], ALONE, what + ", its adapter alone");
+            assertArrayEquals(alone(model, adapter, false, prompts[row]), batched[row], what + ", its adapter alone");
             assertMaxDifference(alone(model, adapter, true, prompts[row]), batched[row], MERGED, what + ", its adapter merged");
         }
     }
