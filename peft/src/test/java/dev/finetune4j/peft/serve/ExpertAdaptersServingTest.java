@@ -12,6 +12,8 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.qlora.QloraInjector;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -23,6 +25,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -69,37 +72,45 @@ class ExpertAdaptersServingTest {
                                                   @TempDir Path tmp) {
         Path a = ServeFixtures.saveAdapter(model, first, 1, tmp.resolve("a"));
         Path b = ServeFixtures.saveAdapter(model, second, 2, tmp.resolve("b"));
-        long[][] prompts = new long[3][];
-        float[][] batched = new float[3][];
-        try (LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model(model), F32);
-             AdapterFiles filesA = AdapterFiles.read(a); AdapterFiles filesB = AdapterFiles.read(b)) {
-            for (int row = 0; row < 3; row++) {
-                prompts[row] = ServeFixtures.prompt(9, base.vocabSize(), 40 + row);
-            }
-            AdapterSet set = new AdapterSet(base);
-            set.load("a", filesA);
-            set.load("b", filesB);
-            LoraAdapter[] rows = {set.acquire("a"), set.acquire(null), set.acquire("b")};
-            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-                float[] all = set.nextTokenLogits(rows, ModelInput.of(prompts, null)).toFloatArray();
-                int vocab = all.length / 3;
-                for (int row = 0; row < 3; row++) {
-                    batched[row] = Arrays.copyOfRange(all, row * vocab, (row + 1) * vocab);
-                }
-            }
-            rows[0].release();
-            rows[2].release();
-            set.close();
-        }
-        assertArrayEquals(alone(model, null, false, prompts[1]), batched[1], model + ": the base row");
+        long[][] prompts = prompts(model);
+        float[][] batched = batched(model, false, a, b, prompts);
+        assertArrayEquals(alone(model, false, null, prompts[1]), batched[1], model + ": the base row");
         for (int row : new int[]{0, 2}) {
             Path adapter = row == 0 ? a : b;
             String what = model + ": row " + row;
-            float[] unadapted = alone(model, null, false, prompts[row]);
+            float[] unadapted = alone(model, false, null, prompts[row]);
             assertTrue(maxDifference(unadapted, batched[row]) > 1e-3, what + " is not changed by its adapter");
-            assertArrayEquals(alone(model, adapter, false, prompts[row]), batched[row], what + ", its adapter alone");
-            assertMaxDifference(alone(model, adapter, true, prompts[row]), batched[row], MERGED, what + ", its adapter merged");
+            assertArrayEquals(alone(model, false, adapter, prompts[row]), batched[row], what + ", its adapter alone");
+            float[] merged;
+            try (LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model(model), F32);
+                 var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+                merged = Peft.load(base, adapter).mergeAndUnload().nextTokenLogits(ModelInput.of(
+                        new long[][]{prompts[row]}, null)).toFloatArray();
+            }
+            assertMaxDifference(merged, batched[row], MERGED, what + ", its adapter merged");
         }
+    }
+
+    /**
+     * QLoRA on stacked experts: gpt-oss quantized to NF4, its stacked expert matrices included, each expert's slice
+     * dequantized for its tokens; each row equals its adapter alone over that base, the base row the base's.
+     */
+    @Test
+    void overAnNf4BaseEachRowEqualsItsAdapterAlone(@TempDir Path tmp) {
+        String model = ServeFixtures.GPT_OSS;
+        Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
+                .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj"), 5, tmp.resolve("a"));
+        Path b = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(2).loraAlpha(8)
+                .targetParameters("mlp.experts.down_proj"), 6, tmp.resolve("b"));
+        try (LanguageModel quantized = base(model, true)) {
+            assertEquals(DType.NF4, quantized.stateDict().get("model.layers.0.mlp.experts.gate_up_proj").dtype());
+        }
+        long[][] prompts = prompts(model);
+        float[][] batched = batched(model, true, a, b, prompts);
+        assertArrayEquals(alone(model, true, null, prompts[1]), batched[1], "the base row");
+        assertArrayEquals(alone(model, true, a, prompts[0]), batched[0], "row 0, its adapter alone");
+        assertArrayEquals(alone(model, true, b, prompts[2]), batched[2], "row 2, its adapter alone");
+        assertTrue(maxDifference(alone(model, true, null, prompts[0]), batched[0]) > 1e-3, "row 0 is not changed");
     }
 
     @ParameterizedTest
@@ -116,11 +127,49 @@ class ExpertAdaptersServingTest {
         }
     }
 
-    /** The last position's logits of {@code prompt} alone: on the base, with the adapter, or with it merged. */
-    private static float[] alone(String model, Path adapter, boolean merged, long[] prompt) {
-        try (LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model(model), F32);
-             var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            LogitsModel m = adapter == null ? base : merged ? Peft.load(base, adapter).mergeAndUnload() : Peft.load(base, adapter);
+    private static long[][] prompts(String model) {
+        try (LanguageModel base = ServeFixtures.load(model)) {
+            return new long[][]{ServeFixtures.prompt(9, base.vocabSize(), 40), ServeFixtures.prompt(9, base.vocabSize(), 41),
+                    ServeFixtures.prompt(9, base.vocabSize(), 42)};
+        }
+    }
+
+    /** The float32 base, its weights quantized to NF4 as QLoRA's when {@code nf4}. */
+    private static LanguageModel base(String model, boolean nf4) {
+        LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model(model), F32);
+        if (nf4) {
+            QloraInjector.quantize(base);
+        }
+        return base;
+    }
+
+    /** The last position's logits of three prompts in one batch: rows of adapter a, of the base and of adapter b. */
+    private static float[][] batched(String model, boolean nf4, Path a, Path b, long[][] prompts) {
+        float[][] batched = new float[prompts.length][];
+        try (LanguageModel base = base(model, nf4);
+             AdapterFiles filesA = AdapterFiles.read(a); AdapterFiles filesB = AdapterFiles.read(b)) {
+            AdapterSet set = new AdapterSet(base);
+            set.load("a", filesA);
+            set.load("b", filesB);
+            LoraAdapter[] rows = {set.acquire("a"), set.acquire(null), set.acquire("b")};
+            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+                float[] all = set.nextTokenLogits(rows, ModelInput.of(prompts, null)).toFloatArray();
+                int vocab = all.length / prompts.length;
+                for (int row = 0; row < prompts.length; row++) {
+                    batched[row] = Arrays.copyOfRange(all, row * vocab, (row + 1) * vocab);
+                }
+            }
+            rows[0].release();
+            rows[2].release();
+            set.close();
+        }
+        return batched;
+    }
+
+    /** The last position's logits of {@code prompt} alone, on the base or with the adapter in {@code adapter}. */
+    private static float[] alone(String model, boolean nf4, Path adapter, long[] prompt) {
+        try (LanguageModel base = base(model, nf4); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            LogitsModel m = adapter == null ? base : Peft.load(base, adapter);
             return m.nextTokenLogits(ModelInput.of(new long[][]{prompt}, null)).toFloatArray();
         }
     }
