@@ -27,8 +27,8 @@ import java.util.Set;
  * Puts a read PEFT folder ({@link AdapterFiles}) into a {@link LoraAdapter} in two phases. {@link #read} uses peft's own
  * loader ({@link Peft#load}: target matching, shape checks against the base), copies the factors of its
  * {@link LoraLinear}s and {@link ExpertsLora}s (stacked experts) into a scope of their own and takes the adapter out of
- * the base model again; {@link Unscaled#scaled} then computes DoRA's scales, which read
- * every adapted base weight but change nothing in the model, so the engine runs it while decoding goes on.
+ * the base model again; {@link Unscaled#scaled} then computes DoRA's scales, which read every adapted base weight but
+ * change nothing in the model, so the engine runs it while decoding goes on.
  *
  * <p>Thread safety: {@link #read} mutates the base model's tree; the caller makes sure no forward pass overlaps and
  * that the tree carries no other wrapper. {@link Unscaled#scaled} only reads the base weights (frozen).

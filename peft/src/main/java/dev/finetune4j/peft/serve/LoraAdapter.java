@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One immutable version of a named LoRA or DoRA adapter: per adapted module path its factors A (r, in), B (out, r),
  * scaling s and DoRA's scale (per adapted stacked expert parameter, keyed by {@link MultiExpertsLora#key}, every
- * expert's factors in PEFT's layout, A (r E, in), B (out, r E)), in a scope of its own. The registry holds one reference and every request that uses the version
- * holds one; the last {@link #release()} frees the tensors, so a replaced or unloaded version lives exactly as long
- * as the requests that started with it.
+ * expert's factors in PEFT's layout, A (r E, in), B (out, r E)), in a scope of its own. The registry holds one
+ * reference and every request that uses the version holds one; the last {@link #release()} frees the tensors, so a
+ * replaced or unloaded version lives exactly as long as the requests that started with it.
  *
  * <p>Thread safety: the factors are read-only; {@link #retain()} and {@link #release()} are atomic.
  */

@@ -2,10 +2,10 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -32,11 +32,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Adapters on the experts of a mixture, served batched: per-expert linear layers (Mixtral's {@code w1 w2 w3},
  * Qwen3-MoE's {@code gate_proj up_proj down_proj}, with the router {@code gate}) and stacked expert parameters
  * (PEFT's {@code target_parameters} on gpt-oss's (E, in, out) and Mistral 4's (E, out, in) experts, and Gemma 4's,
- * whose experts and router {@code proj} sit on the layer beside its dense MLP). A batch of three
- * requests, two adapters and the bare base, gives each row the logits of its adapter alone bit for bit (and of that
- * adapter merged into the base, within rounding), and the base row the base model's bit for bit, although each expert
- * multiplies the three rows' tokens together; and greedy requests batched through the engine (chunked prefill, cached decoding) each get the
- * tokens core's Generator gives them alone.
+ * whose experts and router {@code proj} sit on the layer beside its dense MLP). A batch of three requests, two
+ * adapters and the bare base, gives each row the logits of its adapter alone bit for bit (and of that adapter merged
+ * into the base, within rounding), and the base row the base model's bit for bit, although each expert multiplies the
+ * three rows' tokens together (over gpt-oss quantized to NF4 too, as QLoRA serves it); and greedy requests batched
+ * through the engine (chunked prefill, cached decoding) each get the tokens core's Generator gives them alone.
  */
 class ExpertAdaptersServingTest {
     /** A merged adapter's logits against the batched row's: the merge rounds W + s B A (measured up to 1.8e-6). */
