@@ -31,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Adapters on the experts of a mixture, served batched: per-expert linear layers (Mixtral's {@code w1 w2 w3},
  * Qwen3-MoE's {@code gate_proj up_proj down_proj}, with the router {@code gate}) and stacked expert parameters
- * (PEFT's {@code target_parameters} on gpt-oss's (E, in, out) and Mistral 4's (E, out, in) experts, and Gemma 4's,
- * whose experts and router {@code proj} sit on the layer beside its dense MLP). A batch of three requests, two
+ * (PEFT's {@code target_parameters} on gpt-oss's and Qwen3-VL-MoE's (E, in, out) and Mistral 4's (E, out, in)
+ * experts, and Gemma 4's, whose experts and router {@code proj} sit on the layer beside its dense MLP). A batch of three requests, two
  * adapters and the bare base, gives each row the logits of its adapter alone bit for bit (and of that adapter merged
  * into the base, within rounding), and the base row the base model's bit for bit, although each expert multiplies the
  * three rows' tokens together (over gpt-oss quantized to NF4 too, as QLoRA serves it); and greedy requests batched
@@ -61,6 +61,9 @@ class ExpertAdaptersServingTest {
                                 .targetParameters("mlp.experts.down_proj"),
                         LoraConfig.builder().r(2).loraAlpha(8).targetModules("o_proj")
                                 .targetParameters("mlp.experts.gate_up_proj")),
+                Arguments.of("references/qwen3_vl_moe", LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj")
+                                .targetParameters("mlp.experts.gate_up_proj", "mlp.experts.down_proj"),
+                        LoraConfig.builder().r(2).loraAlpha(8).targetParameters("mlp.experts.down_proj")),
                 Arguments.of("references/gemma4_text_moe", LoraConfig.builder().r(4).loraAlpha(16).targetModules("proj")
                                 .targetParameters("experts.gate_up_proj", "experts.down_proj"),
                         LoraConfig.builder().r(2).loraAlpha(8).targetParameters("experts.down_proj")));
