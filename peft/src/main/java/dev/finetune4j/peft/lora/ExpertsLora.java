@@ -102,9 +102,45 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
         if (!name.equals(parameter) || !enabled || beforeMerge != null) {
             return base;
         }
-        Tensor a = loraA().slice(0, expert * rank, (expert + 1) * rank);                   // (r, in)
-        Tensor b = loraB().reshape(out, rank, experts).slice(2, expert, expert + 1).contiguous().reshape(out, rank);
-        return Elementwise.add(base, Elementwise.scale(Matmul.linear(Matmul.linear(x, a, null), b, null), scaling));
+        return Elementwise.add(base, expertUpdate(x, loraA(), loraB(), expert, experts, scaling));
+    }
+
+    /**
+     * One expert's update of its product, {@code s (x A_e^T) B_e^T}, from the stacked factors in PEFT's layout: the
+     * serving engine's path too, which keeps each request's factors apart from the module tree.
+     *
+     * @param x the expert's tokens, (N, in)
+     * @param a {@code lora_A}, (r E, in): A_e its rows {@code [e r, (e + 1) r)}
+     * @param b {@code lora_B}, (out, r E): B_e its columns {@code j E + e}
+     * @param expert e
+     * @param experts E
+     * @param scaling s
+     * @return the update, (N, out)
+     */
+    public static Tensor expertUpdate(Tensor x, Tensor a, Tensor b, int expert, int experts, float scaling) {
+        int rank = a.dim(0) / experts;
+        int out = b.dim(0);
+        Tensor aExpert = a.slice(0, expert * rank, (expert + 1) * rank);                                  // (r, in)
+        Tensor bExpert = b.reshape(out, rank, experts).slice(2, expert, expert + 1).contiguous().reshape(out, rank);
+        return Elementwise.scale(Matmul.linear(Matmul.linear(x, aExpert, null), bExpert, null), scaling);
+    }
+
+    /**
+     * The stacked parameter this adapter changes.
+     *
+     * @return {@link FusedExperts#GATE_UP} or {@link FusedExperts#DOWN}
+     */
+    public String parameter() {
+        return parameter;
+    }
+
+    /**
+     * The update's factor s: alpha / r, or alpha / sqrt(r) under rsLoRA.
+     *
+     * @return s
+     */
+    public float scaling() {
+        return scaling;
     }
 
     @Override

@@ -12,18 +12,23 @@ import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.ExpertsLora;
 import dev.finetune4j.peft.lora.LoraLinear;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Puts a read PEFT folder ({@link AdapterFiles}) into a {@link LoraAdapter} in two phases. {@link #read} uses peft's own
- * loader ({@link Peft#load}: target matching, shape checks against the base), copies the factors into a scope of their
- * own and takes the adapter out of the base model again; {@link Unscaled#scaled} then computes DoRA's scales, which read
- * every adapted base weight but change nothing in the model, so the engine runs it while decoding goes on.
+ * loader ({@link Peft#load}: target matching, shape checks against the base), copies the factors of its
+ * {@link LoraLinear}s and {@link ExpertsLora}s (stacked experts) into a scope of their own and takes the adapter out of
+ * the base model again; {@link Unscaled#scaled} then computes DoRA's scales, which read every adapted base weight but
+ * change nothing in the model, so the engine runs it while decoding goes on.
  *
  * <p>Thread safety: {@link #read} mutates the base model's tree; the caller makes sure no forward pass overlaps and
  * that the tree carries no other wrapper. {@link Unscaled#scaled} only reads the base weights (frozen).
@@ -32,7 +37,10 @@ final class AdapterLoader {
     private AdapterLoader() {
     }
 
-    /** One module's copied factors, with what DoRA's scale needs: the magnitude and the base layer, or null for LoRA. */
+    /**
+     * One module's copied factors, with what DoRA's scale needs: the magnitude and the base layer, or null for LoRA
+     * (and for a stacked expert parameter's factors, in PEFT's layout, {@link ExpertsLora}).
+     */
     private record Parts(Tensor a, Tensor b, float scaling, Tensor magnitude, BaseLinear base) {
     }
 
@@ -40,12 +48,17 @@ final class AdapterLoader {
     static final class Unscaled {
         private final long version;
         private final Map<String, Parts> parts;
+        private final List<String> linears;
+        private final Set<String> experts;
         private final TensorScope scope;
         private final List<String> warnings;
 
-        private Unscaled(long version, Map<String, Parts> parts, TensorScope scope, List<String> warnings) {
+        private Unscaled(long version, Map<String, Parts> parts, List<String> linears, Set<String> experts,
+                         TensorScope scope, List<String> warnings) {
             this.version = version;
             this.parts = parts;
+            this.linears = linears;
+            this.experts = experts;
             this.scope = scope;
             this.warnings = warnings;
         }
@@ -58,9 +71,14 @@ final class AdapterLoader {
             return warnings;
         }
 
-        /** The module paths the adapter changes. */
-        Iterable<String> paths() {
-            return parts.keySet();
+        /** The paths of the linear layers the adapter changes, each a {@link MultiLoraLinear}'s. */
+        List<String> linearPaths() {
+            return linears;
+        }
+
+        /** The paths of the stacked experts whose parameters the adapter changes, each a {@link MultiExpertsLora}'s. */
+        Set<String> expertPaths() {
+            return experts;
         }
 
         /** The adapter, with DoRA's scales m / ||W + s B A||_row fixed from now on (the base weights are frozen). */
@@ -92,17 +110,25 @@ final class AdapterLoader {
         try {
             requireServable(loaded, dir);
             Map<String, Parts> parts = new LinkedHashMap<>();
+            List<String> linears = new ArrayList<>();
+            Set<String> experts = new LinkedHashSet<>();
             for (Map.Entry<String, Module> e : base.namedModules().entrySet()) {
                 if (e.getValue() instanceof LoraLinear l) {
-                    // named like weights, so that a backend may keep them in its prepared layout between steps
-                    Tensor a = l.loraA().copyTo(l.loraA().device(), scope).named(name + ":" + e.getKey() + ".lora_A");
-                    Tensor b = l.loraB().copyTo(l.loraB().device(), scope).named(name + ":" + e.getKey() + ".lora_B");
                     Tensor m = l.doraMagnitude();
-                    parts.put(e.getKey(), new Parts(a, b, l.scaling(), m == null ? null : m.copyTo(m.device(), scope),
-                            l.base()));
+                    parts.put(e.getKey(), new Parts(copy(l.loraA(), name, e.getKey() + ".lora_A", scope),
+                            copy(l.loraB(), name, e.getKey() + ".lora_B", scope), l.scaling(),
+                            m == null ? null : m.copyTo(m.device(), scope), l.base()));
+                    linears.add(e.getKey());
+                } else if (e.getValue() instanceof ExpertsLora l) {
+                    // a layer's second adapted parameter wraps the first: both belong to the experts' own path
+                    String path = e.getKey().replace(".base_layer", "");
+                    String key = MultiExpertsLora.key(path, l.parameter());
+                    parts.put(key, new Parts(copy(l.loraA(), name, key + ".lora_A", scope),
+                            copy(l.loraB(), name, key + ".lora_B", scope), l.scaling(), null, null));
+                    experts.add(path);
                 }
             }
-            return new Unscaled(version, parts, scope, loaded.loadWarnings());
+            return new Unscaled(version, parts, linears, experts, scope, loaded.loadWarnings());
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -113,16 +139,15 @@ final class AdapterLoader {
         }
     }
 
+    /** The adapter's copy of one factor, named like a weight so that a backend may keep it in its prepared layout. */
+    private static Tensor copy(Tensor factor, String adapter, String key, TensorScope scope) {
+        return factor.copyTo(factor.device(), scope).named(adapter + ":" + key);
+    }
+
     private static void requireServable(PeftModel loaded, Path dir) {
         if (!(loaded.config() instanceof LoraConfig c)) {
             throw new PeftException("adapter " + dir + " is " + loaded.config().peftType() + "; the inference engine serves "
                     + "LoRA adapters (rsLoRA and DoRA included): merge other methods into a model folder and serve that");
-        }
-        if (c.targetParameters() != null) {
-            throw new PeftException("adapter " + dir + " adapts stacked expert parameters (target_parameters "
-                    + c.targetParameters() + "), whose experts see tokens grouped by expert, not the batch's rows: the "
-                    + "inference engine cannot apply it per request; merge it into a model folder (finetune4j merge) "
-                    + "and serve that");
         }
         if (c.modulesToSave() != null && !c.modulesToSave().isEmpty() || c.bias() != LoraBias.NONE) {
             throw new PeftException("adapter " + dir + " also saves full modules or biases (modules_to_save "

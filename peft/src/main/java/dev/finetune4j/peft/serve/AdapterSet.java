@@ -2,8 +2,6 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
-import dev.finetune4j.core.models.decoder.SparseMoeBlock;
-import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.LayerTuner;
@@ -19,8 +17,9 @@ import java.util.function.Supplier;
 
 /**
  * The base model with the engine's adapters: the registry of named {@link LoraAdapter} versions and the
- * {@link MultiLoraLinear} wrappers in the base model's tree (one per module any loaded adapter ever changed), through
- * which a forward pass gives each row its own adapter.
+ * {@link MultiLoraLinear} and {@link MultiExpertsLora} wrappers in the base model's tree (one per linear layer or
+ * stacked experts any loaded adapter ever changed), through which a forward pass gives each row its own adapter,
+ * inside mixtures of experts too.
  *
  * <p>Thread safety: the registry is guarded by {@code this}; the model tree by {@link #treeLock}, held during each
  * forward pass and while an adapter is put on the base (loading takes the wrappers out so that peft's loader sees
@@ -63,11 +62,11 @@ final class AdapterSet {
             } finally {
                 rewrap();
             }
-            for (String path : unscaled.paths()) {
-                requireRowWise(name, path);
-            }
-            for (String path : unscaled.paths()) {
+            for (String path : unscaled.linearPaths()) {
                 wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
+            }
+            for (String path : unscaled.expertPaths()) {
+                wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiExpertsLora(original, p, rows)));
             }
         } finally {
             treeLock.unlock();
@@ -91,23 +90,6 @@ final class AdapterSet {
             replaced.release();
         }
         return unscaled.warnings();
-    }
-
-    /**
-     * Refuses an adapter that changes a layer inside a mixture of experts: such a layer sees the tokens an expert was
-     * given, not the batch's rows, so the rows' adapters cannot be told apart there.
-     */
-    private void requireRowWise(String name, String path) {
-        Module m = base;
-        for (String part : path.split("\\.")) {
-            if (m instanceof SparseMoeBlock) {
-                throw new IllegalArgumentException("adapter '" + name + "' changes '" + path + "', inside a mixture of "
-                        + "experts, where the engine cannot apply each request's own adapter (the experts see tokens "
-                        + "grouped by expert, not the batch's rows): merge it into the base (finetune4j merge) and "
-                        + "serve that, or train adapters that target the attention projections");
-            }
-            m = m.child(part);
-        }
     }
 
     /** Removes {@code name} for new requests; true when it was loaded. */

@@ -119,8 +119,9 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Loads the LoRA adapter in a PEFT folder ({@code adapter_config.json} and {@code adapter_model.safetensors}) under
      * {@code name}, or replaces the version loaded under that name; requests in flight keep the version they started
-     * with. LoRA adapters are served (rsLoRA and DoRA included); other methods, {@code modules_to_save} and trained
-     * biases are refused (merge those into a model folder instead).
+     * with. LoRA adapters are served (rsLoRA and DoRA included), in a mixture of experts on the experts too
+     * (per-expert layers, or stacked experts through {@code target_parameters}); other methods, {@code modules_to_save}
+     * and trained biases are refused (merge those into a model folder instead).
      *
      * <p>An adapter whose training base was quantized differently from this engine's ({@link #baseQuantized()}: a
      * QLoRA adapter over a full-precision base, or the reverse) is loaded all the same, and its logits differ from

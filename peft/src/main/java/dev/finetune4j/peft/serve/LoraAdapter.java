@@ -8,9 +8,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One immutable version of a named LoRA or DoRA adapter: per adapted module path its factors A (r, in), B (out, r),
- * scaling s and DoRA's scale, in a scope of its own. The registry holds one reference and every request that uses the version
- * holds one; the last {@link #release()} frees the tensors, so a replaced or unloaded version lives exactly as long
- * as the requests that started with it.
+ * scaling s and DoRA's scale (per adapted stacked expert parameter, keyed by {@link MultiExpertsLora#key}, every
+ * expert's factors in PEFT's layout, A (r E, in), B (out, r E)), in a scope of its own. The registry holds one
+ * reference and every request that uses the version holds one; the last {@link #release()} frees the tensors, so a
+ * replaced or unloaded version lives exactly as long as the requests that started with it.
  *
  * <p>Thread safety: the factors are read-only; {@link #retain()} and {@link #release()} are atomic.
  */
@@ -38,7 +39,7 @@ final class LoraAdapter {
         return version;
     }
 
-    /** The factors for a module path, or null when this adapter leaves that module alone. */
+    /** The factors for a module path (or stacked expert parameter), or null when this adapter leaves it alone. */
     Factors factors(String path) {
         return factors.get(path);
     }

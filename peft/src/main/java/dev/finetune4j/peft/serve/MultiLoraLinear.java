@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
@@ -12,17 +11,17 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.lora.LoraLinear;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * A frozen linear layer shared by the rows of a batch that use different LoRA adapters (Punica, S-LoRA): the base
  * product runs once for the whole batch, then each run of consecutive rows with the same adapter gets that
  * adapter's update ({@code s (x A^T) B^T}, or DoRA's); rows of the base model, or of an adapter that leaves this
- * module alone, keep the base product. Each row's result depends only on that row's input and adapter. A batch whose
- * rows all use one adapter here (or none) has one {@link #effectiveWeight} that latent attention may absorb.
+ * module alone, keep the base product. Each row's result depends only on that row's input and adapter. Inside an
+ * expert of a mixture the input is the tokens gathered for that expert, (N, in), each with its row's adapter
+ * ({@link AdapterRows#update}). A batch whose rows all use one adapter here (or none) has one {@link #effectiveWeight}
+ * that latent attention may absorb.
  *
- * <p>x: (B, T, in) -> (B, T, out). Thread safety: see {@link AdapterRows}; forward only, no gradients.
+ * <p>x: (B, T, in) -> (B, T, out), or (N, in) -> (N, out) inside an expert. Thread safety: see {@link AdapterRows};
+ * forward only, no gradients.
  */
 final class MultiLoraLinear extends Module implements Layer, EffectiveWeight {
     private final String path;
@@ -43,34 +42,7 @@ final class MultiLoraLinear extends Module implements Layer, EffectiveWeight {
 
     @Override
     public Tensor forward(Tensor x) {
-        Tensor y = layer("base_layer").forward(x);
-        int b = x.dim(0);
-        if (b != rows.size()) {
-            throw new IllegalStateException("batch of " + b + " rows but adapters set for " + rows.size()
-                    + " at '" + path + "'; the engine sets AdapterRows before every forward pass");
-        }
-        List<Tensor> parts = new ArrayList<>();
-        boolean changed = false;
-        int start = 0;
-        while (start < b) {
-            LoraAdapter.Factors f = factors(start);
-            int end = start + 1;
-            while (end < b && factors(end) == f) {
-                end++;
-            }
-            Tensor ySlice = y.slice(0, start, end);
-            if (f == null) {
-                parts.add(ySlice);
-            } else {
-                parts.add(update(ySlice, x.slice(0, start, end), f));
-                changed = true;
-            }
-            start = end;
-        }
-        if (!changed) {
-            return y;
-        }
-        return parts.size() == 1 ? parts.getFirst() : Concat.cat(0, parts.toArray(Tensor[]::new));
+        return rows.update(layer("base_layer").forward(x), x, path, this::update);
     }
 
     /**

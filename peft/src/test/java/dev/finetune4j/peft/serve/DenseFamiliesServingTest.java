@@ -69,8 +69,8 @@ class DenseFamiliesServingTest {
      * each row's latents, which kv_b_proj's per-row adapters expand where the rows' adapters differ and fold into the
      * absorbed weight where one adapter serves every row; Mistral 4's queries scaled by each row's own positions), and
      * Gemma 4
-     * with its mixture beside the MLP on the dense MLP and the router's {@code proj}, which read the batch's rows (only
-     * the experts see tokens grouped by expert).
+     * with its mixture beside the MLP on the dense MLP and the router's {@code proj}, which read the batch's rows
+     * ({@link ExpertAdaptersServingTest} serves adapters on its experts).
      */
     @ParameterizedTest
     @CsvSource({"references/qwen3_5,in_proj_qkv in_proj_b,in_proj_z in_proj_a out_proj",

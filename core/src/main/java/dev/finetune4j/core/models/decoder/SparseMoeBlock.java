@@ -207,19 +207,23 @@ public final class SparseMoeBlock extends Module implements Layer {
         if (gemma4Router != null) {
             weights = Elementwise.mul(weights, expertScales(routing.chosen(), experts).reshape(tokens, k));
         }
-        Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing.expertStarts());
+        int tokensPerRow = x.rank() < 2 ? tokens : tokens / x.dim(0);
+        Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing, tokensPerRow);
         Tensor perSlot = IndexSelect.rows(results, routing.resultRows()).reshape(tokens, k, c);
         SpentActivations.free(results, perSlot);
         Tensor weighted = Elementwise.mul(perSlot, weights.reshape(tokens, k, 1));
         Tensor mixed = Reductions.sum(weighted, 1, false);
         SpentActivations.free(weighted, mixed); // (N * k, C) each: the backward of the sum reads no input
+        // the shared experts read the rows as they come, (B, T, C), as the router does: a served adapter on them
+        // applies each row's own adapter
+        mixed = mixed.reshape(x.shape().dims());
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
-            Tensor share = Activations.apply(Activations.Kind.SIGMOID, holder.layer(SHARED_EXPERT_GATE).forward(flat));
-            mixed = Elementwise.add(mixed, Elementwise.mul(holder.layer(SHARED_EXPERT).forward(flat), share));
+            Tensor share = Activations.apply(Activations.Kind.SIGMOID, holder.layer(SHARED_EXPERT_GATE).forward(x));
+            mixed = Elementwise.add(mixed, Elementwise.mul(holder.layer(SHARED_EXPERT).forward(x), share));
         } else if (moe.sharedExpertIntermediateSize() > 0) {
-            mixed = Elementwise.add(mixed, holder.layer(SHARED_EXPERTS).forward(flat));
+            mixed = Elementwise.add(mixed, holder.layer(SHARED_EXPERTS).forward(x));
         }
-        return mixed.reshape(x.shape().dims());
+        return mixed;
     }
 
     /**
@@ -280,13 +284,20 @@ public final class SparseMoeBlock extends Module implements Layer {
 
     /**
      * Each expert's MLP over its group of the grouped tokens, concatenated in the same order: (N * k, C), a copy that
-     * no backward reads.
+     * no backward reads. NOTE: each expert runs inside {@link ExpertTokens}, which tells its layers the batch row of
+     * each token they see: the grouped tokens no longer follow the rows, and a served model gives each row (request)
+     * its own adapter.
+     *
+     * @param tokensPerRow the tokens of each row of the mixture's input, which maps a token index to its row
      */
-    private Tensor expertResults(Tensor grouped, int[] starts) {
+    private Tensor expertResults(Tensor grouped, ExpertRouting routing, int tokensPerRow) {
+        int[] starts = routing.expertStarts();
         List<Tensor> parts = new ArrayList<>();
         for (int e = 0; e < moe.numExperts(); e++) {
             if (starts[e + 1] > starts[e]) {
-                parts.add(expert(e, grouped.slice(0, starts[e], starts[e + 1])));
+                try (var rows = ExpertTokens.open(routing.tokensByExpert(), starts[e], starts[e + 1], tokensPerRow)) {
+                    parts.add(expert(e, grouped.slice(0, starts[e], starts[e + 1])));
+                }
             }
         }
         return Concat.cat(0, parts.toArray(Tensor[]::new));
