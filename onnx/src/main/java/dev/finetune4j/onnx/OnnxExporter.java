@@ -93,10 +93,14 @@ public final class OnnxExporter {
                     + "images (the text-only gemma3_text checkpoints, such as Gemma 3 1B, do export). Serve or evaluate "
                     + "it with finetune4j (serve, eval), or merge an adapter into the whole checkpoint (finetune4j "
                     + "merge) and export that with a tool that exports vision-language models");
-            case DecoderModel decoder when decoder.config().moe() != null -> throw new IllegalArgumentException(
-                    "the model is a mixture of experts (model_type '" + model.spec().modelType() + "'), which this "
-                    + "ONNX graph does not compute: each token's experts are chosen as it runs. Serve it with finetune4j "
-                    + "(serve) or from its Hugging Face folder (finetune4j merge writes one with an adapter merged)");
+            case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
+                    throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
+                    + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
+                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, the recurrent or convolution "
+                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
+                    + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
+                    + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
                     "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
                     + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
