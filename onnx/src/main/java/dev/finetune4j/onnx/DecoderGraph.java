@@ -193,7 +193,7 @@ final class DecoderGraph {
                 w.unstack(p + stacked + ".weight", e -> p + "experts." + e + "." + stacked + ".weight");
             }
         }
-        String routed = new ExpertsGraph(g, moe).mix(tokens, w.transposed(router + ".weight"), selectionBias,
+        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"), selectionBias,
                 (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite, moe.expertIntermediateSize(), rows));
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
             String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));

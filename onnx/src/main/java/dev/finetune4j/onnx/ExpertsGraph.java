@@ -2,12 +2,16 @@ package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
+import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
 
 import java.io.IOException;
 import java.util.List;
 import java.util.Set;
 
+import static dev.finetune4j.onnx.GraphBuilder.BOOL;
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
+import static dev.finetune4j.onnx.GraphBuilder.INT64;
+import static dev.finetune4j.onnx.GraphBuilder.graphAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 import static dev.finetune4j.onnx.GraphBuilder.stringAttr;
@@ -17,9 +21,9 @@ import static dev.finetune4j.onnx.GraphBuilder.stringAttr;
  * computes: the router's scores (a softmax over its logits, or each logit's sigmoid), each token's k experts of the
  * highest scores (plus the family's selection bias, within the token's best groups of experts where the family has
  * groups), their scores as weights (renormalised and scaled as {@link MoeConfig.Routing} says), and each expert's MLP
- * over the tokens routed to it alone: its rows found by NonZero, gathered, transformed, weighted and added back into
- * the output by ScatterND. Every token meets an expert at most once, so the scattered additions never collide; an
- * expert no token chose multiplies an empty matrix.
+ * over the tokens routed to it alone ({@link #dispatch}): N k rows of work in all, whatever E is; an expert no token
+ * chose multiplies an empty matrix. Each expert's weights are initializers of their own, which the dispatch reads from
+ * the outer scope of the Loop it runs in (see {@link #mix}).
  *
  * <p>Shapes: N tokens (batch times sequence, flattened), C hidden, E experts, k experts per token.
  */
@@ -43,10 +47,13 @@ final class ExpertsGraph {
 
     private final GraphBuilder g;
     private final MoeConfig moe;
+    /** C. */
+    private final int hidden;
 
-    ExpertsGraph(GraphBuilder g, MoeConfig moe) {
+    ExpertsGraph(GraphBuilder g, MoeConfig moe, int hidden) {
         this.g = g;
         this.moe = moe;
+        this.hidden = hidden;
     }
 
     /**
@@ -74,18 +81,53 @@ final class ExpertsGraph {
         if (rule.scalingFactor() != 1f) {
             weights = g.op("Mul", List.of(weights, g.scalar(rule.scalingFactor())));
         }
-        String out = g.op("ConstantOfShape", List.of(g.op("Shape", List.of(tokens))));                  // (N, C) zeros
-        for (int e = 0; e < moe.numExperts(); e++) {
-            // (2, M): the row and the slot of each token that chose expert e
-            String routed = g.op("NonZero", List.of(g.op("Equal", List.of(chosen, g.scalar((long) e)))));
-            String rows = g.op("Gather", List.of(routed, g.scalar(0L)), intAttr("axis", 0));             // (M)
-            String weight = g.op("GatherND", List.of(weights, g.op("Transpose", List.of(routed))));       // (M)
-            String result = expert.apply(e, g.op("Gather", List.of(tokens, rows), intAttr("axis", 0)));  // (M, C)
-            String weighted = g.op("Mul", List.of(result, g.op("Unsqueeze", List.of(weight, g.ints(1)))));
-            out = g.op("ScatterND", List.of(out, g.op("Unsqueeze", List.of(rows, g.ints(1))), weighted),
-                    stringAttr("reduction", "add"));
+        String routedWeights = weights;
+        // NOTE: in a Loop of one iteration, not inline: ONNX Runtime plans a graph's memory by comparing each new value
+        // with every freed one it might reuse, and the experts' values, each of its own data-dependent size, are never
+        // reused, which makes that planning quadratic in all the layers' experts together: 8 layers of 128 experts took
+        // 31 s to open inline, 4.6 s as Loops, whose bodies are planned one block at a time
+        GraphProto body = g.subgraph("experts", () -> {
+            g.input(g.name("iteration"), INT64);
+            String condition = g.name("condition");
+            g.input(condition, BOOL);
+            g.outputOfAnyShape(g.op("Identity", List.of(condition)), BOOL);
+            g.outputOfAnyShape(dispatch(tokens, chosen, routedWeights, expert), FLOAT);
+        });
+        String looped = g.op("Loop", List.of(g.scalar(1L), ""), graphAttr("body", body));              // (1, N, C)
+        return g.op("Squeeze", List.of(looped, g.ints(0)));
+    }
+
+    /**
+     * Each expert's MLP over its tokens alone, as core's {@code ExpertRouting} lays them out: the N k (token, slot)
+     * pairs sorted by expert, the tokens gathered in that order and split into one group per expert, each group through
+     * its expert, the results weighted, put back in (token, slot) order and summed over each token's k slots. tokens
+     * (N, C), chosen and weights (N, k) -> (N, C).
+     */
+    private String dispatch(String tokens, String chosen, String weights, Expert expert) throws IOException {
+        int k = moe.numExpertsPerTok();
+        String experts = g.op("Reshape", List.of(chosen, g.ints(-1)));                                      // (N k)
+        String pairs = g.op("Shape", List.of(experts));
+        // NOTE: a sort by expert that keeps the pairs of one expert in token order, as TopK breaks ties to the lower index
+        String byExpert = g.ops(2, "TopK", List.of(experts, pairs), intAttr("largest", 0)).get(1);         // (N k)
+        String grouped = g.op("Gather", List.of(tokens, g.op("Div", List.of(byExpert, g.scalar((long) k)))),
+                intAttr("axis", 0));                                                                          // (N k, C)
+        String ones = g.op("Expand", List.of(g.scalar(1L), pairs));
+        String counts = g.op("ScatterElements", List.of(g.ints(new long[moe.numExperts()]), experts, ones),
+                intAttr("axis", 0), stringAttr("reduction", "add"));                                          // (E)
+        List<String> groups = g.ops(moe.numExperts(), "Split", List.of(grouped, counts), intAttr("axis", 0));
+        String[] results = new String[groups.size()];
+        for (int e = 0; e < results.length; e++) {
+            results[e] = expert.apply(e, groups.get(e));                                                      // (M_e, C)
         }
-        return out;
+        String sortedWeights = g.op("Gather", List.of(g.op("Reshape", List.of(weights, g.ints(-1))), byExpert),
+                intAttr("axis", 0));
+        String weighted = g.op("Mul", List.of(g.op("Concat", List.of(results), intAttr("axis", 0)),
+                g.op("Unsqueeze", List.of(sortedWeights, g.ints(1)))));                                       // (N k, C)
+        // the sort's inverse permutation puts each result back at its (token, slot) pair
+        String inverse = g.ops(2, "TopK", List.of(byExpert, pairs), intAttr("largest", 0)).get(1);
+        String perSlot = g.op("Reshape", List.of(g.op("Gather", List.of(weighted, inverse), intAttr("axis", 0)),
+                g.ints(-1, k, hidden)));                                                                           // (N, k, C)
+        return g.op("ReduceSum", List.of(perSlot, g.ints(1)), intAttr("keepdims", 0));
     }
 
     /**
@@ -109,7 +151,7 @@ final class ExpertsGraph {
         String keptMask = g.op("ReduceMax", List.of(g.op("Cast", List.of(isKept), intAttr("to", FLOAT))),
                 intsAttr("axes", 1), intAttr("keepdims", 0));                                               // (N, G)
         String reachable = g.op("Cast", List.of(g.op("Unsqueeze", List.of(keptMask, g.ints(-1)))),
-                intAttr("to", GraphBuilder.BOOL));                                                          // (N, G, 1)
+                intAttr("to", BOOL));                                                          // (N, G, 1)
         String masked = g.op("Where", List.of(reachable, grouped, g.scalar(Float.NEGATIVE_INFINITY)));
         return g.op("Reshape", List.of(masked, g.ints(0, moe.numExperts())));
     }

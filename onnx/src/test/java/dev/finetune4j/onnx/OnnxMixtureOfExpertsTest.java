@@ -10,6 +10,7 @@ import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
 import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
 import dev.finetune4j.onnx.proto.OnnxProto.NodeProto;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,9 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the family does not, or not where it does; GLM-4.5's groups or the selection bias dropped) misses the reference by
  * far more than the tolerance, so a graph that routed that way would fail there, while the export of the changed model
  * gives finetune4j's logits for it, so the graph follows each switch instead of one fixture. The export holds each
- * weight once and routes each expert's tokens alone, not every token through every expert.
+ * weight once and hands each expert its tokens alone, not every token to every expert.
  */
 class OnnxMixtureOfExpertsTest {
 
@@ -79,12 +83,12 @@ class OnnxMixtureOfExpertsTest {
 
     /**
      * The weights file holds each weight once as float32 (Granite's stacked experts cut into one slice per expert, the
-     * same bytes), and the graph finds each sparse layer's expert's tokens once (one NonZero per expert and layer) and
-     * adds that expert's results once (one ScatterND).
+     * same bytes), and each sparse layer runs its experts in a Loop body of its own, where one Split hands each expert
+     * its tokens alone, which its own matrices multiply (never every token by every expert's).
      */
     @ParameterizedTest
     @ValueSource(strings = {"qwen3_moe", "granitemoe", "glm4_moe"})
-    void theExportHoldsEachWeightOnceAndRoutesEachExpertsTokensAlone(String family, @TempDir Path tmp) throws Exception {
+    void theExportHoldsEachWeightOnceAndSplitsTheTokensAmongTheExperts(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
             Path file = OnnxExporter.export(model, tmp.resolve("onnx"));
@@ -93,17 +97,26 @@ class OnnxMixtureOfExpertsTest {
             assertEquals(4 * weights, Files.size(file.resolveSibling(OnnxExporter.DATA_FILE)), "float32 bytes of each weight, once");
 
             MoeConfig moe = ((DecoderModel) model).config().moe();
-            long sparseLayers = 0;
-            for (int i = 0; i < model.spec().numLayers(); i++) {
-                sparseLayers += moe.isSparse(i) ? 1 : 0;
-            }
-            ModelProto graph;
+            long sparseLayers = IntStream.range(0, model.spec().numLayers()).filter(moe::isSparse).count();
+            ModelProto proto;
             try (InputStream in = Files.newInputStream(file)) {
-                graph = ModelProto.parseFrom(in);
+                proto = ModelProto.parseFrom(in);
             }
-            for (String op : new String[]{"NonZero", "ScatterND"}) {
-                long count = graph.getGraph().getNodeList().stream().map(NodeProto::getOpType).filter(op::equals).count();
-                assertEquals(sparseLayers * moe.numExperts(), count, op + " nodes: one per expert of each sparse layer");
+            List<GraphProto> bodies = proto.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Loop"))
+                    .map(n -> n.getAttribute(0).getG()).toList();
+            assertEquals(sparseLayers, bodies.size(), "one Loop per sparse layer");
+            for (GraphProto body : bodies) {
+                List<NodeProto> splits = body.getNodeList().stream().filter(n -> n.getOpType().equals("Split")).toList();
+                assertEquals(moe.numExperts(), splits.getFirst().getOutputCount(), "one group of tokens per expert");
+                Set<String> groups = Set.copyOf(splits.getFirst().getOutputList());
+                long expertProducts = body.getNodeList().stream().filter(n -> n.getOpType().equals("MatMul")
+                        && n.getInput(1).contains(".experts.")).count();
+                long onGroups = body.getNodeList().stream().filter(n -> n.getOpType().equals("MatMul")
+                        && groups.contains(n.getInput(0))).count();
+                // Granite's gate and up are one product (input_linear), the others' two
+                long firstProducts = moe.naming() == MoeConfig.Naming.GRANITE ? 1 : 2;
+                assertEquals((firstProducts + 1) * moe.numExperts(), expertProducts, "each expert's products, once");
+                assertEquals(firstProducts * moe.numExperts(), onGroups, "each expert's first products read its group");
             }
         }
     }
