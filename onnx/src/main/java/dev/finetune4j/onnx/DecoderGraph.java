@@ -25,7 +25,11 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
  * without rotary, Phi-3's fused projections, partial rotary and longrope, rotary in adjacent pairs (GLM, ERNIE 4.5,
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
- * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee).
+ * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
+ * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
+ * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
+ * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
+ * experts the family adds.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */

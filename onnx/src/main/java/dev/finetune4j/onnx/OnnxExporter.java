@@ -48,7 +48,10 @@ import java.util.List;
  * </ul>
  *
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
- * text-only {@code gemma3_text}, Phi-3, sliding windows included) and GPT-2 ({@link Gpt2Model}). Phi-3's longrope
+ * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
+ * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
+ * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
  * length recomputes the cache (feeds the whole sequence again without a past), as transformers' generate does. A model with a PEFT adapter is exported after merging it
