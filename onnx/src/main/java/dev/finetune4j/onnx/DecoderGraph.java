@@ -197,8 +197,10 @@ final class DecoderGraph {
                 w.unstack(p + stacked + ".weight", e -> p + "experts." + e + "." + stacked + ".weight");
             }
         }
-        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"), selectionBias,
-                (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite, moe.expertIntermediateSize(), rows));
+        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite,
+                moe.expertIntermediateSize(), rows);
+        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"),
+                selectionBias, expert);
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
             String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
             String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);
