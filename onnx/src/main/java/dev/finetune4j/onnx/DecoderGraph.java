@@ -4,7 +4,10 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.MlpNames;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.QueryTemperature;
+import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 
 import java.io.IOException;
 import java.util.List;
@@ -22,7 +25,11 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
  * without rotary, Phi-3's fused projections, partial rotary and longrope, rotary in adjacent pairs (GLM, ERNIE 4.5,
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
- * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee).
+ * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
+ * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
+ * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
+ * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
+ * experts the family adds.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
@@ -75,7 +82,7 @@ final class DecoderGraph {
      * could not take images.)
      */
     static boolean covers(DecoderConfig c) {
-        return MODEL_TYPES.contains(c.modelType());
+        return c.moe() == null ? MODEL_TYPES.contains(c.modelType()) : ExpertsGraph.MODEL_TYPES.contains(c.modelType());
     }
 
     /** Builds the whole graph into {@code g} from {@code model}'s config and weights. */
@@ -96,11 +103,11 @@ final class DecoderGraph {
             String p = "model.layers." + i + ".";
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
-                x = residual(residual(x, attention(i, p + "self_attn.", n)), mlp(p, n));
+                x = residual(residual(x, attention(i, p + "self_attn.", n)), feedForward(i, p, n));
                 continue;
             }
             x = residual(x, normed(p, norms.attentionOutput(), attention(i, p + "self_attn.", normed(p, norms.input(), x))));
-            x = residual(x, normed(p, norms.mlpOutput(), mlp(p, normed(p, norms.mlpInput(), x))));
+            x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
         float logitsScaling = c.multipliers().logitsScaling();
@@ -108,7 +115,7 @@ final class DecoderGraph {
             x = g.op("Mul", List.of(x, g.scalar(1f / logitsScaling))); // the head's input, as core divides it
         }
         String head = c.tieWordEmbeddings() ? t.transpose(table) : w.transposed("lm_head.weight");
-        t.logits(x, head, c.finalLogitSoftcapping());
+        t.logits(x, head, w.optional("lm_head.bias"), c.finalLogitSoftcapping());
         w.requireAllUsed();
     }
 
@@ -155,6 +162,56 @@ final class DecoderGraph {
     }
 
     /**
+     * Layer {@code layer}'s MLP, or in a sparse layer its mixture of experts ({@link ExpertsGraph}), plus Granite's
+     * {@code shared_mlp} beside the mixture where the family has one. x (B, S, C) -> (B, S, C).
+     */
+    private String feedForward(int layer, String p, String x) throws IOException {
+        if (!c.isSparse(layer)) {
+            return mlp(p, x);
+        }
+        String mixed = experts(p + c.moe().naming().block() + ".", x);
+        return c.sharedMlpBesideExperts() ? g.op("Add", List.of(mixed, mlp(p, x))) : mixed;
+    }
+
+    /**
+     * The sparse block {@code p}: its router and experts, and the shared experts every token passes through beside
+     * them (Qwen2-MoE's {@code shared_expert} scaled by {@code sigmoid(shared_expert_gate(x))}, GLM-4.5's and ERNIE's
+     * {@code shared_experts} as they are), named as {@link SparseMoeBlock} says. Granite's stacked
+     * {@code input_linear} (E, 2I, C) and {@code output_linear} (E, C, I) are cut into one pair per expert, named
+     * {@code experts.N.input_linear} and {@code experts.N.output_linear}. x (B, S, C) -> (B, S, C).
+     */
+    private String experts(String p, String x) throws IOException {
+        MoeConfig moe = c.moe();
+        String tokens = g.op("Reshape", List.of(x, g.ints(-1, c.hiddenSize())));                       // (N, C)
+        boolean granite = moe.naming() == MoeConfig.Naming.GRANITE;
+        String router = p + moe.naming().router() + (granite ? ".layer" : "");
+        String selectionBias = switch (moe.routing().selectionBias()) {
+            case NONE -> null;
+            case ROUTER -> w.asStored(router + ".e_score_correction_bias");
+            case STATICS -> w.asStored(p + "moe_statics.e_score_correction_bias");
+            case BLOCK -> w.asStored(p + "expert_bias");
+        };
+        MlpNames names = granite ? DenseMlp.GRANITE_SHARED.names() : moe.naming().expert();
+        if (granite) {
+            for (String stacked : List.of(names.gate(), names.down())) {
+                w.unstack(p + stacked + ".weight", e -> p + "experts." + e + "." + stacked + ".weight");
+            }
+        }
+        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite,
+                moe.expertIntermediateSize(), rows);
+        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"),
+                selectionBias, expert);
+        if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
+            String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
+            String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);
+            routed = g.op("Add", List.of(routed, g.op("Mul", List.of(shared, share))));
+        } else if (moe.sharedExpertIntermediateSize() > 0) {
+            routed = g.op("Add", List.of(routed, gatedMlp(p + "shared_experts.", MlpNames.STANDARD, false, 0, tokens)));
+        }
+        return g.op("Reshape", List.of(routed, g.op("Shape", List.of(x))));
+    }
+
+    /**
      * down(act(gate(x)) * up(x)) of layer prefix {@code layer}, named as {@link DenseMlp} says; Phi-3's gate_up_proj
      * and Granite 4's input_linear hold the gate first; StarCoder2's, Arcee's and Apertus's down(act(up(x))) have no
      * gate (Apertus's act is xIELU with the layer's learned scalars).
@@ -168,11 +225,19 @@ final class DecoderGraph {
                     : t.activation(c.hiddenAct(), up);
             return linear(p + mlp.names().down(), activated);
         }
-        List<String> gateUp = mlp.fusedGateUp()
-                ? g.ops(2, "Split", List.of(linear(p + mlp.gateUp(), x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))
-                : List.of(linear(p + mlp.names().gate(), x), linear(p + mlp.names().up(), x));
+        return gatedMlp(p, mlp.names(), mlp.fusedGateUp(), c.intermediateSize(), x);
+    }
+
+    /**
+     * down(act(gate(x)) * up(x)) of the MLP {@code p}, its projections named {@code names}; when {@code fused}, one
+     * projection holds the gate's {@code width} outputs first, then the up half's.
+     */
+    private String gatedMlp(String p, MlpNames names, boolean fused, int width, String x) throws IOException {
+        List<String> gateUp = fused
+                ? g.ops(2, "Split", List.of(linear(p + names.gate(), x), g.ints(width, width)), intAttr("axis", -1))
+                : List.of(linear(p + names.gate(), x), linear(p + names.up(), x));
         String gate = t.activation(c.hiddenAct(), gateUp.get(0));
-        return linear(p + mlp.names().down(), g.op("Mul", List.of(gate, gateUp.get(1))));
+        return linear(p + names.down(), g.op("Mul", List.of(gate, gateUp.get(1))));
     }
 
     /** {@code x} through layer {@code p}'s norm called {@code name}, or {@code x} where the layer has none there. */

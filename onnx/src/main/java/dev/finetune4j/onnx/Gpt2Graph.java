@@ -40,7 +40,7 @@ final class Gpt2Graph {
             x = g.op("Add", List.of(x, h));
         }
         x = t.layerNorm(x, w.asStored("transformer.ln_f.weight"), w.asStored("transformer.ln_f.bias"), c.layerNormEpsilon());
-        t.logits(x, t.transpose(wte), 0f);
+        t.logits(x, t.transpose(wte), null, 0f);
         w.requireAllUsed();
     }
 

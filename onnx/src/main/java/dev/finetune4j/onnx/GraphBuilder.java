@@ -29,7 +29,10 @@ final class GraphBuilder {
     static final int INT64 = TensorProto.DataType.INT64_VALUE;
     static final int BOOL = TensorProto.DataType.BOOL_VALUE;
 
+    /** The model's graph, which holds every initializer and the outermost nodes. */
     private final GraphProto.Builder graph = GraphProto.newBuilder();
+    /** Where nodes, inputs and outputs go: {@link #graph}, or the subgraph being built ({@link #subgraph}). */
+    private GraphProto.Builder nodes = graph;
     private final ExternalWeights weights;
     private final Map<String, Integer> counters = new HashMap<>();
     private final Map<String, String> constants = new HashMap<>();
@@ -42,6 +45,32 @@ final class GraphBuilder {
     /** The finished graph. */
     GraphProto build() {
         return graph.build();
+    }
+
+    /** Adds a subgraph's nodes, inputs and outputs. */
+    interface Body {
+        void build() throws IOException;
+    }
+
+    /**
+     * The graph of the nodes, inputs and outputs that {@code body} adds (a Loop's body), while the constants and
+     * weights it adds stay initializers of the model's graph, which a subgraph reads from the outer scope as it reads
+     * the outer graph's values.
+     */
+    GraphProto subgraph(String name, Body body) throws IOException {
+        GraphProto.Builder outer = nodes;
+        nodes = GraphProto.newBuilder().setName(fresh(name));
+        try {
+            body.build();
+            return nodes.build();
+        } finally {
+            nodes = outer;
+        }
+    }
+
+    /** A value name no other value of the model has (a subgraph's inputs). */
+    String name(String prefix) {
+        return fresh(prefix);
     }
 
     /** One node with one output of a generated name; returns that name. */
@@ -62,7 +91,7 @@ final class GraphBuilder {
     }
 
     private List<String> ops(List<String> outputs, String opType, List<String> inputs, AttributeProto... attributes) {
-        graph.addNode(NodeProto.newBuilder()
+        nodes.addNode(NodeProto.newBuilder()
                 .setName(outputs.getFirst() + "_node")
                 .setOpType(opType)
                 .addAllInput(inputs)
@@ -125,14 +154,20 @@ final class GraphBuilder {
         return name;
     }
 
-    /** A graph input; each dimension is a fixed size (Integer) or a symbolic name (String). */
+    /** A graph input; each dimension is a fixed size (Integer) or a symbolic name (String); none for a scalar. */
     void input(String name, int elementType, Object... dims) {
-        graph.addInput(valueInfo(name, elementType, dims));
+        nodes.addInput(valueInfo(name, elementType, dims));
     }
 
     /** Declares {@code name}, produced by a node, as a graph output. */
     void output(String name, int elementType, Object... dims) {
-        graph.addOutput(valueInfo(name, elementType, dims));
+        nodes.addOutput(valueInfo(name, elementType, dims));
+    }
+
+    /** Declares {@code name} as an output of the subgraph being built, its shape left to the runtime's inference. */
+    void outputOfAnyShape(String name, int elementType) {
+        TypeProto.Tensor type = TypeProto.Tensor.newBuilder().setElemType(elementType).build();
+        nodes.addOutput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(type)));
     }
 
     private static ValueInfoProto valueInfo(String name, int elementType, Object... dims) {
@@ -169,5 +204,14 @@ final class GraphBuilder {
 
     static AttributeProto floatAttr(String name, float value) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    }
+
+    static AttributeProto graphAttr(String name, GraphProto value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH).setG(value).build();
+    }
+
+    static AttributeProto stringAttr(String name, String value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(ByteString.copyFromUtf8(value)).build();
     }
 }

@@ -48,7 +48,10 @@ import java.util.List;
  * </ul>
  *
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
- * text-only {@code gemma3_text}, Phi-3, sliding windows included) and GPT-2 ({@link Gpt2Model}). Phi-3's longrope
+ * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
+ * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
+ * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
  * length recomputes the cache (feeds the whole sequence again without a past), as transformers' generate does. A model with a PEFT adapter is exported after merging it
@@ -93,10 +96,14 @@ public final class OnnxExporter {
                     + "images (the text-only gemma3_text checkpoints, such as Gemma 3 1B, do export). Serve or evaluate "
                     + "it with finetune4j (serve, eval), or merge an adapter into the whole checkpoint (finetune4j "
                     + "merge) and export that with a tool that exports vision-language models");
-            case DecoderModel decoder when decoder.config().moe() != null -> throw new IllegalArgumentException(
-                    "the model is a mixture of experts (model_type '" + model.spec().modelType() + "'), which this "
-                    + "ONNX graph does not compute: each token's experts are chosen as it runs. Serve it with finetune4j "
-                    + "(serve) or from its Hugging Face folder (finetune4j merge writes one with an adapter merged)");
+            case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
+                    throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
+                    + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
+                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, the recurrent or convolution "
+                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
+                    + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
+                    + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
                     "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
                     + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "

@@ -5,6 +5,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * A model's state dict handed out to the graph by Hugging Face name, each tensor once, so that an export that
@@ -37,6 +38,22 @@ final class StateDictWeights {
     /** The weight {@code name} as stored, or null when the model has none (an optional bias). */
     String optional(String name) throws IOException {
         return remaining.containsKey(name) ? asStored(name) : null;
+    }
+
+    /**
+     * Replaces the stacked weight {@code name}, (E, out, in) as Granite's experts store them, by its E slices (out, in)
+     * under the names {@code expertName} gives each expert, so that each expert's initializers hold its own weights
+     * once; the slices are views, copied only as they are written.
+     */
+    void unstack(String name, IntFunction<String> expertName) {
+        Tensor stacked = take(name);
+        if (stacked.rank() != 3) {
+            throw new IllegalArgumentException("the stacked expert weight '" + name + "' has shape " + stacked.shape()
+                    + ", not (experts, out, in): export the checkpoint as its family stores it");
+        }
+        for (int e = 0; e < stacked.dim(0); e++) {
+            remaining.put(expertName.apply(e), stacked.slice(0, e, e + 1).reshape(stacked.dim(1), stacked.dim(2)));
+        }
     }
 
     /** Fails when a tensor of the model was not used by the graph. */

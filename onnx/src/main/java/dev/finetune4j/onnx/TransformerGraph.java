@@ -140,15 +140,15 @@ final class TransformerGraph extends LayerOps {
     }
 
     /**
-     * Computes the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V), soft-capped by
+     * Computes the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V), plus the head's
+     * {@code bias} (V) where it has one (ERNIE-4.5-MoE's {@code use_bias}; null for none), soft-capped by
      * {@code softCap} (Gemma 2's final_logit_softcapping; 0 for none).
      */
-    void logits(String hidden, String head, float softCap) {
-        if (softCap == 0) {
+    void logits(String hidden, String head, String bias, float softCap) {
+        if (softCap == 0 && bias == null) {
             g.opInto(LOGITS, "MatMul", List.of(hidden, head));
         } else {
-            String capped = softCap(g.op("MatMul", List.of(hidden, head)), softCap);
-            g.opInto(LOGITS, "Identity", List.of(capped));
+            g.opInto(LOGITS, "Identity", List.of(softCap(linear(hidden, head, bias), softCap)));
         }
     }
 }

@@ -105,18 +105,23 @@ class OnnxExportFailuresTest {
         assertEquals(List.of(), entries(tmp));
     }
 
-    /** A mixture of experts routes each token as it runs, which the graph does not: refused with what to use. */
-    @Test
-    void aMixtureOfExpertsIsRefusedWithWhatToUse(@TempDir Path tmp) throws IOException {
-        Path folder = ReferenceFolders.copy("references/qwen3_moe", List.of("config.json", "model.safetensors"),
-                tmp.resolve("qwen3_moe"));
+    /**
+     * A mixture whose attention the graph does not compute (gpt-oss's sinks, DeepSeek-V3's latent attention) is refused
+     * with the mixtures that do export and what to use instead.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt_oss", "deepseek_v3"})
+    void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
+        Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
+                tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("mixture of experts (model_type 'qwen3_moe')")
+            assertTrue(e.getMessage().contains("mixture of experts (model_type '" + family + "')")
+                    && e.getMessage().contains("mixtral, olmoe, qwen2_moe, qwen3_moe")
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
-        assertEquals(List.of("qwen3_moe"), entries(tmp));
+        assertEquals(List.of(family), entries(tmp));
     }
 
     /** Recurrent layers carry a state the graph does not: refused with what to use, the folder left as it was. */

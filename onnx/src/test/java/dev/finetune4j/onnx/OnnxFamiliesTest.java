@@ -28,8 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
  * 3 and 4, OLMo 2, Olmo 3, SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2,
- * Arcee, Apertus (xIELU with each layer's learned scalars), Ministral (sliding and full layers) and Ministral 3 (YaRN
- * and the query temperature) exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py,
+ * Arcee, Apertus (xIELU with each layer's learned scalars), Ministral (sliding and full layers), Ministral 3 (YaRN
+ * and the query temperature) and the mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE (a dense layer, the gated
+ * shared expert), Granite 3's granitemoe and granitemoeshared (stacked experts, the shared MLP), GLM-4.5 (sigmoid
+ * scores, selection bias, groups, scaling, a dense first layer) and ERNIE-4.5-MoE (selection bias, biased shared
+ * experts and lm_head) exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py,
  * a PyTorch re-implementation of transformers 5's code, and transformers_families.py, transformers itself) and of
  * finetune4j's own model, within {@value
  * OnnxExporterTest#TOLERANCE}. Each fixture's sliding window of 6, soft caps, (1 + w) norms, sandwich norms,
@@ -49,7 +52,8 @@ class OnnxFamiliesTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding",
             "granite", "granite4", "granite4_nope", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere",
-            "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3"})
+            "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
+            "mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe", "granitemoeshared", "glm4_moe", "ernie4_5_moe"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
@@ -159,7 +163,7 @@ class OnnxFamiliesTest {
         return out;
     }
 
-    private static long[][] ones(int rows, int columns) {
+    static long[][] ones(int rows, int columns) {
         long[][] out = new long[rows][columns];
         for (long[] row : out) {
             Arrays.fill(row, 1);
@@ -167,7 +171,7 @@ class OnnxFamiliesTest {
         return out;
     }
 
-    private static long[][] positions(long[][] ids) {
+    static long[][] positions(long[][] ids) {
         long[][] p = new long[ids.length][ids[0].length];
         for (long[] row : p) {
             Arrays.setAll(row, j -> j);
