@@ -203,6 +203,7 @@ final class ChunkedGatedRule {
         /** E_{n-1,j} k_j, (n, Dk). */
         private final float[] kd = new float[CHUNK * dk];
         private final float[] o = new float[CHUNK * dv];
+        private final double[] solved = new double[CHUNK * dv];
         // the backward's
         private final float[] dO = new float[CHUNK * dv];
         private final float[] dW = new float[CHUNK * dv];
@@ -257,11 +258,7 @@ final class ChunkedGatedRule {
                     }
                 }
                 // (I + A) W = R, row by row: W_i = R_i - sum_{j < i} A_ij W_j
-                for (int i = 1; i < n; i++) {
-                    for (int j = 0; j < i; j++) {
-                        axpy(-a[i * n + j], w, j * dv, w, i * dv, dv);
-                    }
-                }
+                substitute(w, false);
             }
             gemm.gemm(q, 0, false, k, 0, true, p, 0, n, n, dk, false);
             for (int i = 0; i < n; i++) {
@@ -274,6 +271,31 @@ final class ChunkedGatedRule {
                 for (int c = 0; c < dk; c++) {
                     kd[j * dk + c] = d * k[j * dk + c];
                 }
+            }
+        }
+
+        /**
+         * Solves (I + A) X = Y in place for the (n, Dv) rows of {@code rows} by forward substitution, or
+         * (I + A)^T X = Y by back substitution when {@code transposed}. NOTE: in double: each row sums up to 63
+         * earlier ones whose weights the unit-lower inverse can grow, and float sums here moved the reference
+         * fixture's logits by several times their distance from PyTorch's.
+         */
+        private void substitute(float[] rows, boolean transposed) {
+            for (int x = 0; x < n * dv; x++) {
+                solved[x] = rows[x];
+            }
+            for (int step = 1; step < n; step++) {
+                int i = transposed ? n - 1 - step : step; // the row solved now, from the rows solved before it
+                for (int m = 0; m < step; m++) {
+                    int j = transposed ? n - 1 - m : m;
+                    double weight = transposed ? a[j * n + i] : a[i * n + j];
+                    for (int c = 0; c < dv; c++) {
+                        solved[i * dv + c] -= weight * solved[j * dv + c];
+                    }
+                }
+            }
+            for (int x = 0; x < n * dv; x++) {
+                rows[x] = (float) solved[x];
             }
         }
 
@@ -336,11 +358,7 @@ final class ChunkedGatedRule {
             // (I + A) W = R: dR = (I + A)^-T dW by back substitution, dA = -dR W^T (strictly lower)
             System.arraycopy(dW, 0, dR, 0, n * dv);
             if (delta) {
-                for (int j = n - 2; j >= 0; j--) {
-                    for (int i = j + 1; i < n; i++) {
-                        axpy(-a[i * n + j], dR, i * dv, dR, j * dv, dv);
-                    }
-                }
+                substitute(dR, true);
                 gemm.gemm(dR, 0, false, w, 0, true, dA, 0, n, n, dv, false);
             }
             // R_i = beta_i (v_i - e_i S_0^T k_i): dv_i = beta_i dR_i, dBeta_i = dR_i . (R_i / beta_i),
@@ -426,10 +444,4 @@ final class ChunkedGatedRule {
         }
     }
 
-    /** {@code y[yAt ..] += alpha x[xAt ..]} over {@code len} values. */
-    private static void axpy(float alpha, float[] x, int xAt, float[] y, int yAt, int len) {
-        for (int c = 0; c < len; c++) {
-            y[yAt + c] += alpha * x[xAt + c];
-        }
-    }
 }
