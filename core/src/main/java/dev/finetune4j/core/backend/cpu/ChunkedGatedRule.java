@@ -176,48 +176,50 @@ final class ChunkedGatedRule {
      * {@link #backward} read.
      */
     private final class Workspace {
+        /** The longest segment: a chunk, or all the tokens when fewer (a generation's one-token steps). */
+        private final int rows = Math.min(CHUNK, tokens);
         private int first;
         private int n;
-        private final float[] q = new float[CHUNK * dk];
-        private final float[] k = new float[CHUNK * dk];
-        private final float[] v = new float[CHUNK * dv];
-        private final float[] beta = new float[CHUNK];
-        private final double[] cum = new double[CHUNK];
+        private final float[] q = new float[rows * dk];
+        private final float[] k = new float[rows * dk];
+        private final float[] v = new float[rows * dv];
+        private final float[] beta = new float[rows];
+        private final double[] cum = new double[rows];
         /** e_i = exp(G_i). */
-        private final float[] e = new float[CHUNK];
+        private final float[] e = new float[rows];
         /** E_ij = exp(G_i - G_j) for j <= i, (n, n). */
-        private final float[] decay = new float[CHUNK * CHUNK];
+        private final float[] decay = new float[rows * rows];
         /** k_i . k_j, (n, n). */
-        private final float[] kk = new float[CHUNK * CHUNK];
+        private final float[] kk = new float[rows * rows];
         /** A_ij, strictly lower, (n, n). */
-        private final float[] a = new float[CHUNK * CHUNK];
+        private final float[] a = new float[rows * rows];
         /** P_ij, lower with the diagonal, (n, n). */
-        private final float[] p = new float[CHUNK * CHUNK];
+        private final float[] p = new float[rows * rows];
         /** S_0^T q_i and S_0^T k_i, (n, Dv). */
-        private final float[] qs0 = new float[CHUNK * dv];
-        private final float[] ks0 = new float[CHUNK * dv];
+        private final float[] qs0 = new float[rows * dv];
+        private final float[] ks0 = new float[rows * dv];
         /** v_i - e_i S_0^T k_i (v_i for the additive update): R_i / beta_i. */
-        private final float[] resid = new float[CHUNK * dv];
+        private final float[] resid = new float[rows * dv];
         /** W, what each token writes, (n, Dv). */
-        private final float[] w = new float[CHUNK * dv];
+        private final float[] w = new float[rows * dv];
         /** E_{n-1,j} k_j, (n, Dk). */
-        private final float[] kd = new float[CHUNK * dk];
-        private final float[] o = new float[CHUNK * dv];
-        private final double[] solved = new double[CHUNK * dv];
+        private final float[] kd = new float[rows * dk];
+        private final float[] o = new float[rows * dv];
+        private final double[] solved = new double[rows * dv];
         // the backward's
-        private final float[] dO = new float[CHUNK * dv];
-        private final float[] dW = new float[CHUNK * dv];
-        private final float[] dR = new float[CHUNK * dv];
-        private final float[] dQs0 = new float[CHUNK * dv];
-        private final float[] dKs0 = new float[CHUNK * dv];
-        private final float[] dP = new float[CHUNK * CHUNK];
-        private final float[] dA = new float[CHUNK * CHUNK];
-        private final float[] dKd = new float[CHUNK * dk];
-        private final float[] dQ = new float[CHUNK * dk];
-        private final float[] dK = new float[CHUNK * dk];
-        private final double[] dG = new double[CHUNK];
-        private final double[] dE = new double[CHUNK];
-        private final double[] dBeta = new double[CHUNK];
+        private final float[] dO = new float[rows * dv];
+        private final float[] dW = new float[rows * dv];
+        private final float[] dR = new float[rows * dv];
+        private final float[] dQs0 = new float[rows * dv];
+        private final float[] dKs0 = new float[rows * dv];
+        private final float[] dP = new float[rows * rows];
+        private final float[] dA = new float[rows * rows];
+        private final float[] dKd = new float[rows * dk];
+        private final float[] dQ = new float[rows * dk];
+        private final float[] dK = new float[rows * dk];
+        private final double[] dG = new double[rows];
+        private final double[] dE = new double[rows];
+        private final double[] dBeta = new double[rows];
 
         /** Gathers tokens [first, first + n) of {@code bh} and computes the forward's intermediates from state s. */
         void prepare(int bh, int first, int n, float[] s) {
