@@ -12,7 +12,7 @@ import java.util.stream.IntStream;
  * head): the tokens between two kept states ({@value RecurrentKernels#STATE_INTERVAL}) form a chunk, cut further at
  * each packed example's first token, and a chunk of n tokens is a few (n, D) x (D, D) and (n, n) products through
  * the gemm kernel instead of n rank-one updates of the (Dk, Dv) state (Yang, Kautz and Hatamizadeh 2024, "Gated Delta
- * Networks", section 3; the form transformers' PyTorch path computes).
+ * Networks"; the form transformers' PyTorch path computes).
  *
  * <p>Within a chunk from state S_0, with G_i the cumulative log decay up to token i (inclusive),
  * {@code e_i = exp(G_i)} and {@code E_ij = exp(G_i - G_j)} (j <= i, never above 1, so nothing overflows):
