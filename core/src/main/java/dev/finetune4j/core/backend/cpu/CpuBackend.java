@@ -36,7 +36,7 @@ public final class CpuBackend implements Backend {
         this.kernels = new KernelFamilies(new CpuMatmul(gemm), new CpuCopy(), new CpuElementwise(), new CpuReductions(),
                 new CpuSoftmax(math), new CpuNorms(), new CpuActivations(math), new CpuRotary(),
                 new CpuAttention(gemm, math), new CpuEmbedding(), new CpuCrossEntropy(math), new CpuDropout(),
-                new CpuOptimizer(), new CpuQuantization(), new CpuRecurrent());
+                new CpuOptimizer(), new CpuQuantization(), new CpuRecurrent(gemm));
     }
 
     @Override
