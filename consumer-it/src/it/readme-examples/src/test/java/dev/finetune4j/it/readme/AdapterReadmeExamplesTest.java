@@ -2,6 +2,8 @@ package dev.finetune4j.it.readme;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.models.bert.EncoderClassifier;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
 import dev.finetune4j.gguf.GgufProgress;
@@ -27,7 +29,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** README's GGUF export and adapter mixing, as written, on the tiny fixtures. */
+/** README's GGUF export (of a causal LM, an adapter and a classifier) and adapter mixing, as written, on the tiny fixtures. */
 class AdapterReadmeExamplesTest {
 
     @BeforeAll
@@ -43,7 +45,7 @@ class AdapterReadmeExamplesTest {
         // example README.md#9
         try (LanguageModel model = AutoModel.loadCausalLM(dir);          // a Hugging Face folder with its tokenizer.json
              HfTokenizer tokenizer = HfTokenizer.load(dir)) {
-            GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q4_K_M);   // or Q5_K_M, Q6_K, Q8_0, F16, ...
+            GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q4_K_M);   // or IQ4_XS, Q6_K, Q8_0, ...
 
             // the same mix with its blocks fitted to the inputs your data feeds each matrix (llama-quantize --imatrix)
             List<long[]> calibration = List.of(tokenizer.encode("Refunds are paid within 14 days of the claim."));
@@ -63,11 +65,23 @@ class AdapterReadmeExamplesTest {
     }
 
     @Test
+    void ggufOfAClassifier() throws Exception {
+        Path dir = Fixtures.tinyClassifier();
+        // example README.md#11
+        try (SequenceClassifierModule clf = AutoModel.loadSequenceClassifier(dir); HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+            GgufExporter.export((EncoderClassifier) clf, tokenizer, Path.of("intent.gguf"), GgufType.F16, GgufProgress.NONE);
+        }
+        // end example
+        byte[] magic = Arrays.copyOf(Files.readAllBytes(Path.of("intent.gguf")), 4);
+        assertEquals("GGUF", new String(magic, StandardCharsets.US_ASCII));
+    }
+
+    @Test
     void mixTwoAdapters() throws Exception {
         Fixtures.copyFolder(Path.of("my-adapter"), Path.of("adapters/legal"));
         Fixtures.copyFolder(Path.of("my-adapter"), Path.of("adapters/support"));
         Fixtures.delete(Path.of("adapters/legal+support"));
-        // example README.md#16
+        // example README.md#17
         try (AdapterFiles legal = AdapterFiles.read(Path.of("adapters/legal"));
              AdapterFiles support = AdapterFiles.read(Path.of("adapters/support"))) {
             MixedAdapter both = AdapterMix.combine(

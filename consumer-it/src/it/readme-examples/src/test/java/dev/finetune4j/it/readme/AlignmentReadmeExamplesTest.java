@@ -64,7 +64,7 @@ class AlignmentReadmeExamplesTest {
         ClassificationDataset validation = ClassificationDataset.fromTexts(texts, new float[][]{{1, 1, 0}, {0, 0, 1},
                 {0, 0, 0}}, tokenizer, 256);
         Fixtures.delete(Path.of("runs/tickets"));
-        // example README.md#12
+        // example README.md#13
         ClassifierConfig classes = ClassifierConfig.fromJson(AutoModel.readConfig(dir))
                 .withLabels(List.of("billing", "refund", "outage"))
                 .withProblemType(ClassifierConfig.ProblemType.MULTI_LABEL_CLASSIFICATION)
@@ -95,7 +95,7 @@ class AlignmentReadmeExamplesTest {
                 .logEverySteps(0).build();
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("q_proj", "v_proj").build());
-            // example README.md#13
+            // example README.md#14
             // ORPO: SFT and preference alignment in one stage, no reference model
             ReferenceFreeTrainer.builder().model(model).config(cfg)
                     .loss(OrpoConfig.defaults())                  // or new SimpoConfig(2.5, 1.25, 0, 0): SimPO as published
@@ -124,7 +124,7 @@ class AlignmentReadmeExamplesTest {
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(1).learningRate(1e-3)
                 .evalEverySteps(2).logEverySteps(0).build();
         Fixtures.delete(Path.of("runs/reward"));
-        // example README.md#14
+        // example README.md#15
         ClassifierConfig oneScore = ClassifierConfig.fromJson(AutoModel.readConfig(dir)).withLabels(List.of("reward"))
                 .withPadTokenId(padId);                       // the tokenizer's pad (or eos) id: rows are padded with it
         try (var base = AutoModel.loadSequenceClassifier(dir, Device.cpu(), oneScore)) {
@@ -148,7 +148,7 @@ class AlignmentReadmeExamplesTest {
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(1).microBatchSize(2).learningRate(1e-3)
                 .logEverySteps(0).build();
         Fixtures.delete(Path.of("runs/grpo"));
-        // example README.md#15
+        // example README.md#16
         ObjectMapper json = new ObjectMapper();
         // 1 for a completion that parses as a JSON object with an "amount" field, else 0
         RewardFunction validOrder = RewardFunction.named("valid_order", (prompt, completion) -> {

@@ -44,7 +44,7 @@ class DataParallelReadmeExamplesTest {
         TrainingConfig cfg = TrainingConfig.builder().epochs(1).microBatchSize(2).learningRate(1e-3)
                 .logEverySteps(0).build();
         TokenizedDataset data = TokenizedDataset.of(Fixtures.tokenIds(8, 10));
-        // example README.md#17
+        // example README.md#18
         List<TrainResult> results = LocalCollective.runOnThreads(devices.size(), Duration.ofMinutes(30), rank -> {
             LoadOptions onItsDevice = LoadOptions.builder().device(devices.get(rank.rank())).build();
             try (LanguageModel base = AutoModel.loadCausalLM(dir, onItsDevice)) {
@@ -72,7 +72,7 @@ class DataParallelReadmeExamplesTest {
         TrainingConfig cfg = TrainingConfig.builder().epochs(1).microBatchSize(4).learningRate(1e-3)
                 .logEverySteps(0).build();
         TokenizedDataset data = TokenizedDataset.of(Fixtures.tokenIds(8, 10));
-        // example README.md#18
+        // example README.md#19
         try (Collective ranks = SocketCollective.fromEnvironment();   // RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
              LanguageModel base = AutoModel.loadCausalLM(dir, LoadOptions.builder().device(device).build())) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(16).loraAlpha(32).build());

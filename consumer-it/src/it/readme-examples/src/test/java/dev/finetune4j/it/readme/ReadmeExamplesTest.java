@@ -208,7 +208,7 @@ class ReadmeExamplesTest {
         ClassificationDataset validation = ClassificationDataset.fromTexts(texts.subList(0, 3),
                 new float[]{0, 1, 2}, tokenizer, 256);
         Fixtures.delete(Path.of("runs/intent"));
-        // example README.md#11
+        // example README.md#12
         ClassifierConfig labels = ClassifierConfig.fromJson(AutoModel.readConfig(dir))
                 .withLabels(List.of("billing", "refund", "other"))
                 .withPadTokenId(tokenizer.padTokenId().orElse(tokenizer.eosTokenId().orElse(0)));
