@@ -72,6 +72,11 @@ final class ChunkedGatedRule {
         IntStream.range(0, batch * heads).parallel().forEach(bh -> {
             Workspace w = new Workspace();
             float[] s = Arrays.copyOfRange(s0, bh * size, (bh + 1) * size);
+            if (tokens == 1 && kept == null) {
+                oneToken(bh, s, out);
+                System.arraycopy(s, 0, s0, bh * size, size);
+                return;
+            }
             for (int chunk = 0; chunk < chunks; chunk++) {
                 int first = chunk * CHUNK;
                 if (kept != null) {
@@ -149,6 +154,48 @@ final class ChunkedGatedRule {
 
     private int end(int chunk) {
         return Math.min(tokens, (chunk + 1) * CHUNK);
+    }
+
+    /**
+     * A lone token's update and output, s = e s + k (beta (v - e s^T k))^T (the additive update: + beta k v^T), then
+     * o = s^T q, walking the state row by row with double sums. NOTE: a generation's steps are such calls; through a
+     * segment's workspace and products they ran at 0.75x this (32 pairs of 128 x 128 states on 2 cores).
+     */
+    private void oneToken(int bh, float[] s, float[] out) {
+        if (resets(bh, 0)) {
+            Arrays.fill(s, 0f);
+        }
+        int r = row(bh, 0);
+        float decay = (float) Math.exp(gs[r]);
+        double[] sums = new double[dv];
+        float[] write = new float[dv];
+        if (delta) {
+            stateTimes(s, ks, r * dk, sums);
+        }
+        for (int c = 0; c < dv; c++) {
+            write[c] = betas[r] * (vs[r * dv + c] - (delta ? decay * (float) sums[c] : 0f));
+        }
+        for (int i = 0; i < dk; i++) {
+            float ki = ks[r * dk + i];
+            for (int c = 0; c < dv; c++) {
+                s[i * dv + c] = decay * s[i * dv + c] + ki * write[c];
+            }
+        }
+        stateTimes(s, qs, r * dk, sums);
+        for (int c = 0; c < dv; c++) {
+            out[r * dv + c] = (float) sums[c];
+        }
+    }
+
+    /** {@code sums = s^T x} for the (Dk, Dv) state and x at {@code xAt}: each product rounded to float, summed in double. */
+    private void stateTimes(float[] s, float[] x, int xAt, double[] sums) {
+        Arrays.fill(sums, 0.0);
+        for (int i = 0; i < dk; i++) {
+            float xi = x[xAt + i];
+            for (int c = 0; c < dv; c++) {
+                sums[c] += s[i * dv + c] * xi;
+            }
+        }
     }
 
     /** The end of the segment from token {@code from}: the next example's first token, or {@code end}. */

@@ -158,8 +158,7 @@ final class CpuRecurrent implements RecurrentKernels {
     @Override
     public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets,
                           Tensor state, Tensor o, Tensor checkpoints) {
-        // NOTE: a generation's one-token calls take the same path: a segment of one token is three products of
-        // one row, the work of the token-by-token step, so no second kernel is kept for them.
+        // a generation's one-token calls without kept states take the token-by-token step (ChunkedGatedRule.oneToken)
         new ChunkedGatedRule(gemm, update, q, k, v, g, beta, offsets).forward(state, o, checkpoints);
     }
 

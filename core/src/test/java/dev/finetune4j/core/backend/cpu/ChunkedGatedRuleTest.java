@@ -45,6 +45,38 @@ class ChunkedGatedRuleTest {
         }
     }
 
+    /**
+     * A generation's one-token call without kept states (inference), which takes the token-by-token step: its output
+     * and last state are the reference's, from a carried state and from a packed example's first token (a reset).
+     */
+    @Test
+    void oneTokenWithoutKeptStatesEqualsTheTokenByTokenStep() {
+        for (StateUpdate update : StateUpdate.values()) {
+            for (float[] offsets : new float[][]{null, new float[]{0f, 5f}}) {
+                SplittableRandom r = new SplittableRandom(21 + update.ordinal());
+                float[] q = random(r, B * H * DK, -0.4, 0.4);
+                float[] k = random(r, B * H * DK, -0.4, 0.4);
+                float[] v = random(r, B * H * DV, -1, 1);
+                float[] g = random(r, B * H, -1.5, -0.01);
+                float[] beta = random(r, B * H, 0.05, 0.95);
+                float[] state = random(r, B * H * DK * DV, -0.5, 0.5);
+                float[] expectedState = state.clone();
+                float[] expectedOut = new TokenByTokenGatedRule(update, B, 1, H, DK, DV, q, k, v, g, beta, offsets)
+                        .forward(expectedState, new float[B * H * DK * DV]);
+                try (TensorScope scope = TensorScope.detached()) {
+                    Tensor tState = Tensor.of(scope, state, B, H, DK, DV);
+                    Tensor out = Tensor.zeros(scope, DType.F32, Shape.of(B, 1, H, DV));
+                    CpuBackend.instance().recurrent().gatedRule(update, Tensor.of(scope, q, B, 1, H, DK),
+                            Tensor.of(scope, k, B, 1, H, DK), Tensor.of(scope, v, B, 1, H, DV), Tensor.of(scope, g, B, 1, H),
+                            Tensor.of(scope, beta, B, 1, H), offsets == null ? null : Tensor.of(scope, offsets, B, 1),
+                            tState, out, null);
+                    close("outputs", expectedOut, out.toFloatArray());
+                    close("last state", expectedState, tState.toFloatArray());
+                }
+            }
+        }
+    }
+
     /** Row 0: examples from tokens 0, 40, 64 (a kept state's token), 65 and 100; row 1: from 0, 3 and 128. */
     private static float[] offsets() {
         int[][] starts = {{0, 40, 64, 65, 100}, {0, 3, 128}};
