@@ -10,19 +10,8 @@
  *   ROWS         rows of comma-separated token ids, separated by ';', e.g. 2,5,3;2,8,9,3
  * Built and run by gguf_llamacpp_classify.sh.
  */
-#include "llama.h"
+#include "llamacpp_common.h"
 #include "ggml-backend.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static void quiet(enum ggml_log_level level, const char * text, void * user) {
-    (void) user;
-    if (level == GGML_LOG_LEVEL_ERROR) {
-        fputs(text, stderr);
-    }
-}
 
 static void print_json_string(const char * s) {
     putchar('"');
@@ -33,22 +22,6 @@ static void print_json_string(const char * s) {
         putchar(*s);
     }
     putchar('"');
-}
-
-static void print_tokens(const struct llama_vocab * vocab, const char * text) {
-    int32_t cap = (int32_t) strlen(text) + 8;
-    llama_token * tokens = malloc(sizeof(llama_token) * cap);
-    int32_t n = llama_tokenize(vocab, text, (int32_t) strlen(text), tokens, cap, true, true);
-    if (n < 0) {
-        fprintf(stderr, "tokenize failed for '%s'\n", text);
-        exit(1);
-    }
-    printf("[");
-    for (int32_t i = 0; i < n; i++) {
-        printf(i ? ",%d" : "%d", tokens[i]);
-    }
-    printf("]");
-    free(tokens);
 }
 
 int main(int argc, char ** argv) {
@@ -103,7 +76,7 @@ int main(int argc, char ** argv) {
     while (fgets(line, sizeof line, texts) != NULL) {
         line[strcspn(line, "\n")] = 0;
         printf(first ? "" : ",");
-        print_tokens(vocab, line);
+        print_tokens(vocab, line, true);
         first = 0;
     }
     fclose(texts);

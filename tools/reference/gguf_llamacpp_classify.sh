@@ -16,18 +16,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-NPM_DIR="${LLAMA_NPM_DIR:-}"
-if [[ -z "$NPM_DIR" ]]; then
-  NPM_DIR="$WORK/npm"
-  mkdir -p "$NPM_DIR"
-  (cd "$NPM_DIR" && npm install --no-save --ignore-scripts --no-audit --no-fund node-llama-cpp@3.22.1 >/dev/null)
-fi
-LIB="$NPM_DIR/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
-SRC="${LLAMA_SRC:-}"
-if [[ -z "$SRC" ]]; then
-  SRC="$WORK/llama.cpp"
-  git clone --quiet "$NPM_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"
-fi
+source "$ROOT/tools/reference/llamacpp_release.sh"
 
 gcc -O1 -o "$WORK/classify" "$ROOT/tools/reference/gguf_llamacpp_classify.c" -I"$SRC/include" -I"$SRC/ggml/include" \
   -L"$LIB" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIB"

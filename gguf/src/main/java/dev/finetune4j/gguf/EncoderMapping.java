@@ -87,28 +87,22 @@ final class EncoderMapping implements ModelMapping {
         int offset = positionOffset();
         placements.add(Placement.part(embeddings + "position_embeddings.weight", "position_embd.weight", offset,
                 config.maxPositionEmbeddings() - offset));
-        pair(placements, embeddings + "LayerNorm", "token_embd_norm");
+        placements.addAll(Placement.weightAndBias(embeddings + "LayerNorm", "token_embd_norm", false));
         EncoderFamily.LayerNames names = family.layerNames();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String hf = family.prefix() + "." + family.stack() + ".layer." + i + ".";
             String blk = "blk." + i + ".";
-            pair(placements, hf + names.query(), blk + "attn_q");
-            pair(placements, hf + names.key(), blk + "attn_k");
-            pair(placements, hf + names.value(), blk + "attn_v");
-            pair(placements, hf + names.attentionOutput(), blk + "attn_output");
-            pair(placements, hf + names.attentionNorm(), blk + "attn_output_norm");
-            pair(placements, hf + names.intermediate(), blk + "ffn_up");
-            pair(placements, hf + names.output(), blk + "ffn_down");
-            pair(placements, hf + names.outputNorm(), blk + "layer_output_norm");
+            placements.addAll(Placement.weightAndBias(hf + names.query(), blk + "attn_q", false));
+            placements.addAll(Placement.weightAndBias(hf + names.key(), blk + "attn_k", false));
+            placements.addAll(Placement.weightAndBias(hf + names.value(), blk + "attn_v", false));
+            placements.addAll(Placement.weightAndBias(hf + names.attentionOutput(), blk + "attn_output", false));
+            placements.addAll(Placement.weightAndBias(hf + names.attentionNorm(), blk + "attn_output_norm", false));
+            placements.addAll(Placement.weightAndBias(hf + names.intermediate(), blk + "ffn_up", false));
+            placements.addAll(Placement.weightAndBias(hf + names.output(), blk + "ffn_down", false));
+            placements.addAll(Placement.weightAndBias(hf + names.outputNorm(), blk + "layer_output_norm", false));
         }
-        pair(placements, family.head().dense(), "cls");
-        pair(placements, family.head().output(), "cls.output");
+        placements.addAll(Placement.weightAndBias(family.head().dense(), "cls", false));
+        placements.addAll(Placement.weightAndBias(family.head().output(), "cls.output", false));
         return placements;
-    }
-
-    /** A layer's weight and bias. */
-    private static void pair(List<Placement> out, String hf, String gguf) {
-        out.add(Placement.plain(hf + ".weight", gguf + ".weight"));
-        out.add(Placement.plain(hf + ".bias", gguf + ".bias"));
     }
 }

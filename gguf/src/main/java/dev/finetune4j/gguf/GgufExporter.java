@@ -137,13 +137,7 @@ public final class GgufExporter {
         }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
-        GgufMetadata meta = new GgufMetadata();
-        meta.putString("general.architecture", family.architecture())
-                .putString("general.type", "model")
-                .putString("general.name", name(model));
-        putFileType(meta, type);
-        family.putHyperparameters(meta);
-        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize(), family.architecture());
+        GgufMetadata meta = modelMetadata(family, name(model), type, tokenizer, model.spec().vocabSize());
         return write(target, meta, withImportance(family.tensors(type, importance != null), importance), progress);
     }
 
@@ -182,14 +176,22 @@ public final class GgufExporter {
         }
         Path target = requireWritable(file);
         EncoderMapping family = new EncoderMapping(classifier);
+        GgufMetadata meta = modelMetadata(family, target.getFileName().toString().replaceFirst("\\.gguf$", ""), type,
+                tokenizer, classifier.encoderConfig().vocabSize());
+        return write(target, meta, family.tensors(type, false), progress);
+    }
+
+    /** A model file's keys: its architecture and name, file type, hyperparameters and tokenizer. */
+    private static GgufMetadata modelMetadata(ModelMapping family, String name, GgufType type, HfTokenizer tokenizer,
+                                              int vocabSize) {
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", family.architecture())
                 .putString("general.type", "model")
-                .putString("general.name", target.getFileName().toString().replaceFirst("\\.gguf$", ""));
+                .putString("general.name", name);
         putFileType(meta, type);
         family.putHyperparameters(meta);
-        TokenizerMetadata.put(meta, tokenizer, classifier.encoderConfig().vocabSize(), family.architecture());
-        return write(target, meta, family.tensors(type, false), progress);
+        TokenizerMetadata.put(meta, tokenizer, vocabSize, family.architecture());
+        return meta;
     }
 
     /** The tensors, each with its weights from {@code importance} where it has some; every name it holds must be one. */

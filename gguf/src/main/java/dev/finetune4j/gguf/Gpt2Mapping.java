@@ -62,20 +62,15 @@ final class Gpt2Mapping implements ModelMapping {
         for (int i = 0; i < config.nLayer(); i++) {
             String hf = "transformer.h." + i + ".";
             String blk = "blk." + i + ".";
-            pair(placements, hf + "ln_1", blk + "attn_norm", false);
-            pair(placements, hf + "attn.c_attn", blk + "attn_qkv", true);
-            pair(placements, hf + "attn.c_proj", blk + "attn_output", true);
-            pair(placements, hf + "ln_2", blk + "ffn_norm", false);
-            pair(placements, hf + "mlp.c_fc", blk + "ffn_up", true);
-            pair(placements, hf + "mlp.c_proj", blk + "ffn_down", true);
+            placements.addAll(Placement.weightAndBias(hf + "ln_1", blk + "attn_norm", false));
+            placements.addAll(Placement.weightAndBias(hf + "attn.c_attn", blk + "attn_qkv", true));
+            placements.addAll(Placement.weightAndBias(hf + "attn.c_proj", blk + "attn_output", true));
+            placements.addAll(Placement.weightAndBias(hf + "ln_2", blk + "ffn_norm", false));
+            placements.addAll(Placement.weightAndBias(hf + "mlp.c_fc", blk + "ffn_up", true));
+            placements.addAll(Placement.weightAndBias(hf + "mlp.c_proj", blk + "ffn_down", true));
         }
-        pair(placements, "transformer.ln_f", "output_norm", false);
+        placements.addAll(Placement.weightAndBias("transformer.ln_f", "output_norm", false));
         return placements;
     }
 
-    /** A layer's weight (transposed when Conv1D) and bias. */
-    private static void pair(List<Placement> out, String hf, String gguf, boolean conv1d) {
-        out.add(new Placement(hf + ".weight", gguf + ".weight", null, 0f, conv1d));
-        out.add(Placement.plain(hf + ".bias", gguf + ".bias"));
-    }
 }

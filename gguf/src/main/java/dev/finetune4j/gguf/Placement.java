@@ -108,6 +108,15 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
     }
 
     /**
+     * A layer's weight and bias, {@code hf.weight} and {@code hf.bias} as {@code gguf.weight} and {@code gguf.bias},
+     * the weight transposed when stored (in, out) (GPT-2's Conv1D).
+     */
+    static List<Placement> weightAndBias(String hf, String gguf, boolean transposed) {
+        return List.of(new Placement(hf + ".weight", gguf + ".weight", null, 0f, transposed),
+                plain(hf + ".bias", gguf + ".bias"));
+    }
+
+    /**
      * Weight {@code hfName} as the tensor {@code ggufName}, its rows and columns in the orders given (null: kept), its
      * values mapped by {@code values}, of it the part {@code part} (null: the whole weight), taken before the orders.
      */
