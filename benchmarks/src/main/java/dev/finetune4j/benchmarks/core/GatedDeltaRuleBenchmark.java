@@ -42,7 +42,6 @@ public class GatedDeltaRuleBenchmark {
     private static final int B = 2;
     private static final int T = 256;
     private static final int H = 16;
-    private static final int D = 128;
 
     /** The state JMH creates; {@link #setUp()} fills the operands. */
     public GatedDeltaRuleBenchmark() {
@@ -51,6 +50,10 @@ public class GatedDeltaRuleBenchmark {
     /** The state update: the delta rule (Qwen3.5) or the additive one (Mamba-2). */
     @Param({"DELTA", "ADDITIVE"})
     public StateUpdate update;
+
+    /** The width of each head's keys and values: 128 as Qwen3.5-0.8B's, 32 as the CPU-S-Qwen3.5 training shape's. */
+    @Param({"128"})
+    public int headDim;
 
     private final Backend backend = Device.cpu().backend();
     private TensorScope scope;
@@ -76,9 +79,9 @@ public class GatedDeltaRuleBenchmark {
         beta = Tensor.zeros(scope, DType.F32, Shape.of(B, T, H));
         backend.copy().fill(g, (float) Math.log(0.9));
         backend.copy().fill(beta, 0.5f);
-        state = Tensor.zeros(scope, DType.F32, Shape.of(B, H, D, D));
-        o = Tensor.zeros(scope, DType.F32, Shape.of(B, T, H, D));
-        kept = Tensor.zeros(scope, DType.F32, Shape.of(B, H, T / RecurrentKernels.STATE_INTERVAL, D, D));
+        state = Tensor.zeros(scope, DType.F32, Shape.of(B, H, headDim, headDim));
+        o = Tensor.zeros(scope, DType.F32, Shape.of(B, T, H, headDim));
+        kept = Tensor.zeros(scope, DType.F32, Shape.of(B, H, T / RecurrentKernels.STATE_INTERVAL, headDim, headDim));
         grads = new Tensor[]{Tensor.zeros(scope, DType.F32, q.shape()), Tensor.zeros(scope, DType.F32, q.shape()),
                 Tensor.zeros(scope, DType.F32, q.shape()), Tensor.zeros(scope, DType.F32, g.shape()),
                 Tensor.zeros(scope, DType.F32, g.shape())};
@@ -86,11 +89,11 @@ public class GatedDeltaRuleBenchmark {
     }
 
     private Tensor random(SplittableRandom r, double scale) {
-        float[] values = new float[B * T * H * D];
+        float[] values = new float[B * T * H * headDim];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) (r.nextGaussian() * scale);
         }
-        return Tensor.of(Device.cpu(), scope, values, Shape.of(B, T, H, D));
+        return Tensor.of(Device.cpu(), scope, values, Shape.of(B, T, H, headDim));
     }
 
     /** Frees the operands. */
@@ -108,6 +111,18 @@ public class GatedDeltaRuleBenchmark {
     public Tensor forward() {
         backend.copy().fill(state, 0f);
         backend.recurrent().gatedRule(update, q, k, v, g, beta, null, state, o, kept);
+        return o;
+    }
+
+    /**
+     * The forward over every token from a zero state without kept states, as a forward without gradients runs it.
+     *
+     * @return the outputs, so that the work cannot be optimised away
+     */
+    @Benchmark
+    public Tensor inference() {
+        backend.copy().fill(state, 0f);
+        backend.recurrent().gatedRule(update, q, k, v, g, beta, null, state, o, null);
         return o;
     }
 

@@ -30,6 +30,12 @@ import java.util.stream.IntStream;
  */
 final class ChunkedGatedRule {
     private static final int CHUNK = RecurrentKernels.STATE_INTERVAL;
+    /**
+     * The largest state (Dk x Dv) that a forward without kept states walks token by token: a chunk costs about
+     * 2 n (Dk + Dv) more multiply-adds per token than the 3 Dk Dv of a step, three times the step's at 32 x 32 heads,
+     * where the steps ran 1.5-2x faster on the CPU; from 48 x 48 the chunks' products are as fast or faster.
+     */
+    private static final int LARGEST_STATE_BY_TOKEN = 32 * 32;
 
     private final GemmKernel gemm;
     private final boolean delta;
@@ -68,32 +74,20 @@ final class ChunkedGatedRule {
         float[] out = CpuTensors.output(o);
         float[] kept = checkpoints == null ? null : CpuTensors.output(checkpoints);
         int size = dk * dv;
-        int chunks = chunks();
-        IntStream.range(0, batch * heads).parallel().forEach(bh -> {
-            Workspace w = new Workspace();
-            float[] s = Arrays.copyOfRange(s0, bh * size, (bh + 1) * size);
-            if (tokens == 1 && kept == null) {
-                oneToken(bh, s, out);
+        if (kept == null && (tokens == 1 || (long) dk * dv <= LARGEST_STATE_BY_TOKEN)) {
+            IntStream.range(0, batch * heads).parallel().forEach(bh -> {
+                float[] s = Arrays.copyOfRange(s0, bh * size, (bh + 1) * size);
+                tokenByToken(bh, s, out);
                 System.arraycopy(s, 0, s0, bh * size, size);
-                return;
-            }
-            for (int chunk = 0; chunk < chunks; chunk++) {
-                int first = chunk * CHUNK;
-                if (kept != null) {
-                    System.arraycopy(s, 0, kept, (bh * chunks + chunk) * size, size);
+            });
+        } else {
+            Parallel.ranges(batch * heads, (firstPair, endPair) -> {
+                Workspace w = new Workspace();
+                for (int bh = firstPair; bh < endPair; bh++) {
+                    forwardPair(bh, w, s0, out, kept);
                 }
-                for (int from = first, to; from < end(chunk); from = to) {
-                    to = segmentEnd(bh, from, end(chunk));
-                    if (resets(bh, from)) {
-                        Arrays.fill(s, 0f);
-                    }
-                    w.prepare(bh, from, to - from, s);
-                    w.emit(bh, out);
-                    w.advance(s);
-                }
-            }
-            System.arraycopy(s, 0, s0, bh * size, size);
-        });
+            });
+        }
         CpuTensors.commit(o, out);
         CpuTensors.commit(state, s0);
         if (kept != null) {
@@ -101,40 +95,38 @@ final class ChunkedGatedRule {
         }
     }
 
+    /** One (row, head) pair's chunks from its state in {@code s0}, where its last state goes. */
+    private void forwardPair(int bh, Workspace w, float[] s0, float[] out, float[] kept) {
+        int size = dk * dv;
+        int chunks = chunks();
+        float[] s = Arrays.copyOfRange(s0, bh * size, (bh + 1) * size);
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            int first = chunk * CHUNK;
+            if (kept != null) {
+                System.arraycopy(s, 0, kept, (bh * chunks + chunk) * size, size);
+            }
+            for (int from = first, to; from < end(chunk); from = to) {
+                to = segmentEnd(bh, from, end(chunk));
+                if (resets(bh, from)) {
+                    Arrays.fill(s, 0f);
+                }
+                w.prepare(bh, from, to - from, s);
+                w.emit(bh, out);
+                w.advance(s);
+            }
+        }
+        System.arraycopy(s, 0, s0, bh * size, size);
+    }
+
     /** See {@link RecurrentKernels#gatedRuleBackward}: per chunk from the last, from its kept state. */
     void backward(Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta) {
         float[] kept = CpuTensors.read(checkpoints);
         Gradients grads = new Gradients(CpuTensors.read(dO), CpuTensors.output(dq), CpuTensors.output(dk),
                 CpuTensors.output(dv), CpuTensors.output(dg), CpuTensors.output(dBeta));
-        int size = this.dk * this.dv;
-        int chunks = chunks();
-        IntStream.range(0, batch * heads).parallel().forEach(bh -> {
+        Parallel.ranges(batch * heads, (firstPair, endPair) -> {
             Workspace w = new Workspace();
-            float[] dS = new float[size]; // the gradient of the state after the segment at hand
-            float[] dBefore = new float[size];
-            float[] zeros = new float[size];
-            float[] start = new float[size];
-            int[] starts = new int[CHUNK + 1];
-            for (int chunk = chunks - 1; chunk >= 0; chunk--) {
-                int segments = 0;
-                for (int from = chunk * CHUNK; from < end(chunk); from = segmentEnd(bh, from, end(chunk))) {
-                    starts[segments++] = from;
-                }
-                starts[segments] = end(chunk);
-                System.arraycopy(kept, (bh * chunks + chunk) * size, start, 0, size);
-                for (int seg = segments - 1; seg >= 0; seg--) {
-                    int from = starts[seg];
-                    // NOTE: only a chunk's first segment can start from a nonzero state: the others start examples
-                    float[] s = resets(bh, from) ? zeros : start;
-                    w.prepare(bh, from, starts[seg + 1] - from, s);
-                    w.backward(bh, s, dS, dBefore, grads);
-                    if (resets(bh, from)) {
-                        Arrays.fill(dBefore, 0f); // the example's first token replaced the state before it by zeros
-                    }
-                    float[] swap = dS;
-                    dS = dBefore;
-                    dBefore = swap;
-                }
+            for (int bh = firstPair; bh < endPair; bh++) {
+                backwardPair(bh, w, kept, grads);
             }
         });
         CpuTensors.commit(dq, grads.dq);
@@ -142,6 +134,38 @@ final class ChunkedGatedRule {
         CpuTensors.commit(dv, grads.dv);
         CpuTensors.commit(dg, grads.dg);
         CpuTensors.commit(dBeta, grads.dBeta);
+    }
+
+    /** One (row, head) pair's gradients, per chunk from the last, from its kept states. */
+    private void backwardPair(int bh, Workspace w, float[] kept, Gradients grads) {
+        int size = dk * dv;
+        int chunks = chunks();
+        float[] dS = new float[size]; // the gradient of the state after the segment at hand
+        float[] dBefore = new float[size];
+        float[] zeros = new float[size];
+        float[] start = new float[size];
+        int[] starts = new int[CHUNK + 1];
+        for (int chunk = chunks - 1; chunk >= 0; chunk--) {
+            int segments = 0;
+            for (int from = chunk * CHUNK; from < end(chunk); from = segmentEnd(bh, from, end(chunk))) {
+                starts[segments++] = from;
+            }
+            starts[segments] = end(chunk);
+            System.arraycopy(kept, (bh * chunks + chunk) * size, start, 0, size);
+            for (int seg = segments - 1; seg >= 0; seg--) {
+                int from = starts[seg];
+                // NOTE: only a chunk's first segment can start from a nonzero state: the others start examples
+                float[] s = resets(bh, from) ? zeros : start;
+                w.prepare(bh, from, starts[seg + 1] - from, s);
+                w.backward(bh, s, dS, dBefore, grads);
+                if (resets(bh, from)) {
+                    Arrays.fill(dBefore, 0f); // the example's first token replaced the state before it by zeros
+                }
+                float[] swap = dS;
+                dS = dBefore;
+                dBefore = swap;
+            }
+        }
     }
 
     /** The gradients' arrays: {@code dO} read, the others written row by row. */
@@ -157,33 +181,36 @@ final class ChunkedGatedRule {
     }
 
     /**
-     * A lone token's update and output, s = e s + k (beta (v - e s^T k))^T (the additive update: + beta k v^T), then
-     * o = s^T q, walking the state row by row with double sums. NOTE: a generation's steps are such calls; through a
-     * segment's workspace and products they ran at 0.75x this (32 pairs of 128 x 128 states on 2 cores).
+     * The pair's tokens one by one, s = e s + k (beta (v - e s^T k))^T (the additive update: + beta k v^T), then
+     * o = s^T q, walking the state row by row with double sums: a forward without kept states at small heads (see
+     * {@link #LARGEST_STATE_BY_TOKEN}), and every one-token call without them. NOTE: a generation's steps are such
+     * calls; through a segment's workspace and products they ran at 0.75x this (32 pairs of 128 x 128 states).
      */
-    private void oneToken(int bh, float[] s, float[] out) {
-        if (resets(bh, 0)) {
-            Arrays.fill(s, 0f);
-        }
-        int r = row(bh, 0);
-        float decay = (float) Math.exp(gs[r]);
+    private void tokenByToken(int bh, float[] s, float[] out) {
         double[] sums = new double[dv];
         float[] write = new float[dv];
-        if (delta) {
-            stateTimes(s, ks, r * dk, sums);
-        }
-        for (int c = 0; c < dv; c++) {
-            write[c] = betas[r] * (vs[r * dv + c] - (delta ? decay * (float) sums[c] : 0f));
-        }
-        for (int i = 0; i < dk; i++) {
-            float ki = ks[r * dk + i];
-            for (int c = 0; c < dv; c++) {
-                s[i * dv + c] = decay * s[i * dv + c] + ki * write[c];
+        for (int t = 0; t < tokens; t++) {
+            if (resets(bh, t)) {
+                Arrays.fill(s, 0f);
             }
-        }
-        stateTimes(s, qs, r * dk, sums);
-        for (int c = 0; c < dv; c++) {
-            out[r * dv + c] = (float) sums[c];
+            int r = row(bh, t);
+            float decay = (float) Math.exp(gs[r]);
+            if (delta) {
+                stateTimes(s, ks, r * dk, sums);
+            }
+            for (int c = 0; c < dv; c++) {
+                write[c] = betas[r] * (vs[r * dv + c] - (delta ? decay * (float) sums[c] : 0f));
+            }
+            for (int i = 0; i < dk; i++) {
+                float ki = ks[r * dk + i];
+                for (int c = 0; c < dv; c++) {
+                    s[i * dv + c] = decay * s[i * dv + c] + ki * write[c];
+                }
+            }
+            stateTimes(s, qs, r * dk, sums);
+            for (int c = 0; c < dv; c++) {
+                out[r * dv + c] = (float) sums[c];
+            }
         }
     }
 

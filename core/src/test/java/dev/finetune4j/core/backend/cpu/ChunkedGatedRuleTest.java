@@ -46,29 +46,32 @@ class ChunkedGatedRuleTest {
     }
 
     /**
-     * A generation's one-token call without kept states (inference), which takes the token-by-token step: its output
-     * and last state are the reference's, from a carried state and from a packed example's first token (a reset).
+     * A forward without kept states (inference), from a carried state and with packed examples: a generation's
+     * one-token call and a prompt at small heads take the token-by-token steps, a prompt at wider heads the chunks;
+     * each one's outputs and last state are the reference's.
      */
-    @Test
-    void oneTokenWithoutKeptStatesEqualsTheTokenByTokenStep() {
+    @ParameterizedTest(name = "{0} tokens, heads {1} x {2}")
+    @CsvSource({"1, 16, 12", "150, 16, 12", "150, 40, 48"})
+    void withoutKeptStatesEqualsTheReference(int t, int dk, int dv) {
         for (StateUpdate update : StateUpdate.values()) {
-            for (float[] offsets : new float[][]{null, new float[]{0f, 5f}}) {
+            for (float[] offsets : new float[][]{null, t == 1 ? new float[]{0f, 5f} : offsets()}) {
                 SplittableRandom r = new SplittableRandom(21 + update.ordinal());
-                float[] q = random(r, B * H * DK, -0.4, 0.4);
-                float[] k = random(r, B * H * DK, -0.4, 0.4);
-                float[] v = random(r, B * H * DV, -1, 1);
-                float[] g = random(r, B * H, -1.5, -0.01);
-                float[] beta = random(r, B * H, 0.05, 0.95);
-                float[] state = random(r, B * H * DK * DV, -0.5, 0.5);
+                float[] q = random(r, B * t * H * dk, -0.4, 0.4);
+                float[] k = random(r, B * t * H * dk, -0.4, 0.4);
+                float[] v = random(r, B * t * H * dv, -1, 1);
+                float[] g = random(r, B * t * H, -1.5, -0.01);
+                float[] beta = random(r, B * t * H, 0.05, 0.95);
+                float[] state = random(r, B * H * dk * dv, -0.5, 0.5);
                 float[] expectedState = state.clone();
-                float[] expectedOut = new TokenByTokenGatedRule(update, B, 1, H, DK, DV, q, k, v, g, beta, offsets)
-                        .forward(expectedState, new float[B * H * DK * DV]);
+                int chunks = (t + RecurrentKernels.STATE_INTERVAL - 1) / RecurrentKernels.STATE_INTERVAL;
+                float[] expectedOut = new TokenByTokenGatedRule(update, B, t, H, dk, dv, q, k, v, g, beta, offsets)
+                        .forward(expectedState, new float[B * H * chunks * dk * dv]);
                 try (TensorScope scope = TensorScope.detached()) {
-                    Tensor tState = Tensor.of(scope, state, B, H, DK, DV);
-                    Tensor out = Tensor.zeros(scope, DType.F32, Shape.of(B, 1, H, DV));
-                    CpuBackend.instance().recurrent().gatedRule(update, Tensor.of(scope, q, B, 1, H, DK),
-                            Tensor.of(scope, k, B, 1, H, DK), Tensor.of(scope, v, B, 1, H, DV), Tensor.of(scope, g, B, 1, H),
-                            Tensor.of(scope, beta, B, 1, H), offsets == null ? null : Tensor.of(scope, offsets, B, 1),
+                    Tensor tState = Tensor.of(scope, state, B, H, dk, dv);
+                    Tensor out = Tensor.zeros(scope, DType.F32, Shape.of(B, t, H, dv));
+                    CpuBackend.instance().recurrent().gatedRule(update, Tensor.of(scope, q, B, t, H, dk),
+                            Tensor.of(scope, k, B, t, H, dk), Tensor.of(scope, v, B, t, H, dv), Tensor.of(scope, g, B, t, H),
+                            Tensor.of(scope, beta, B, t, H), offsets == null ? null : Tensor.of(scope, offsets, B, t),
                             tState, out, null);
                     close("outputs", expectedOut, out.toFloatArray());
                     close("last state", expectedState, tState.toFloatArray());
