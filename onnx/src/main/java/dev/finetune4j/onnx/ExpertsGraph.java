@@ -1,5 +1,6 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
@@ -33,7 +34,8 @@ final class ExpertsGraph {
      * others are refused by {@link OnnxExporter}.
      */
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
-            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
+            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
+            LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {
