@@ -28,9 +28,11 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
  * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
  * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
- * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
- * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
- * experts the family adds.
+ * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, Mistral 4) the MLP is the
+ * mixture ({@link ExpertsGraph}): its router and per-expert weights by their checkpoint names (Granite's and Mistral 4's
+ * stacked experts cut per expert), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers before
+ * {@code first_k_dense_replace} keep a dense MLP. DeepSeek-V2, DeepSeek-V3 and Mistral 4 attend by multi-head latent
+ * attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width.
  */
 final class DecoderGraph {
     /**
