@@ -124,7 +124,7 @@ class OnnxFamiliesTest {
      * as the full pass does (all of them, except longrope's prefixes within the pretrained length).
      */
     static void assertTokenByTokenDecodingMatches(CoreFixture fixture, LanguageModel model, OrtDecoder ort,
-                                                          String family) throws Exception {
+                                                  String family) throws Exception {
         long[] row = fixture.ids("input_ids")[0];
         float[][] steps = ort.stepLogits(row, 1, model::cacheGoesStale);
         float[][][] reference = fixture.logits("logits");
@@ -149,7 +149,7 @@ class OnnxFamiliesTest {
         assertTrue(d.value() < TOLERANCE, what + ": " + d);
     }
 
-    static long[][] leftPadded(long[][] ids) {
+    private static long[][] leftPadded(long[][] ids) {
         long[][] mask = ones(ids.length, ids[0].length);
         Arrays.fill(mask[1], 0, LEFT_PADDING, 0);
         return mask;
