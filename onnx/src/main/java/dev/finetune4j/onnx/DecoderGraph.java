@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.QueryTemperature;
@@ -27,11 +28,19 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
  * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
  * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
- * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
- * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
- * experts the family adds.
+ * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, Mistral 4) the MLP is the
+ * mixture ({@link ExpertsGraph}): its router and per-expert weights by their checkpoint names (Granite's and Mistral 4's
+ * stacked experts cut per expert), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers before
+ * {@code first_k_dense_replace} keep a dense MLP. DeepSeek-V2, DeepSeek-V3 and Mistral 4 attend by multi-head latent
+ * attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width.
  */
 final class DecoderGraph {
+    /**
+     * Mistral 4's experts once cut from {@code experts.gate_up_proj} (E, 2I, C: the gate rows, then the up rows) and
+     * {@code experts.down_proj} (E, C, I), each expert's slices held as linear layers' weights.
+     */
+    private static final MlpNames MISTRAL4_EXPERTS = new MlpNames("gate_up_proj", null, "down_proj");
+
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
@@ -45,22 +54,30 @@ final class DecoderGraph {
     /** The rotary embedding of full-attention layers, and of sliding-window ones (Gemma 3's differs). */
     private final RotaryGraph rotary;
     private final RotaryGraph localRotary;
-    /** Ministral 3's query temperature per position, (B, 1, S, 1), or null. */
+    /** Ministral 3's and Mistral 4's query temperature per position, (B, 1, S, 1), or null. */
     private final String queryFactor;
+    /** DeepSeek's and Mistral 4's attention in every layer, or null. */
+    private final LatentAttentionGraph latentAttention;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
         this.c = model.config();
         this.g = g;
-        this.t = new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize());
+        LatentAttentionConfig latent = c.latentAttention();
+        // latent attention's keys and values differ in width; its rotary turns the rope part of a head alone
+        this.t = latent == null ? new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize())
+                : new TransformerGraph(g, c.numKeyValueHeads(), latent.qkHeadDim(), latent.vHeadDim(), c.vocabSize());
+        int rotatedHead = latent == null ? c.headDim() : c.rotaryDim();
         this.w = new StateDictWeights(model.stateDict(), g);
         String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS),
                 intAttr("to", FLOAT)), g.ints(2)));                                                    // (B, S, 1)
-        this.rotary = new RotaryGraph(g, c.rope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions, "rotary");
+        this.rotary = new RotaryGraph(g, c.rope(), rotatedHead, c.rotaryDim(), c.rotaryLayout(), positions, "rotary");
         this.localRotary = c.localRope() == c.rope() ? rotary
                 : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
                         "rotary_local");
         this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
+        this.latentAttention = latent == null ? null
+                : new LatentAttentionGraph(c, g, t, w, this::linear, rotary, queryFactor);
     }
 
     /**
@@ -128,6 +145,9 @@ final class DecoderGraph {
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */
     private String attention(int layer, String p, String x) throws IOException {
+        if (latentAttention != null) {
+            return latentAttention.attention(layer, p, x);
+        }
         int window = c.slidingWindowOf(layer);
         RotaryGraph rope = window > 0 ? localRotary : rotary;
         List<String> qkv = c.fusedProjections()
@@ -191,13 +211,15 @@ final class DecoderGraph {
             case STATICS -> w.asStored(p + "moe_statics.e_score_correction_bias");
             case BLOCK -> w.asStored(p + "expert_bias");
         };
-        MlpNames names = granite ? DenseMlp.GRANITE_SHARED.names() : moe.naming().expert();
-        if (granite) {
+        boolean mistral4 = moe.naming() == MoeConfig.Naming.MISTRAL4;
+        MlpNames names = granite ? DenseMlp.GRANITE_SHARED.names() : mistral4 ? MISTRAL4_EXPERTS : moe.naming().expert();
+        if (granite || mistral4) {
             for (String stacked : List.of(names.gate(), names.down())) {
-                w.unstack(p + stacked + ".weight", e -> p + "experts." + e + "." + stacked + ".weight");
+                w.unstack(granite ? p + stacked + ".weight" : p + "experts." + stacked,
+                        e -> p + "experts." + e + "." + stacked + ".weight");
             }
         }
-        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite,
+        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite || mistral4,
                 moe.expertIntermediateSize(), rows);
         String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"),
                 selectionBias, expert);

@@ -1,5 +1,6 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
@@ -20,7 +21,8 @@ import static dev.finetune4j.onnx.GraphBuilder.stringAttr;
  * A sparse mixture of experts in standard ONNX operators (opset 17, no contrib ops), what {@link SparseMoeBlock}
  * computes: the router's scores (a softmax over its logits, or each logit's sigmoid), each token's k experts of the
  * highest scores (plus the family's selection bias, within the token's best groups of experts where the family has
- * groups), their scores as weights (renormalised and scaled as {@link MoeConfig.Routing} says), and each expert's MLP
+ * groups: GLM-4.5's, DeepSeek-V3's and Mistral 4's scored by their two best scores, DeepSeek-V2's
+ * {@code group_limited_greedy} by their best), their scores as weights (renormalised and scaled as {@link MoeConfig.Routing} says), and each expert's MLP
  * over the tokens routed to it alone ({@link #dispatch}): N k rows of work in all, whatever E is; an expert no token
  * chose multiplies an empty matrix. Each expert's weights are initializers of their own, which the dispatch reads from
  * the outer scope of the Loop it runs in (see {@link #mix}).
@@ -33,7 +35,8 @@ final class ExpertsGraph {
      * others are refused by {@link OnnxExporter}.
      */
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
-            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
+            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
+            LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {
@@ -131,7 +134,7 @@ final class ExpertsGraph {
     }
 
     /**
-     * GLM-4.5's and DeepSeek-V3's group selection: the scores (N, E) of the experts outside a token's
+     * GLM-4.5's, DeepSeek-V2's, DeepSeek-V3's and Mistral 4's group selection: the scores (N, E) of the experts outside a token's
      * {@code groupsPerToken} best groups (a group scored by the sum of its two best scores, or by its best) set to
      * minus infinity, so that no token picks them, as transformers masks them.
      */

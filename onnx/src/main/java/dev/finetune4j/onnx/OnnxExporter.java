@@ -41,7 +41,8 @@ import java.util.List;
  *       total_sequence_length) over the cached and the new tokens, 0 for padding, {@code position_ids} int64
  *       (batch_size, sequence_length);</li>
  *   <li>{@code past_key_values.N.key} and {@code past_key_values.N.value} float32 (batch_size,
- *       num_key_value_heads, past_sequence_length, head_dim), empty (past_sequence_length 0) on the first call;</li>
+ *       num_key_value_heads, past_sequence_length, head_dim), empty (past_sequence_length 0) on the first call
+ *       (latent attention's keys are qk_head_dim wide and its values v_head_dim, one of each per attention head);</li>
  *   <li>outputs {@code logits} float32 (batch_size, sequence_length, vocab_size) and {@code present.N.key} /
  *       {@code present.N.value} (batch_size, num_key_value_heads, total_sequence_length, head_dim), the next
  *       call's past.</li>
@@ -50,7 +51,8 @@ import java.util.List;
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
  * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
- * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GLM-4.5, ERNIE-4.5-MoE and the latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures
+ * (each token's experts chosen in the graph, each expert multiplying only its tokens), and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
@@ -99,8 +101,8 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
-                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
-                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, the recurrent or convolution "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not gpt-oss's "
+                    + "attention sinks, the recurrent or convolution "
                     + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
                     + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");

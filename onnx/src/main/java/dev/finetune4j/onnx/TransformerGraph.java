@@ -31,7 +31,9 @@ final class TransformerGraph extends LayerOps {
     static final float MASKED = -Float.MAX_VALUE;
 
     private final int kvHeads;
+    /** The width of a key head (and a query head), and of a value head: they differ in latent attention alone. */
     private final int headDim;
+    private final int valueDim;
     /** int64 (1, T) and (S, 1): the keys' and the new tokens' indexes among the T keys. */
     private final String keyIndex;
     private final String queryIndex;
@@ -58,9 +60,19 @@ final class TransformerGraph extends LayerOps {
      * the first output (before the presents, as Optimum orders them), and builds the mask.
      */
     TransformerGraph(GraphBuilder g, int kvHeads, int headDim, int vocab) {
+        this(g, kvHeads, headDim, headDim, vocab);
+    }
+
+    /**
+     * As {@link #TransformerGraph(GraphBuilder, int, int, int)} for key heads of {@code headDim} and value heads of
+     * {@code valueDim} dimensions (DeepSeek's latent attention: qk_head_dim and v_head_dim), which the cache keeps
+     * at their own widths.
+     */
+    TransformerGraph(GraphBuilder g, int kvHeads, int headDim, int valueDim, int vocab) {
         super(g);
         this.kvHeads = kvHeads;
         this.headDim = headDim;
+        this.valueDim = valueDim;
         g.input(INPUT_IDS, INT64, BATCH, SEQUENCE);
         g.input(ATTENTION_MASK, INT64, BATCH, TOTAL);
         g.input(POSITION_IDS, INT64, BATCH, SEQUENCE);
@@ -105,23 +117,23 @@ final class TransformerGraph extends LayerOps {
     /**
      * Declares layer {@code layer}'s {@code past_key_values.N.key/value} inputs (B, KV, P, D) and
      * {@code present.N.key/value} outputs (B, KV, T, D), the past followed by this step's k and v (B, KV, S, D);
-     * returns the present key and value.
+     * returns the present key and value. (The values' D is {@code valueDim} where it differs.)
      */
     List<String> cache(int layer, String k, String v) {
         String pastKey = "past_key_values." + layer + ".key";
         String pastValue = "past_key_values." + layer + ".value";
         g.input(pastKey, FLOAT, BATCH, kvHeads, PAST, headDim);
-        g.input(pastValue, FLOAT, BATCH, kvHeads, PAST, headDim);
+        g.input(pastValue, FLOAT, BATCH, kvHeads, PAST, valueDim);
         String presentKey = g.opInto("present." + layer + ".key", "Concat", List.of(pastKey, k), intAttr("axis", 2));
         String presentValue = g.opInto("present." + layer + ".value", "Concat", List.of(pastValue, v), intAttr("axis", 2));
         g.output(presentKey, FLOAT, BATCH, kvHeads, TOTAL, headDim);
-        g.output(presentValue, FLOAT, BATCH, kvHeads, TOTAL, headDim);
+        g.output(presentValue, FLOAT, BATCH, kvHeads, TOTAL, valueDim);
         return List.of(presentKey, presentValue);
     }
 
     /**
-     * Scaled dot-product attention: q (B, H, S, D), k and v (B, KV, T, D) -> (B, S, H*D), the scores scaled,
-     * soft-capped and then masked as {@code rule} says. Each key/value head serves H / KV query heads (query head h
+     * Scaled dot-product attention: q (B, H, S, D), k (B, KV, T, D) and v (B, KV, T, Dv) -> (B, S, H*Dv), the
+     * scores scaled, soft-capped and then masked as {@code rule} says. Each key/value head serves H / KV query heads (query head h
      * uses kv head h / (H / KV), as Hugging Face's repeat_kv): the queries are viewed as (B, KV, H/KV, S, D) and
      * MatMul broadcasts k and v over the group axis, so they are never copied.
      */
@@ -134,9 +146,9 @@ final class TransformerGraph extends LayerOps {
         String scores = softCap(g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar(rule.scale()))), rule.softCap());
         String masked = g.op("Where", List.of(allowedKeys(rule.window()), scores, g.scalar(MASKED)));  // (B, KV, G, S, T)
         String probs = g.op("Softmax", List.of(masked), intAttr("axis", -1));
-        String context = g.op("MatMul", List.of(probs, v5));                                           // (B, KV, G, S, D)
-        String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, headDim)));               // (B, H, S, D)
-        return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * headDim)));  // (B, S, H*D)
+        String context = g.op("MatMul", List.of(probs, v5));                                           // (B, KV, G, S, Dv)
+        String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, valueDim)));              // (B, H, S, Dv)
+        return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * valueDim))); // (B, S, H*Dv)
     }
 
     /**

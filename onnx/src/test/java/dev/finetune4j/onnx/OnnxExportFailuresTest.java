@@ -106,11 +106,11 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * A mixture whose attention the graph does not compute (gpt-oss's sinks, DeepSeek-V3's latent attention) is refused
-     * with the mixtures that do export and what to use instead.
+     * A mixture whose layers the graph does not compute (gpt-oss's sinks, LFM2-MoE's convolutions) is refused with the
+     * mixtures that do export and what to use instead.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gpt_oss", "deepseek_v3"})
+    @ValueSource(strings = {"gpt_oss", "lfm2_moe"})
     void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
@@ -118,7 +118,9 @@ class OnnxExportFailuresTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
             assertTrue(e.getMessage().contains("mixture of experts (model_type '" + family + "')")
-                    && e.getMessage().contains("mixtral, olmoe, qwen2_moe, qwen3_moe")
+                    && e.getMessage().contains("deepseek_v2, deepseek_v3")
+                    && e.getMessage().contains("mistral4, mixtral, olmoe, qwen2_moe, qwen3_moe")
+                    && !e.getMessage().contains("latent attention")
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
         assertEquals(List.of(family), entries(tmp));

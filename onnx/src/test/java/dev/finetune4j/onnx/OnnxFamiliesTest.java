@@ -123,8 +123,8 @@ class OnnxFamiliesTest {
      * that prefix without a cache, and the reference's full-pass logits at that position wherever the prefix rotates
      * as the full pass does (all of them, except longrope's prefixes within the pretrained length).
      */
-    private static void assertTokenByTokenDecodingMatches(CoreFixture fixture, LanguageModel model, OrtDecoder ort,
-                                                          String family) throws Exception {
+    static void assertTokenByTokenDecodingMatches(CoreFixture fixture, LanguageModel model, OrtDecoder ort,
+                                                  String family) throws Exception {
         long[] row = fixture.ids("input_ids")[0];
         float[][] steps = ort.stepLogits(row, 1, model::cacheGoesStale);
         float[][][] reference = fixture.logits("logits");
@@ -143,7 +143,7 @@ class OnnxFamiliesTest {
         }
     }
 
-    private static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
+    static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
         LogitsDifference d = LogitsDifference.of(expected, actual, mask);
         System.out.println(what + ": " + d);
         assertTrue(d.value() < TOLERANCE, what + ": " + d);

@@ -156,7 +156,7 @@ class OnnxMixtureOfExpertsTest {
         Files.move(changed, file, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private static void rewriteConfig(Path folder, Consumer<ObjectNode> change) throws IOException {
+    static void rewriteConfig(Path folder, Consumer<ObjectNode> change) throws IOException {
         Path file = folder.resolve("config.json");
         ObjectNode json = (ObjectNode) new ObjectMapper().readTree(file.toFile());
         change.accept(json);

@@ -24,12 +24,19 @@ final class OrtDecoder implements AutoCloseable {
     private final int layers;
     private final int kvHeads;
     private final int headDim;
+    /** The width of a cached value head: headDim but in latent attention, whose values are narrower or wider. */
+    private final int valueDim;
 
     OrtDecoder(Path modelFile, int layers, int kvHeads, int headDim) throws OrtException {
+        this(modelFile, layers, kvHeads, headDim, headDim);
+    }
+
+    OrtDecoder(Path modelFile, int layers, int kvHeads, int headDim, int valueDim) throws OrtException {
         this.session = env.createSession(modelFile.toString(), new OrtSession.SessionOptions());
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
+        this.valueDim = valueDim;
     }
 
     /** Logits [batch][seq][vocab] of one call without a past. */
@@ -40,8 +47,8 @@ final class OrtDecoder implements AutoCloseable {
             inputs.put("attention_mask", OnnxTensor.createTensor(env, mask));
             inputs.put("position_ids", OnnxTensor.createTensor(env, positions));
             for (int i = 0; i < layers; i++) {
-                inputs.put("past_key_values." + i + ".key", emptyPast(ids.length));
-                inputs.put("past_key_values." + i + ".value", emptyPast(ids.length));
+                inputs.put("past_key_values." + i + ".key", emptyPast(ids.length, headDim));
+                inputs.put("past_key_values." + i + ".value", emptyPast(ids.length, valueDim));
             }
             try (OrtSession.Result result = session.run(inputs)) {
                 return (float[][][]) result.get("logits").orElseThrow().getValue();
@@ -147,7 +154,7 @@ final class OrtDecoder implements AutoCloseable {
                 for (String part : List.of("key", "value")) {
                     String name = "past_key_values." + i + "." + part;
                     if (previous == null) {
-                        owned.put(name, emptyPast(1));
+                        owned.put(name, emptyPast(1, part.equals("key") ? headDim : valueDim));
                     } else {
                         inputs.put(name, (OnnxTensor) previous.result.get("present." + i + "." + part).orElseThrow());
                     }
@@ -172,8 +179,8 @@ final class OrtDecoder implements AutoCloseable {
         }
     }
 
-    private OnnxTensor emptyPast(int batch) throws OrtException {
-        return OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[]{batch, kvHeads, 0, headDim});
+    private OnnxTensor emptyPast(int batch, int width) throws OrtException {
+        return OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[]{batch, kvHeads, 0, width});
     }
 
     private static long[] ones(int n) {
