@@ -143,7 +143,9 @@ final class DecoderGraph {
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
-        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
+        String sinks = c.attentionSinks() ? w.asStored(p + "sinks") : null;
+        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores,
+                sinks));
     }
 
     /**
@@ -197,10 +199,13 @@ final class DecoderGraph {
                 w.unstack(p + stacked + ".weight", e -> p + "experts." + e + "." + stacked + ".weight");
             }
         }
-        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite,
-                moe.expertIntermediateSize(), rows);
-        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"),
-                selectionBias, expert);
+        String routerWeight = w.transposed(router + ".weight");
+        String routerBias = moe.naming().routerBias() ? w.asStored(router + ".bias") : null;
+        ExpertsGraph.Expert expert = moe.naming() == MoeConfig.Naming.GPT_OSS
+                ? new GptOssExperts(g, w, p + "experts.", moe)
+                : (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite, moe.expertIntermediateSize(), rows);
+        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, routerWeight, routerBias, selectionBias,
+                expert);
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
             String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
             String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);

@@ -50,7 +50,8 @@ import java.util.List;
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
  * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
- * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GLM-4.5, ERNIE-4.5-MoE and gpt-oss (its attention sinks and clamped SwiGLU experts; the MXFP4 checkpoints as
+ * dequantized on load) (each token's experts chosen in the graph, each expert multiplying only its tokens), and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
@@ -100,7 +101,7 @@ public final class OnnxExporter {
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
                     + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
-                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, the recurrent or convolution "
+                    + "attention of DeepSeek and Mistral 4, the recurrent or convolution "
                     + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
                     + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
