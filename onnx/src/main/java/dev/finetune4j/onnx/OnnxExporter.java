@@ -102,13 +102,20 @@ public final class OnnxExporter {
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
                     + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
                     + "attention of DeepSeek and Mistral 4, the recurrent or convolution "
-                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
-                    + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
+                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's layers (see below) and "
+                    + "mixture beside its MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
                     "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
                     + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
                     + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
+            case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
+                    "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "
+                    + "layers this ONNX graph does not compute yet: the per-layer inputs (embed_tokens_per_layer, "
+                    + "per_layer_model_projection), the last num_kv_shared_layers attending over earlier layers' keys "
+                    + "and values without a cache of their own, and full-attention layers with heads of their own size "
+                    + "and count. Serve it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j "
+                    + "export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("

@@ -124,6 +124,24 @@ class OnnxExportFailuresTest {
         assertEquals(List.of(family), entries(tmp));
     }
 
+    /**
+     * Gemma 4's language model is refused naming the layers the graph lacks (per-layer inputs, kv-shared layers) and
+     * what to use, the folder left as it was.
+     */
+    @Test
+    void gemma4IsRefusedNamingWhatTheGraphLacks(@TempDir Path tmp) throws IOException {
+        Path folder = ReferenceFolders.copy("references/gemma4_text", List.of("config.json", "model.safetensors"),
+                tmp.resolve("gemma4_text"));
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("Gemma 4's language model (model_type 'gemma4_text')")
+                    && e.getMessage().contains("per-layer inputs") && e.getMessage().contains("num_kv_shared_layers")
+                    && e.getMessage().contains("export-gguf"), e.getMessage());
+        }
+        assertEquals(List.of("gemma4_text"), entries(tmp));
+    }
+
     /** Recurrent layers carry a state the graph does not: refused with what to use, the folder left as it was. */
     @ParameterizedTest
     @ValueSource(strings = {"qwen3_5", "granite4_h"})
