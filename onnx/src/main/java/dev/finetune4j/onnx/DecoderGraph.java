@@ -25,11 +25,11 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
  * without rotary, Phi-3's fused projections, partial rotary and longrope, rotary in adjacent pairs (GLM, ERNIE 4.5,
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
- * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
- * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
- * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
- * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
- * experts the family adds.
+ * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias, gpt-oss's
+ * attention sinks. In the sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE,
+ * OLMoE, Qwen2-MoE, Granite 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, gpt-oss) the MLP is the
+ * mixture ({@link ExpertsGraph}): its router and per-expert weights by their checkpoint names (Granite's and gpt-oss's
+ * stacked experts cut per expert, gpt-oss's through {@link GptOssExperts}), plus the shared experts the family adds.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
@@ -180,7 +180,8 @@ final class DecoderGraph {
      * them (Qwen2-MoE's {@code shared_expert} scaled by {@code sigmoid(shared_expert_gate(x))}, GLM-4.5's and ERNIE's
      * {@code shared_experts} as they are), named as {@link SparseMoeBlock} says. Granite's stacked
      * {@code input_linear} (E, 2I, C) and {@code output_linear} (E, C, I) are cut into one pair per expert, named
-     * {@code experts.N.input_linear} and {@code experts.N.output_linear}. x (B, S, C) -> (B, S, C).
+     * {@code experts.N.input_linear} and {@code experts.N.output_linear}; gpt-oss's router has a bias and its stacked
+     * experts are {@link GptOssExperts}. x (B, S, C) -> (B, S, C).
      */
     private String experts(String p, String x) throws IOException {
         MoeConfig moe = c.moe();

@@ -50,8 +50,8 @@ import java.util.List;
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
  * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
- * GLM-4.5, ERNIE-4.5-MoE and gpt-oss (its attention sinks and clamped SwiGLU experts; the MXFP4 checkpoints as
- * dequantized on load) (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GLM-4.5, ERNIE-4.5-MoE and gpt-oss with its attention sinks, its MXFP4 checkpoints as dequantized on load (each
+ * token's experts chosen in the graph, each expert multiplying only its tokens), and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
