@@ -26,11 +26,12 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
  * without rotary, Phi-3's fused projections, partial rotary and longrope, rotary in adjacent pairs (GLM, ERNIE 4.5,
  * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
- * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias. In the
- * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
- * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, Mistral 4) the MLP is the
- * mixture ({@link ExpertsGraph}): its router and per-expert weights by their checkpoint names (Granite's and Mistral 4's
- * stacked experts cut per expert), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers before
+ * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias, gpt-oss's
+ * attention sinks. In the sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE,
+ * OLMoE, Qwen2-MoE, Granite 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, gpt-oss, DeepSeek-V2,
+ * DeepSeek-V3, Mistral 4) the MLP is the mixture ({@link ExpertsGraph}): its router and per-expert weights by their
+ * checkpoint names (Granite's, Mistral 4's and gpt-oss's stacked experts cut per expert, gpt-oss's through
+ * {@link GptOssExperts}), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers before
  * {@code first_k_dense_replace} keep a dense MLP. DeepSeek-V2, DeepSeek-V3 and Mistral 4 attend by multi-head latent
  * attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width.
  */
@@ -163,7 +164,9 @@ final class DecoderGraph {
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
-        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
+        String sinks = c.attentionSinks() ? w.asStored(p + "sinks") : null;
+        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores,
+                sinks));
     }
 
     /**
@@ -198,7 +201,8 @@ final class DecoderGraph {
      * them (Qwen2-MoE's {@code shared_expert} scaled by {@code sigmoid(shared_expert_gate(x))}, GLM-4.5's and ERNIE's
      * {@code shared_experts} as they are), named as {@link SparseMoeBlock} says. Granite's stacked
      * {@code input_linear} (E, 2I, C) and {@code output_linear} (E, C, I) are cut into one pair per expert, named
-     * {@code experts.N.input_linear} and {@code experts.N.output_linear}. x (B, S, C) -> (B, S, C).
+     * {@code experts.N.input_linear} and {@code experts.N.output_linear}; gpt-oss's router has a bias and its stacked
+     * experts are {@link GptOssExperts}. x (B, S, C) -> (B, S, C).
      */
     private String experts(String p, String x) throws IOException {
         MoeConfig moe = c.moe();
@@ -219,10 +223,14 @@ final class DecoderGraph {
                         e -> p + "experts." + e + "." + stacked + ".weight");
             }
         }
-        ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite || mistral4,
-                moe.expertIntermediateSize(), rows);
-        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, w.transposed(router + ".weight"),
-                selectionBias, expert);
+        String routerWeight = w.transposed(router + ".weight");
+        String routerBias = moe.naming().routerBias() ? w.asStored(router + ".bias") : null;
+        ExpertsGraph.Expert expert = moe.naming() == MoeConfig.Naming.GPT_OSS
+                ? new GptOssExperts(g, w, p + "experts.", moe)
+                : (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite || mistral4,
+                        moe.expertIntermediateSize(), rows);
+        String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, routerWeight, routerBias, selectionBias,
+                expert);
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
             String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
             String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);

@@ -35,7 +35,7 @@ final class ExpertsGraph {
      * others are refused by {@link OnnxExporter}.
      */
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
-            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
+            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "gpt_oss", LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE);
 
     /** One expert's MLP over the tokens routed to it. */
@@ -63,10 +63,12 @@ final class ExpertsGraph {
      * The routed experts' weighted sum: tokens (N, C) -> (N, C).
      *
      * @param router the router's weight, stored (C, E)
+     * @param routerBias the router's bias (E) (gpt-oss's), added to its logits; null for none
      * @param selectionBias the scores' selection bias, (E) or (1, E), which picks experts and weighs none; null for none
      */
-    String mix(String tokens, String router, String selectionBias, Expert expert) throws IOException {
-        String logits = g.op("MatMul", List.of(tokens, router));                                          // (N, E)
+    String mix(String tokens, String router, String routerBias, String selectionBias, Expert expert) throws IOException {
+        String product = g.op("MatMul", List.of(tokens, router));                                         // (N, E)
+        String logits = routerBias == null ? product : g.op("Add", List.of(product, routerBias));
         MoeConfig.Routing rule = moe.routing();
         String scores = rule.sigmoid() ? g.op("Sigmoid", List.of(logits)) : g.op("Softmax", List.of(logits), intAttr("axis", -1));
         String pickBy = selectionBias == null ? scores : g.op("Add", List.of(scores, selectionBias));

@@ -51,8 +51,9 @@ import java.util.List;
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
  * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
- * GLM-4.5, ERNIE-4.5-MoE and the latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures
- * (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GLM-4.5, ERNIE-4.5-MoE, gpt-oss with its attention sinks (its MXFP4 checkpoints as dequantized on load) and the
+ * latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures (each token's experts chosen in the
+ * graph, each expert multiplying only its tokens), and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
@@ -101,15 +102,22 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
-                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not gpt-oss's "
-                    + "attention sinks, the recurrent or convolution "
-                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
-                    + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the recurrent "
+                    + "or convolution layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's "
+                    + "layers (see below) and mixture beside its MLP or a vision-language model's language model. Serve "
+                    + "it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
                     "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
                     + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
                     + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
+            case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
+                    "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "
+                    + "layers this ONNX graph does not compute yet: the per-layer inputs (embed_tokens_per_layer, "
+                    + "per_layer_model_projection), the last num_kv_shared_layers attending over earlier layers' keys "
+                    + "and values without a cache of their own, and full-attention layers with heads of their own size "
+                    + "and count. Serve it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j "
+                    + "export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("

@@ -3,6 +3,7 @@ package dev.finetune4j.onnx;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.IntFunction;
@@ -41,18 +42,20 @@ final class StateDictWeights {
     }
 
     /**
-     * Replaces the stacked weight {@code name}, (E, out, in) as Granite's experts store them, by its E slices (out, in)
-     * under the names {@code expertName} gives each expert, so that each expert's initializers hold its own weights
-     * once; the slices are views, copied only as they are written.
+     * Replaces the stacked weight {@code name}, (E, ...) as Granite's and gpt-oss's experts store them (Granite's
+     * (E, out, in), gpt-oss's (E, in, out) and its biases (E, out)), by its E slices (...) under the names
+     * {@code expertName} gives each expert, so that each expert's initializers hold its own weights once; the slices
+     * are views, copied only as they are written.
      */
     void unstack(String name, IntFunction<String> expertName) {
         Tensor stacked = take(name);
-        if (stacked.rank() != 3) {
+        if (stacked.rank() < 2) {
             throw new IllegalArgumentException("the stacked expert weight '" + name + "' has shape " + stacked.shape()
-                    + ", not (experts, out, in): export the checkpoint as its family stores it");
+                    + ", not (experts, ...) with one slice per expert: export the checkpoint as its family stores it");
         }
+        int[] slice = Arrays.copyOfRange(stacked.shape().dims(), 1, stacked.rank());
         for (int e = 0; e < stacked.dim(0); e++) {
-            remaining.put(expertName.apply(e), stacked.slice(0, e, e + 1).reshape(stacked.dim(1), stacked.dim(2)));
+            remaining.put(expertName.apply(e), stacked.slice(0, e, e + 1).reshape(slice));
         }
     }
 

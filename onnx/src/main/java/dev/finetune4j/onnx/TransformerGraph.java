@@ -138,6 +138,16 @@ final class TransformerGraph extends LayerOps {
      * MatMul broadcasts k and v over the group axis, so they are never copied.
      */
     String attention(String q, String k, String v, int heads, Scores rule) {
+        return attention(q, k, v, heads, rule, null);
+    }
+
+    /**
+     * {@link #attention(String, String, String, int, Scores)} with each head's learned sink logit (gpt-oss's
+     * {@code sinks}, (H); null for none) joining its softmax's denominator as one more key without a value: the sink
+     * column is concatenated to the masked scores, the softmax taken, and the column dropped, so a head's weights over
+     * the keys sum to less than 1 (to 0 for a query that sees no key).
+     */
+    String attention(String q, String k, String v, int heads, Scores rule, String sinks) {
         int group = heads / kvHeads;
         String q5 = g.op("Reshape", List.of(q, g.ints(0, kvHeads, group, -1, headDim)));             // (B, KV, G, S, D)
         String k5 = g.op("Unsqueeze", List.of(k, g.ints(2)));                                          // (B, KV, 1, T, D)
@@ -145,10 +155,22 @@ final class TransformerGraph extends LayerOps {
         String kT = g.op("Transpose", List.of(k5), intsAttr("perm", 0, 1, 2, 4, 3));                    // (B, KV, 1, D, T)
         String scores = softCap(g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar(rule.scale()))), rule.softCap());
         String masked = g.op("Where", List.of(allowedKeys(rule.window()), scores, g.scalar(MASKED)));  // (B, KV, G, S, T)
-        String probs = g.op("Softmax", List.of(masked), intAttr("axis", -1));
+        String probs = sinks == null ? g.op("Softmax", List.of(masked), intAttr("axis", -1))
+                : softmaxWithSinks(masked, sinks, group);
         String context = g.op("MatMul", List.of(probs, v5));                                           // (B, KV, G, S, Dv)
         String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, valueDim)));              // (B, H, S, Dv)
         return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * valueDim))); // (B, S, H*Dv)
+    }
+
+    /** scores (B, KV, G, S, T) -> (B, KV, G, S, T): query head kv G + g's sink, sinks[kv G + g], in its denominator. */
+    private String softmaxWithSinks(String scores, String sinks, int group) {
+        String perHead = g.op("Reshape", List.of(sinks, g.ints(1, kvHeads, group, 1, 1)));
+        String columnShape = g.op("Concat", List.of(g.op("Shape", List.of(scores), intAttr("end", 4)), g.ints(1)),
+                intAttr("axis", 0));                                                                   // (B, KV, G, S, 1)
+        String withSink = g.op("Concat", List.of(scores, g.op("Expand", List.of(perHead, columnShape))),
+                intAttr("axis", -1));                                                                  // (B, KV, G, S, T + 1)
+        String probs = g.op("Softmax", List.of(withSink), intAttr("axis", -1));
+        return g.op("Slice", List.of(probs, g.ints(0), g.ints(-1), g.ints(-1)));
     }
 
     /**

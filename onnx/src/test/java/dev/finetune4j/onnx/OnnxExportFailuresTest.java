@@ -106,24 +106,41 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * A mixture whose layers the graph does not compute (gpt-oss's sinks, LFM2-MoE's convolutions) is refused with the
+     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP) is refused with the
      * mixtures that do export and what to use instead.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gpt_oss", "lfm2_moe"})
+    @ValueSource(strings = {"gemma4_text_moe"})
     void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("mixture of experts (model_type '" + family + "')")
-                    && e.getMessage().contains("deepseek_v2, deepseek_v3")
-                    && e.getMessage().contains("mistral4, mixtral, olmoe, qwen2_moe, qwen3_moe")
-                    && !e.getMessage().contains("latent attention")
+            assertTrue(e.getMessage().contains("mixture of experts (model_type '" + model.spec().modelType() + "')")
+                    && Stream.of("deepseek_v3", "gpt_oss", "mistral4", "mixtral", "qwen3_moe")
+                            .allMatch(exported -> e.getMessage().contains(exported))
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
         assertEquals(List.of(family), entries(tmp));
+    }
+
+    /**
+     * Gemma 4's language model is refused naming the layers the graph lacks (per-layer inputs, kv-shared layers) and
+     * what to use, the folder left as it was.
+     */
+    @Test
+    void gemma4IsRefusedNamingWhatTheGraphLacks(@TempDir Path tmp) throws IOException {
+        Path folder = ReferenceFolders.copy("references/gemma4_text", List.of("config.json", "model.safetensors"),
+                tmp.resolve("gemma4_text"));
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("Gemma 4's language model (model_type 'gemma4_text')")
+                    && e.getMessage().contains("per-layer inputs") && e.getMessage().contains("num_kv_shared_layers")
+                    && e.getMessage().contains("export-gguf"), e.getMessage());
+        }
+        assertEquals(List.of("gemma4_text"), entries(tmp));
     }
 
     /** Recurrent layers carry a state the graph does not: refused with what to use, the folder left as it was. */

@@ -31,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Arcee, Apertus (xIELU with each layer's learned scalars), Ministral (sliding and full layers), Ministral 3 (YaRN
  * and the query temperature) and the mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE (a dense layer, the gated
  * shared expert), Granite 3's granitemoe and granitemoeshared (stacked experts, the shared MLP), GLM-4.5 (sigmoid
- * scores, selection bias, groups, scaling, a dense first layer) and ERNIE-4.5-MoE (selection bias, biased shared
- * experts and lm_head) exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py,
+ * scores, selection bias, groups, scaling, a dense first layer), ERNIE-4.5-MoE (selection bias, biased shared
+ * experts and lm_head) and gpt-oss (attention sinks, a window of 4 on every other layer, YaRN, the biased router and
+ * stacked clamped-SwiGLU experts; {@link OnnxGptOssTest} has more) exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py,
  * a PyTorch re-implementation of transformers 5's code, and transformers_families.py, transformers itself) and of
  * finetune4j's own model, within {@value
  * OnnxExporterTest#TOLERANCE}. Each fixture's sliding window of 6, soft caps, (1 + w) norms, sandwich norms,
@@ -53,7 +54,8 @@ class OnnxFamiliesTest {
     @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding",
             "granite", "granite4", "granite4_nope", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere",
             "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
-            "mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe", "granitemoeshared", "glm4_moe", "ernie4_5_moe"})
+            "mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe", "granitemoeshared", "glm4_moe", "ernie4_5_moe",
+            "gpt_oss"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {

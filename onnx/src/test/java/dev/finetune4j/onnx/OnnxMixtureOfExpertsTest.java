@@ -82,12 +82,12 @@ class OnnxMixtureOfExpertsTest {
     }
 
     /**
-     * The weights file holds each weight once as float32 (Granite's stacked experts cut into one slice per expert, the
-     * same bytes), and each sparse layer runs its experts in a Loop body of its own, where one Split hands each expert
-     * its tokens alone, which its own matrices multiply (never every token by every expert's).
+     * The weights file holds each weight once as float32 (Granite's and gpt-oss's stacked experts cut into one slice
+     * per expert, the same bytes), and each sparse layer runs its experts in a Loop body of its own, where one Split
+     * hands each expert its tokens alone, which its own matrices multiply (never every token by every expert's).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3_moe", "granitemoe", "glm4_moe"})
+    @ValueSource(strings = {"qwen3_moe", "granitemoe", "glm4_moe", "gpt_oss"})
     void theExportHoldsEachWeightOnceAndSplitsTheTokensAmongTheExperts(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
@@ -113,8 +113,9 @@ class OnnxMixtureOfExpertsTest {
                         && n.getInput(1).contains(".experts.")).count();
                 long onGroups = body.getNodeList().stream().filter(n -> n.getOpType().equals("MatMul")
                         && groups.contains(n.getInput(0))).count();
-                // Granite's gate and up are one product (input_linear), the others' two
-                long firstProducts = moe.naming() == MoeConfig.Naming.GRANITE ? 1 : 2;
+                // Granite's and gpt-oss's gate and up are one product (input_linear, gate_up_proj), the others' two
+                long firstProducts = moe.naming() == MoeConfig.Naming.GRANITE
+                        || moe.naming() == MoeConfig.Naming.GPT_OSS ? 1 : 2;
                 assertEquals((firstProducts + 1) * moe.numExperts(), expertProducts, "each expert's products, once");
                 assertEquals(firstProducts * moe.numExperts(), onGroups, "each expert's first products read its group");
             }
@@ -143,7 +144,7 @@ class OnnxMixtureOfExpertsTest {
         return Tensor.of(swapped, router.shape().dims());
     }
 
-    private static void rewriteWeights(Path folder, BiFunction<String, Tensor, Tensor> change) throws IOException {
+    static void rewriteWeights(Path folder, BiFunction<String, Tensor, Tensor> change) throws IOException {
         Path file = folder.resolve("model.safetensors");
         Path changed = folder.resolve("changed.safetensors");
         try (SafetensorsFile f = SafetensorsFile.open(file); TensorScope scope = TensorScope.open()) {
