@@ -35,7 +35,8 @@ final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3");
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
+            "lfm2");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -47,6 +48,8 @@ final class DecoderGraph {
     private final RotaryGraph localRotary;
     /** Ministral 3's query temperature per position, (B, 1, S, 1), or null. */
     private final String queryFactor;
+    /** The recurrent token mixers (LFM2, Granite 4.0 H, Qwen3.5), or null in a model without them. */
+    private final RecurrentGraph recurrent;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
@@ -61,6 +64,7 @@ final class DecoderGraph {
                 : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
                         "rotary_local");
         this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
+        this.recurrent = c.hasRecurrentLayers() ? new RecurrentGraph(g, t, w, c) : null;
     }
 
     /**
@@ -82,6 +86,9 @@ final class DecoderGraph {
      * could not take images.)
      */
     static boolean covers(DecoderConfig c) {
+        if (c.hasRecurrentLayers() && !RecurrentGraph.covers(c)) {
+            return false;
+        }
         return c.moe() == null ? MODEL_TYPES.contains(c.modelType()) : ExpertsGraph.MODEL_TYPES.contains(c.modelType());
     }
 
@@ -103,10 +110,10 @@ final class DecoderGraph {
             String p = "model.layers." + i + ".";
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
-                x = residual(residual(x, attention(i, p + "self_attn.", n)), feedForward(i, p, n));
+                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, n));
                 continue;
             }
-            x = residual(x, normed(p, norms.attentionOutput(), attention(i, p + "self_attn.", normed(p, norms.input(), x))));
+            x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
             x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
@@ -124,6 +131,14 @@ final class DecoderGraph {
         float multiplier = c.multipliers().residual();
         String scaled = multiplier == 1f ? branch : g.op("Mul", List.of(branch, g.scalar(multiplier)));
         return g.op("Add", List.of(stream, scaled));
+    }
+
+    /** Layer {@code layer}'s token mixer, its module prefix {@code p}: self-attention or a recurrent mixer. */
+    private String tokenMixer(int layer, String p, String x) throws IOException {
+        if (c.isShortConv(layer)) {
+            return recurrent.shortConv(layer, p + "conv.", x);
+        }
+        return attention(layer, p + "self_attn.", x);
     }
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */

@@ -104,9 +104,11 @@ public final class OnnxExporter {
                     + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
                     + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
-            case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
-                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
-                    + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
+            case DecoderModel decoder when decoder.config().hasRecurrentLayers()
+                    && !RecurrentGraph.covers(decoder.config()) -> throw new IllegalArgumentException(
+                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "') that this ONNX "
+                    + "graph does not compute: it carries the state of the recurrent layers of "
+                    + String.join(", ", RecurrentGraph.MODEL_TYPES.stream().sorted().toList()) + " only. Serve "
                     + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);

@@ -1,0 +1,93 @@
+package dev.finetune4j.onnx;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
+import static dev.finetune4j.onnx.OnnxFamiliesTest.ones;
+import static dev.finetune4j.onnx.OnnxFamiliesTest.positions;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The hybrids with recurrent layers (LFM2's short convolutions) exported and run in ONNX Runtime, their states fed
+ * back as ONNX Runtime GenAI feeds them ({@link OrtDecoder}), give the logits of transformers itself (core's
+ * references, tools/reference/transformers_families.py) and of finetune4j's model within {@value
+ * OnnxExporterTest#TOLERANCE}: a full pass, a right-padded and a left-padded batch, a prompt cut in two calls, one
+ * token per call over all 16 and a greedy generation.
+ */
+class OnnxRecurrentTest {
+    /** Where the sequence is cut between a first call and a second that reads the first's states. */
+    private static final int PAST = 9;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lfm2", "lfm2_moe"})
+    void onnxRuntimeComputesTheReferenceLogitsThroughTheRecurrentStates(String family, @TempDir Path tmp)
+            throws Exception {
+        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
+        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
+            long[][] ids = fixture.ids("input_ids");
+            long[][] all = ones(ids.length, ids[0].length);
+            float[][][] full = ort.logits(ids, all, positions(ids));
+            assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
+            assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");
+
+            long[][] rightPadded = fixture.ids("attention_mask");
+            assertWithin(fixture.logits("logits_masked"), ort.logits(ids, rightPadded, positions(ids)), rightPadded,
+                    family + ", right-padded batch against the reference");
+            long[][] leftPadded = fixture.ids("left_attention_mask");
+            float[][][] left = ort.logits(ids, leftPadded, positions(ids));
+            assertWithin(fixture.logits("logits_left_padded"), left, leftPadded,
+                    family + ", left-padded batch against the reference");
+            assertWithin(model.logits(ids, leftPadded), left, leftPadded, family + ", left-padded batch against finetune4j");
+
+            float[][][] afterPast = ort.logitsAfterPast(ids[0], PAST);
+            float[][][] referenceAfterPast = {Arrays.copyOfRange(fixture.logits("logits")[0], PAST, ids[0].length)};
+            assertWithin(referenceAfterPast, afterPast, ones(1, afterPast[0].length),
+                    family + ", " + (ids[0].length - PAST) + " tokens on the states of " + PAST + " against the reference");
+
+            float[][] steps = ort.stepLogits(ids[0], 1, OrtDecoder.StaleCache.NEVER);
+            float[][][] stepped = {steps};
+            assertWithin(new float[][][]{fixture.logits("logits")[0]}, stepped, ones(1, steps.length),
+                    family + ", one token per call against the reference");
+
+            long[] prompt = fixture.ids("greedy_prompt")[0];
+            long[] expected = fixture.ids("greedy_output")[0];
+            assertArrayEquals(expected, ort.greedy(prompt, expected.length - prompt.length, OrtDecoder.StaleCache.NEVER),
+                    family + ": greedy tokens through the states against the reference");
+        }
+    }
+
+    /**
+     * A convolution state fed back one step off (as a graph that kept the wrong window of inputs would carry it) moves
+     * the logits after the cut past the tolerance, so the exact match above is not one that any state would give.
+     */
+    @ParameterizedTest(name = "{0}, {1}")
+    @CsvSource({"lfm2, past_conv.0"})
+    void aConvolutionStateOneStepOffMissesTheReference(String family, String state, @TempDir Path tmp) throws Exception {
+        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
+        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
+            long[] row = fixture.ids("input_ids")[0];
+            float[][][] shifted = ort.logitsAfterShiftedState(row, PAST, state);
+            float[][][] reference = {Arrays.copyOfRange(fixture.logits("logits")[0], PAST, row.length)};
+            LogitsDifference missed = LogitsDifference.of(reference, shifted, ones(1, shifted[0].length));
+            System.out.println(family + " with " + state + " one step off: " + missed);
+            assertTrue(missed.value() > 100 * TOLERANCE, family + " with " + state + " one step off: " + missed);
+        }
+    }
+
+    private static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
+        LogitsDifference d = LogitsDifference.of(expected, actual, mask);
+        System.out.println(what + ": " + d);
+        assertTrue(d.value() < TOLERANCE, what + ": " + d);
+    }
+}
