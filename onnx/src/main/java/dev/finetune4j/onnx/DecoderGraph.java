@@ -138,6 +138,9 @@ final class DecoderGraph {
         if (c.isShortConv(layer)) {
             return recurrent.shortConv(layer, p + "conv.", x);
         }
+        if (c.isMamba(layer)) {
+            return recurrent.mamba(layer, p + "mamba.", x);
+        }
         return attention(layer, p + "self_attn.", x);
     }
 

@@ -33,7 +33,7 @@ final class ExpertsGraph {
      * others are refused by {@link OnnxExporter}.
      */
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
-            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "lfm2_moe");
+            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "lfm2_moe", "granitemoehybrid");
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {

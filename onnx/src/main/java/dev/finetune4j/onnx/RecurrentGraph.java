@@ -4,11 +4,16 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
 
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.models.decoder.MambaConfig;
+import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
+
 import java.io.IOException;
 import java.util.List;
 import java.util.Set;
 
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
+import static dev.finetune4j.onnx.GraphBuilder.graphAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
@@ -34,7 +39,7 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
  */
 final class RecurrentGraph {
     /** The model types whose recurrent layers this graph computes (with their attention in {@link DecoderGraph}). */
-    static final Set<String> MODEL_TYPES = Set.of("lfm2", "lfm2_moe");
+    static final Set<String> MODEL_TYPES = Set.of("lfm2", "lfm2_moe", "granitemoehybrid");
 
     /** transformers' epsilon inside the L2 norm of the gated DeltaNet's queries and keys. */
     private static final float L2_EPS = 1e-6f;
@@ -72,6 +77,141 @@ final class RecurrentGraph {
         String mixed = causalConv(gated, p + "conv.", hidden, conv.kernel(), conv.kernel(), false,
                 "past_conv." + layer, "present_conv." + layer);
         return linear(p + "out_proj", g.op("Mul", List.of(bcx.get(1), mixed)));
+    }
+
+    /**
+     * The Mamba-2 mixer of layer {@code layer}, module prefix {@code p}, as core's {@code Mamba2Mixer}: in_proj gives
+     * the gate z, the convolution's channels (x, each group's B and C) and a time step per head; the convolution with
+     * SiLU; dt = softplus(dt + dt_bias) (at least Nemotron-H's floor), the state decaying by exp(-exp(A_log) dt) and
+     * taking dt B x^T per token, read by C, plus D x; the gate and norm; out_proj. x (B, S, C) -> (B, S, C).
+     */
+    String mamba(int layer, String p, String x) throws IOException {
+        MambaConfig m = c.mamba();
+        int heads = m.numHeads();
+        int inner = m.innerDim();
+        int groupWidth = m.numGroups() * m.stateSize();
+        String input = m.inputMultiplier() == 1f ? masked(x) : g.op("Mul", List.of(masked(x), g.scalar(m.inputMultiplier())));
+        String projected = linear(p + "in_proj", input);
+        if (scalesProjection(m)) { // Falcon-H1's muP vector, one factor per output of in_proj
+            projected = g.op("Mul", List.of(projected, g.floats(p + "projection_factors", m.projectionFactors())));
+        }
+        List<String> parts = g.ops(3, "Split", List.of(projected, g.ints(inner, m.convDim(), heads)), intAttr("axis", 2));
+        String mixed = causalConv(parts.get(1), p + "conv1d.", m.convDim(), m.convKernel(), m.convKernel() - 1, true,
+                "past_key_values." + layer + ".conv_state", "present." + layer + ".conv_state");
+        mixed = masked(mixed); // transformers zeroes the padded tokens again after the convolution
+        List<String> xbc = g.ops(3, "Split", List.of(mixed, g.ints(inner, groupWidth, groupWidth)), intAttr("axis", 2));
+        String xs = g.op("Reshape", List.of(xbc.get(0), g.ints(0, 0, heads, m.headDim())));          // (B, S, H, P)
+        String keys = perHead(xbc.get(1), m.numGroups(), heads, m.stateSize());                      // (B, S, H, N)
+        String queries = perHead(xbc.get(2), m.numGroups(), heads, m.stateSize());
+        String dt = g.op("Softplus", List.of(g.op("Add", List.of(parts.get(2), w.asStored(p + "dt_bias")))));
+        if (m.timeStepFloor() > 0) {
+            dt = g.op("Max", List.of(dt, g.scalar(m.timeStepFloor())));
+        }
+        String logDecay = g.op("Mul", List.of(dt, negativeExp(w.asStored(p + "A_log"))));              // (B, S, H)
+        String o = gatedRule(StateUpdate.ADDITIVE, layer, queries, keys, xs, logDecay, dt, heads, m.stateSize(),
+                m.headDim());
+        String d = g.op("Reshape", List.of(w.asStored(p + "D"), g.ints(heads, 1)));
+        String y = g.op("Reshape", List.of(g.op("Add", List.of(o, g.op("Mul", List.of(xs, d)))), g.ints(0, 0, inner)));
+        String gate = t.activation(Activations.Kind.SILU, parts.get(0));
+        String gated = switch (m.gatedNorm()) {
+            case NONE -> g.op("Mul", List.of(y, gate));
+            case GATE_THEN_NORM, GATE_THEN_GROUP_NORM -> groupedNorm(g.op("Mul", List.of(y, gate)), p + "norm.weight",
+                    m.gatedNorm() == MambaConfig.GatedNorm.GATE_THEN_NORM ? 1 : m.numGroups(), inner);
+            case GROUP_NORM_THEN_GATE -> g.op("Mul", List.of(groupedNorm(y, p + "norm.weight", m.numGroups(), inner), gate));
+        };
+        return linear(p + "out_proj", gated);
+    }
+
+    /** Whether some factor on in_proj's parts is not 1 (Falcon-H1's ssm_multipliers). */
+    private static boolean scalesProjection(MambaConfig m) {
+        for (float factor : m.projectionMultipliers()) {
+            if (factor != 1f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** -exp(a): the log decay per unit of time of each head, from its stored A_log. */
+    private String negativeExp(String aLog) {
+        return g.op("Neg", List.of(g.op("Exp", List.of(aLog))));
+    }
+
+    /**
+     * (B, S, G * D) -> (B, S, H, D): each of the G groups repeated for the H / G consecutive heads it serves, as core's
+     * {@code RecurrentLayers.perHead}.
+     */
+    private String perHead(String x, int groups, int heads, int d) {
+        String grouped = g.op("Reshape", List.of(x, g.ints(0, 0, groups, 1, d)));
+        if (groups == heads) {
+            return g.op("Reshape", List.of(grouped, g.ints(0, 0, heads, d)));
+        }
+        String repeated = g.op("Expand", List.of(grouped, g.ints(1, 1, 1, heads / groups, 1)));
+        return g.op("Reshape", List.of(repeated, g.ints(0, 0, heads, d)));
+    }
+
+    /**
+     * core's {@code GroupedRmsNorm}: x (B, S, W) cut into {@code groups} parts, each divided by its own root mean
+     * square, then the whole times the stored weight (W).
+     */
+    private String groupedNorm(String x, String weight, int groups, int width) throws IOException {
+        String stored = w.asStored(weight);
+        if (groups == 1) {
+            return t.rmsNorm(x, stored, c.normEps(), false);
+        }
+        String parts = g.op("Reshape", List.of(x, g.ints(0, 0, groups, width / groups)));
+        String unit = t.rmsNorm(parts, g.scalar(1f), c.normEps(), false);
+        return g.op("Mul", List.of(g.op("Reshape", List.of(unit, g.ints(0, 0, width))), stored));
+    }
+
+    /**
+     * core's {@code LinearAttention.gatedRule} over the new tokens as a Scan, the state of layer {@code layer} read
+     * from {@code past_key_values.N.recurrent_state} and written to {@code present.N.recurrent_state}, (B, H, Dk, Dv):
+     * per token S = exp(g) S, then the write ({@code DELTA}: S += k (beta (v - S^T k))^T; {@code ADDITIVE}:
+     * S += beta k v^T), then o = S^T q. q and k (B, S, H, Dk), v (B, S, H, Dv), g and beta (B, S, H) -> o (B, S, H, Dv).
+     */
+    private String gatedRule(StateUpdate update, int layer, String q, String k, String v, String logDecay, String beta,
+                             int heads, int keyDim, int valueDim) throws IOException {
+        String past = "past_key_values." + layer + ".recurrent_state";
+        String present = "present." + layer + ".recurrent_state";
+        g.input(past, FLOAT, TransformerGraph.BATCH, heads, keyDim, valueDim);
+        GraphProto body = g.subgraph("recurrence", () -> {
+            String state = g.name("state");
+            String qt = g.name("q");
+            String kt = g.name("k");
+            String vt = g.name("v");
+            String gt = g.name("g");
+            String bt = g.name("beta");
+            g.input(state, FLOAT, TransformerGraph.BATCH, heads, keyDim, valueDim);
+            g.input(qt, FLOAT, TransformerGraph.BATCH, heads, keyDim);
+            g.input(kt, FLOAT, TransformerGraph.BATCH, heads, keyDim);
+            g.input(vt, FLOAT, TransformerGraph.BATCH, heads, valueDim);
+            g.input(gt, FLOAT, TransformerGraph.BATCH, heads);
+            g.input(bt, FLOAT, TransformerGraph.BATCH, heads);
+            String decayed = g.op("Mul", List.of(state, g.op("Unsqueeze", List.of(g.op("Exp", List.of(gt)),
+                    g.ints(2, 3)))));                                                                   // (B, H, Dk, Dv)
+            String strength = g.op("Unsqueeze", List.of(bt, g.ints(2)));                                // (B, H, 1)
+            String written = switch (update) {
+                case DELTA -> {
+                    String read = g.op("Squeeze", List.of(g.op("MatMul", List.of(g.op("Unsqueeze",
+                            List.of(kt, g.ints(2))), decayed)), g.ints(2)));                            // (B, H, Dv)
+                    yield g.op("Mul", List.of(g.op("Sub", List.of(vt, read)), strength));
+                }
+                case ADDITIVE -> g.op("Mul", List.of(vt, strength));
+            };
+            String next = g.op("Add", List.of(decayed, g.op("Mul", List.of(g.op("Unsqueeze", List.of(kt, g.ints(3))),
+                    g.op("Unsqueeze", List.of(written, g.ints(2)))))));                                 // + k w^T
+            String out = g.op("Squeeze", List.of(g.op("MatMul", List.of(g.op("Unsqueeze", List.of(qt, g.ints(2))),
+                    next)), g.ints(2)));                                                                // (B, H, Dv)
+            g.outputOfAnyShape(next, FLOAT);
+            g.outputOfAnyShape(out, FLOAT);
+        });
+        List<String> scanned = g.ops(2, "Scan", List.of(past, q, k, v, logDecay, beta), graphAttr("body", body),
+                intAttr("num_scan_inputs", 5), intsAttr("scan_input_axes", 1, 1, 1, 1, 1),
+                intsAttr("scan_output_axes", 1));
+        g.opInto(present, "Identity", List.of(scanned.get(0)));
+        g.output(present, FLOAT, TransformerGraph.BATCH, heads, keyDim, valueDim);
+        return scanned.get(1);
     }
 
     /**

@@ -142,7 +142,7 @@ class OnnxMixtureOfExpertsTest {
         return Tensor.of(swapped, router.shape().dims());
     }
 
-    private static void rewriteWeights(Path folder, BiFunction<String, Tensor, Tensor> change) throws IOException {
+    static void rewriteWeights(Path folder, BiFunction<String, Tensor, Tensor> change) throws IOException {
         Path file = folder.resolve("model.safetensors");
         Path changed = folder.resolve("changed.safetensors");
         try (SafetensorsFile f = SafetensorsFile.open(file); TensorScope scope = TensorScope.open()) {

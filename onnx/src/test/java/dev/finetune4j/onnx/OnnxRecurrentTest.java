@@ -2,6 +2,7 @@ package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -28,7 +29,7 @@ class OnnxRecurrentTest {
     private static final int PAST = 9;
 
     @ParameterizedTest
-    @ValueSource(strings = {"lfm2", "lfm2_moe"})
+    @ValueSource(strings = {"lfm2", "lfm2_moe", "granite4_h", "granite4_h_moe"})
     void onnxRuntimeComputesTheReferenceLogitsThroughTheRecurrentStates(String family, @TempDir Path tmp)
             throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
@@ -71,7 +72,7 @@ class OnnxRecurrentTest {
      * the logits after the cut past the tolerance, so the exact match above is not one that any state would give.
      */
     @ParameterizedTest(name = "{0}, {1}")
-    @CsvSource({"lfm2, past_conv.0"})
+    @CsvSource({"lfm2, past_conv.0", "granite4_h, past_key_values.0.conv_state"})
     void aConvolutionStateOneStepOffMissesTheReference(String family, String state, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
@@ -83,6 +84,35 @@ class OnnxRecurrentTest {
             System.out.println(family + " with " + state + " one step off: " + missed);
             assertTrue(missed.value() > 100 * TOLERANCE, family + " with " + state + " one step off: " + missed);
         }
+    }
+
+    /**
+     * Every head's A_log set to -30 (a decay of exp(-exp(-30) dt), 1 within float32: the state never forgets) moves the
+     * reference logits past the tolerance, and the export of that model follows finetune4j's logits for it: a graph
+     * that dropped the decay would fail above.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"granite4_h"})
+    void aStateWithoutDecayMissesTheReferenceAndTheExportFollowsIt(String family, @TempDir Path tmp) throws Exception {
+        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
+        OnnxMixtureOfExpertsTest.rewriteWeights(fixture.folder(), (name, t) -> name.endsWith(".A_log")
+                ? Tensor.of(filled((int) t.numel(), -30f), t.shape().dims()) : t);
+        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
+            long[][] ids = fixture.ids("input_ids");
+            long[][] all = ones(ids.length, ids[0].length);
+            float[][][] logits = ort.logits(ids, all, positions(ids));
+            assertWithin(model.logits(ids, null), logits, all, family + " without decay against finetune4j");
+            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
+            System.out.println(family + " without decay against the reference: " + missed);
+            assertTrue(missed.value() > 100 * TOLERANCE, family + " without decay must miss the reference: " + missed);
+        }
+    }
+
+    private static float[] filled(int n, float value) {
+        float[] out = new float[n];
+        Arrays.fill(out, value);
+        return out;
     }
 
     private static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
