@@ -36,7 +36,7 @@ final class DecoderGraph {
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
-            "lfm2");
+            "lfm2", "qwen3_5_text");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -141,6 +141,9 @@ final class DecoderGraph {
         if (c.isMamba(layer)) {
             return recurrent.mamba(layer, p + "mamba.", x);
         }
+        if (c.isLinearAttention(layer)) {
+            return recurrent.gatedDeltaNet(layer, p + "linear_attn.", x);
+        }
         return attention(layer, p + "self_attn.", x);
     }
 
@@ -153,7 +156,16 @@ final class DecoderGraph {
                 : List.of(linear(p + "q_proj", x), linear(p + "k_proj", x), linear(p + "v_proj", x));
         RotaryGraph rotation = c.ropeLayers()[layer] ? rope : null;
         DecoderConfig.AttentionNames names = c.attentionNames();
-        String q = heads(qkv.get(0), c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
+        String queries = qkv.get(0);
+        String gate = null;
+        if (c.attentionOutputGate()) { // Qwen3.5: each head's q_proj rows hold its queries, then its output gate
+            List<String> split = g.ops(2, "Split", List.of(g.op("Reshape", List.of(queries,
+                    g.ints(0, 0, c.numAttentionHeads(), 2L * c.headDim()))), g.ints(c.headDim(), c.headDim())),
+                    intAttr("axis", 3));
+            queries = g.op("Reshape", List.of(split.get(0), g.ints(0, 0, qWidth())));
+            gate = g.op("Sigmoid", List.of(g.op("Reshape", List.of(split.get(1), g.ints(0, 0, qWidth())))));
+        }
+        String q = heads(queries, c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
         if (queryFactor != null) {
             q = g.op("Mul", List.of(q, queryFactor));
         }
@@ -161,7 +173,8 @@ final class DecoderGraph {
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
-        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
+        String context = t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores);
+        return linear(p + names.output(), gate == null ? context : g.op("Mul", List.of(context, gate)));
     }
 
     /**

@@ -33,7 +33,8 @@ final class ExpertsGraph {
      * others are refused by {@link OnnxExporter}.
      */
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
-            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "lfm2_moe", "granitemoehybrid");
+            "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "lfm2_moe", "granitemoehybrid",
+            "qwen3_next", "qwen3_5_moe_text");
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {

@@ -5,6 +5,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
 
 import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
 
@@ -39,7 +40,8 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
  */
 final class RecurrentGraph {
     /** The model types whose recurrent layers this graph computes (with their attention in {@link DecoderGraph}). */
-    static final Set<String> MODEL_TYPES = Set.of("lfm2", "lfm2_moe", "granitemoehybrid");
+    static final Set<String> MODEL_TYPES = Set.of("lfm2", "lfm2_moe", "granitemoehybrid", "qwen3_5_text",
+            "qwen3_5_moe_text", "qwen3_next");
 
     /** transformers' epsilon inside the L2 norm of the gated DeltaNet's queries and keys. */
     private static final float L2_EPS = 1e-6f;
@@ -120,6 +122,67 @@ final class RecurrentGraph {
             case GROUP_NORM_THEN_GATE -> g.op("Mul", List.of(groupedNorm(y, p + "norm.weight", m.numGroups(), inner), gate));
         };
         return linear(p + "out_proj", gated);
+    }
+
+    /**
+     * The gated DeltaNet of layer {@code layer}, module prefix {@code p}, as core's {@code GatedDeltaNet}: queries, keys
+     * and values through the convolution with SiLU; queries and keys L2-normalised (queries also scaled by
+     * 1 / sqrt(Dk)) and repeated from their key heads to the value heads; the delta rule with log decay
+     * -exp(A_log) softplus(a + dt_bias) and strength sigmoid(b); each head's output RMS-normalised times silu(z);
+     * out_proj. x (B, S, C) -> (B, S, C).
+     */
+    String gatedDeltaNet(int layer, String p, String x) throws IOException {
+        LinearAttentionConfig la = c.linearAttention();
+        int heads = la.numValueHeads();
+        int keyHeads = la.numKeyHeads();
+        int dk = la.keyHeadDim();
+        int dv = la.valueHeadDim();
+        String in = masked(x);
+        List<String> qkvzba = la.fusedProjections() ? fusedInputs(p, in, la)
+                : List.of(linear(p + "in_proj_qkv", in), linear(p + "in_proj_z", in), linear(p + "in_proj_b", in),
+                        linear(p + "in_proj_a", in));
+        String mixed = causalConv(qkvzba.get(0), p + "conv1d.", la.convDim(), la.convKernel(), la.convKernel() - 1,
+                true, "past_key_values." + layer + ".conv_state", "present." + layer + ".conv_state");
+        List<String> qkv = g.ops(3, "Split", List.of(mixed, g.ints(la.keyDim(), la.keyDim(), la.valueDim())),
+                intAttr("axis", 2));
+        String q = g.op("Mul", List.of(l2Normalised(perHead(qkv.get(0), keyHeads, heads, dk)),
+                g.scalar((float) (1 / Math.sqrt(dk)))));                                               // (B, S, H, Dk)
+        String k = l2Normalised(perHead(qkv.get(1), keyHeads, heads, dk));
+        String v = g.op("Reshape", List.of(qkv.get(2), g.ints(0, 0, heads, dv)));                      // (B, S, H, Dv)
+        String beta = g.op("Sigmoid", List.of(qkvzba.get(2)));                                        // (B, S, H)
+        String step = g.op("Softplus", List.of(g.op("Add", List.of(qkvzba.get(3), w.asStored(p + "dt_bias")))));
+        String logDecay = g.op("Mul", List.of(step, negativeExp(w.asStored(p + "A_log"))));
+        String o = gatedRule(StateUpdate.DELTA, layer, q, k, v, logDecay, beta, heads, dk, dv);
+        String z = g.op("Reshape", List.of(qkvzba.get(1), g.ints(0, 0, heads, dv)));
+        String gated = g.op("Mul", List.of(t.rmsNorm(o, w.asStored(p + "norm.weight"), c.normEps(), false),
+                t.activation(Activations.Kind.SILU, z)));
+        return linear(p + "out_proj", g.op("Reshape", List.of(gated, g.ints(0, 0, la.valueDim()))));
+    }
+
+    /**
+     * Qwen3-Next's two projections, their rows grouped per key head ({@code in_proj_qkvz}: a key head's query, key, then
+     * its value heads' values and gates; {@code in_proj_ba}: its value heads' strengths, then their time steps),
+     * gathered into Qwen3.5's order: {qkv (B, S, 2 Dk + Dv), z (B, S, Dv), b (B, S, H), a (B, S, H)}.
+     */
+    private List<String> fusedInputs(String p, String in, LinearAttentionConfig la) throws IOException {
+        int keyHeads = la.numKeyHeads();
+        int dk = la.keyHeadDim();
+        int group = la.numValueHeads() / keyHeads * la.valueHeadDim();
+        String qkvz = g.op("Reshape", List.of(linear(p + "in_proj_qkvz", in), g.ints(0, 0, keyHeads, 2L * dk + 2L * group)));
+        List<String> parts = g.ops(4, "Split", List.of(qkvz, g.ints(dk, dk, group, group)), intAttr("axis", 3));
+        List<String> flat = parts.stream().map(part -> g.op("Reshape", List.of(part, g.ints(0, 0, -1)))).toList();
+        String qkv = g.op("Concat", List.of(flat.get(0), flat.get(1), flat.get(2)), intAttr("axis", 2));
+        int perKeyHead = la.numValueHeads() / keyHeads;
+        String ba = g.op("Reshape", List.of(linear(p + "in_proj_ba", in), g.ints(0, 0, keyHeads, 2L * perKeyHead)));
+        List<String> bAndA = g.ops(2, "Split", List.of(ba, g.ints(perKeyHead, perKeyHead)), intAttr("axis", 3));
+        return List.of(qkv, flat.get(3), g.op("Reshape", List.of(bAndA.get(0), g.ints(0, 0, -1))),
+                g.op("Reshape", List.of(bAndA.get(1), g.ints(0, 0, -1))));
+    }
+
+    /** x / sqrt(sum(x^2) + 1e-6) over the last axis, as core's gated DeltaNet. */
+    private String l2Normalised(String x) {
+        String squares = g.op("ReduceSum", List.of(g.op("Mul", List.of(x, x)), g.ints(-1)), intAttr("keepdims", 1));
+        return g.op("Div", List.of(x, g.op("Sqrt", List.of(g.op("Add", List.of(squares, g.scalar(L2_EPS)))))));
     }
 
     /** Whether some factor on in_proj's parts is not 1 (Falcon-H1's ssm_multipliers). */
