@@ -100,8 +100,8 @@ public final class OnnxExporter {
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
                     + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the latent "
-                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, the recurrent or convolution "
-                    + "layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's mixture beside its "
+                    + "attention of DeepSeek and Mistral 4, gpt-oss's attention sinks, Nemotron-H's Mamba-2 blocks, "
+                    + "Gemma 4's mixture beside its "
                     + "MLP or a vision-language model's language model. Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when decoder.config().hasRecurrentLayers()
