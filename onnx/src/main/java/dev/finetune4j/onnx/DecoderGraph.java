@@ -29,7 +29,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite
  * 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE) the MLP is the mixture ({@link ExpertsGraph}): its
  * router and per-expert weights by their checkpoint names (Granite's stacked experts cut per expert), plus the shared
- * experts the family adds.
+ * experts the family adds. The hybrids' recurrent layers (LFM2's convolutions, Granite 4.0 H's Mamba-2, Qwen3.5's
+ * and Qwen3-Next's gated DeltaNet) mix tokens through {@link RecurrentGraph} in place of attention; Qwen3.5's
+ * attention scales each head's output by its gate.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */

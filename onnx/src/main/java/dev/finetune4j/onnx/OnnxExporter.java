@@ -45,12 +45,17 @@ import java.util.List;
  *   <li>outputs {@code logits} float32 (batch_size, sequence_length, vocab_size) and {@code present.N.key} /
  *       {@code present.N.value} (batch_size, num_key_value_heads, total_sequence_length, head_dim), the next
  *       call's past.</li>
+ *   <li>for each recurrent layer N of a hybrid, its state in place of keys and values, as {@code RecurrentGraph}
+ *       lays it out: {@code past_conv.N} / {@code present_conv.N} (LFM2), or {@code past_key_values.N.conv_state}
+ *       and {@code .recurrent_state} / {@code present.N.conv_state} and {@code .recurrent_state} (Mamba-2, gated
+ *       DeltaNet), of fixed sizes but for the batch, zeros on the first call.</li>
  * </ul>
  *
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
  * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
- * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), and
+ * GLM-4.5 and ERNIE-4.5-MoE (each token's experts chosen in the graph, each expert multiplying only its tokens), the
+ * hybrids with recurrent layers LFM2, LFM2-MoE, Granite 4.0 H, Qwen3.5, Qwen3.5-MoE and Qwen3-Next, and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
