@@ -29,11 +29,14 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee), ERNIE-4.5-MoE's lm_head bias, gpt-oss's
  * attention sinks. In the sparse layers of a mixture of experts ({@link ExpertsGraph#MODEL_TYPES}: Mixtral, Qwen3-MoE,
  * OLMoE, Qwen2-MoE, Granite 3's granitemoe and granitemoeshared, GLM-4.5, ERNIE-4.5-MoE, gpt-oss, DeepSeek-V2,
- * DeepSeek-V3, Mistral 4) the MLP is the mixture ({@link ExpertsGraph}): its router and per-expert weights by their
- * checkpoint names (Granite's, Mistral 4's and gpt-oss's stacked experts cut per expert, gpt-oss's through
- * {@link GptOssExperts}), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers before
- * {@code first_k_dense_replace} keep a dense MLP. DeepSeek-V2, DeepSeek-V3 and Mistral 4 attend by multi-head latent
- * attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width.
+ * DeepSeek-V3, Mistral 4, and the hybrids' mixtures) the MLP is the mixture ({@link ExpertsGraph}): its router and
+ * per-expert weights by their checkpoint names (Granite's, Mistral 4's and gpt-oss's stacked experts cut per expert,
+ * gpt-oss's through {@link GptOssExperts}), plus the shared experts the family adds; DeepSeek's and Mistral 4's layers
+ * before {@code first_k_dense_replace} keep a dense MLP. DeepSeek-V2, DeepSeek-V3 and Mistral 4 attend by multi-head
+ * latent attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width. The hybrids'
+ * recurrent layers (LFM2's convolutions, Granite 4.0 H's Mamba-2, Qwen3.5's and Qwen3-Next's gated DeltaNet) mix
+ * tokens through {@link RecurrentGraph} in place of attention; Qwen3.5's attention scales each head's output by its
+ * gate.
  */
 final class DecoderGraph {
     /**
@@ -45,7 +48,8 @@ final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3");
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
+            "lfm2", "qwen3_5_text");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -59,6 +63,8 @@ final class DecoderGraph {
     private final String queryFactor;
     /** DeepSeek's and Mistral 4's attention in every layer, or null. */
     private final LatentAttentionGraph latentAttention;
+    /** The recurrent token mixers (LFM2, Granite 4.0 H, Qwen3.5), or null in a model without them. */
+    private final RecurrentGraph recurrent;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
@@ -79,6 +85,7 @@ final class DecoderGraph {
         this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
         this.latentAttention = latent == null ? null
                 : new LatentAttentionGraph(c, g, t, w, this::linear, rotary, queryFactor);
+        this.recurrent = c.hasRecurrentLayers() ? new RecurrentGraph(g, t, w, c) : null;
     }
 
     /**
@@ -100,6 +107,9 @@ final class DecoderGraph {
      * could not take images.)
      */
     static boolean covers(DecoderConfig c) {
+        if (c.hasRecurrentLayers() && !RecurrentGraph.covers(c)) {
+            return false;
+        }
         return c.moe() == null ? MODEL_TYPES.contains(c.modelType()) : ExpertsGraph.MODEL_TYPES.contains(c.modelType());
     }
 
@@ -121,10 +131,10 @@ final class DecoderGraph {
             String p = "model.layers." + i + ".";
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
-                x = residual(residual(x, attention(i, p + "self_attn.", n)), feedForward(i, p, n));
+                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, n));
                 continue;
             }
-            x = residual(x, normed(p, norms.attentionOutput(), attention(i, p + "self_attn.", normed(p, norms.input(), x))));
+            x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
             x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
@@ -144,6 +154,20 @@ final class DecoderGraph {
         return g.op("Add", List.of(stream, scaled));
     }
 
+    /** Layer {@code layer}'s token mixer, its module prefix {@code p}: self-attention or a recurrent mixer. */
+    private String tokenMixer(int layer, String p, String x) throws IOException {
+        if (c.isShortConv(layer)) {
+            return recurrent.shortConv(layer, p + "conv.", x);
+        }
+        if (c.isMamba(layer)) {
+            return recurrent.mamba(layer, p + "mamba.", x);
+        }
+        if (c.isLinearAttention(layer)) {
+            return recurrent.gatedDeltaNet(layer, p + "linear_attn.", x);
+        }
+        return attention(layer, p + "self_attn.", x);
+    }
+
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */
     private String attention(int layer, String p, String x) throws IOException {
         if (latentAttention != null) {
@@ -156,7 +180,16 @@ final class DecoderGraph {
                 : List.of(linear(p + "q_proj", x), linear(p + "k_proj", x), linear(p + "v_proj", x));
         RotaryGraph rotation = c.ropeLayers()[layer] ? rope : null;
         DecoderConfig.AttentionNames names = c.attentionNames();
-        String q = heads(qkv.get(0), c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
+        String queries = qkv.get(0);
+        String gate = null;
+        if (c.attentionOutputGate()) { // Qwen3.5: each head's q_proj rows hold its queries, then its output gate
+            List<String> split = g.ops(2, "Split", List.of(g.op("Reshape", List.of(queries,
+                    g.ints(0, 0, c.numAttentionHeads(), 2L * c.headDim()))), g.ints(c.headDim(), c.headDim())),
+                    intAttr("axis", 3));
+            queries = g.op("Reshape", List.of(split.get(0), g.ints(0, 0, qWidth())));
+            gate = g.op("Sigmoid", List.of(g.op("Reshape", List.of(split.get(1), g.ints(0, 0, qWidth())))));
+        }
+        String q = heads(queries, c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
         if (queryFactor != null) {
             q = g.op("Mul", List.of(q, queryFactor));
         }
@@ -165,8 +198,8 @@ final class DecoderGraph {
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
         String sinks = c.attentionSinks() ? w.asStored(p + "sinks") : null;
-        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores,
-                sinks));
+        String context = t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores, sinks);
+        return linear(p + names.output(), gate == null ? context : g.op("Mul", List.of(context, gate)));
     }
 
     /**

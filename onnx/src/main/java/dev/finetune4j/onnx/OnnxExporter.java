@@ -46,6 +46,10 @@ import java.util.List;
  *   <li>outputs {@code logits} float32 (batch_size, sequence_length, vocab_size) and {@code present.N.key} /
  *       {@code present.N.value} (batch_size, num_key_value_heads, total_sequence_length, head_dim), the next
  *       call's past.</li>
+ *   <li>for each recurrent layer N of a hybrid, its state in place of keys and values, as {@code RecurrentGraph}
+ *       lays it out: {@code past_conv.N} / {@code present_conv.N} (LFM2), or {@code past_key_values.N.conv_state}
+ *       and {@code .recurrent_state} / {@code present.N.conv_state} and {@code .recurrent_state} (Mamba-2, gated
+ *       DeltaNet), of fixed sizes but for the batch, zeros on the first call.</li>
  * </ul>
  *
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
@@ -53,7 +57,8 @@ import java.util.List;
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
  * GLM-4.5, ERNIE-4.5-MoE, gpt-oss with its attention sinks (its MXFP4 checkpoints as dequantized on load) and the
  * latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures (each token's experts chosen in the
- * graph, each expert multiplying only its tokens), and
+ * graph, each expert multiplying only its tokens), the hybrids with recurrent layers LFM2, LFM2-MoE, Granite 4.0 H,
+ * Qwen3.5, Qwen3.5-MoE and Qwen3-Next, and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
@@ -102,14 +107,15 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
-                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not the recurrent "
-                    + "or convolution layers of Qwen3-Next, Qwen3.5, Granite 4.0 H, LFM2 and Nemotron-H, Gemma 4's "
-                    + "layers (see below) and mixture beside its MLP or a vision-language model's language model. Serve "
-                    + "it with finetune4j (serve) or from its "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not Nemotron-H's "
+                    + "Mamba-2 blocks, Gemma 4's mixture beside its MLP or a vision-language model's language model. "
+                    + "Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
-            case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
-                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
-                    + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
+            case DecoderModel decoder when decoder.config().hasRecurrentLayers()
+                    && !RecurrentGraph.covers(decoder.config()) -> throw new IllegalArgumentException(
+                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "') that this ONNX "
+                    + "graph does not compute: it carries the state of the recurrent layers of "
+                    + String.join(", ", RecurrentGraph.MODEL_TYPES.stream().sorted().toList()) + " only. Serve "
                     + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
             case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
                     "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "

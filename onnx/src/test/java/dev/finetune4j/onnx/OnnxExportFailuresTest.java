@@ -106,11 +106,11 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP) is refused with the
-     * mixtures that do export and what to use instead.
+     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP, Nemotron-H's Mamba-2 blocks)
+     * is refused with the mixtures that do export and what to use instead.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gemma4_text_moe"})
+    @ValueSource(strings = {"gemma4_text_moe", "nemotron_h_moe"})
     void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
@@ -118,7 +118,7 @@ class OnnxExportFailuresTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
             assertTrue(e.getMessage().contains("mixture of experts (model_type '" + model.spec().modelType() + "')")
-                    && Stream.of("deepseek_v3", "gpt_oss", "mistral4", "mixtral", "qwen3_moe")
+                    && Stream.of("deepseek_v3", "gpt_oss", "lfm2_moe", "mistral4", "mixtral", "qwen3_5_moe_text")
                             .allMatch(exported -> e.getMessage().contains(exported))
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
@@ -143,17 +143,20 @@ class OnnxExportFailuresTest {
         assertEquals(List.of("gemma4_text"), entries(tmp));
     }
 
-    /** Recurrent layers carry a state the graph does not: refused with what to use, the folder left as it was. */
+    /**
+     * Recurrent layers whose state the graph does not carry (Nemotron-H's blocks, Falcon-H1's Mamba-2 beside attention)
+     * are refused with the families that export and what to use, the folder left as it was.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3_5", "granite4_h"})
+    @ValueSource(strings = {"nemotron_h", "falcon_h1"})
     void recurrentLayersAreRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("recurrent layers") && e.getMessage().contains("export-gguf"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains("recurrent layers (model_type '") && e.getMessage().contains("granitemoehybrid")
+                    && e.getMessage().contains("export-gguf"), e.getMessage());
         }
         assertEquals(List.of(family), entries(tmp));
     }

@@ -62,8 +62,7 @@ class OnnxFamiliesTest {
             Path onnx = OnnxExporter.export(model, tmp.resolve("onnx"));
             long[][] ids = fixture.ids("input_ids");
             long[][] all = ones(ids.length, ids[0].length);
-            try (OrtDecoder ort = new OrtDecoder(onnx, model.spec().numLayers(), model.spec().numKeyValueHeads(),
-                    model.spec().headDim())) {
+            try (OrtDecoder ort = new OrtDecoder(onnx)) {
                 float[][][] full = ort.logits(ids, all, positions(ids));
                 assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
                 assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");

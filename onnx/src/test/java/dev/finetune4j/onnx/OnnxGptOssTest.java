@@ -48,8 +48,7 @@ class OnnxGptOssTest {
         CoreFixture fixture = CoreFixture.copy("references/gpt_oss", tmp.resolve("gpt_oss"));
         apply(change, fixture.folder());
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec().numLayers(),
-                     model.spec().numKeyValueHeads(), model.spec().headDim())) {
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
             long[][] ids = fixture.ids("input_ids");
             long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
             float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
@@ -80,8 +79,7 @@ class OnnxGptOssTest {
             assertArrayEquals(Files.readAllBytes(plainOnnx.resolveSibling(OnnxExporter.DATA_FILE)),
                     Files.readAllBytes(packedOnnx.resolveSibling(OnnxExporter.DATA_FILE)),
                     "the dequantized experts, written as float32, are the float checkpoint's");
-            try (OrtDecoder ort = new OrtDecoder(packedOnnx, model.spec().numLayers(), model.spec().numKeyValueHeads(),
-                    model.spec().headDim())) {
+            try (OrtDecoder ort = new OrtDecoder(packedOnnx)) {
                 long[][] ids = plain.ids("input_ids");
                 long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
                 LogitsDifference d = LogitsDifference.of(plain.logits("logits"),

@@ -53,7 +53,7 @@ class OnnxLatentAttentionTest {
             assertPastWidths(onnx, model.spec().numKeyValueHeads(), sizes);
             long[][] ids = fixture.ids("input_ids");
             long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            try (OrtDecoder ort = open(onnx, model)) {
+            try (OrtDecoder ort = new OrtDecoder(onnx)) {
                 float[][][] full = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
                 assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
                 assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");
@@ -108,7 +108,7 @@ class OnnxLatentAttentionTest {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         OnnxMixtureOfExpertsTest.rewriteConfig(fixture.folder(), change.edit);
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = open(OnnxExporter.export(model, tmp.resolve("onnx")), model)) {
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
             long[][] ids = fixture.ids("input_ids");
             long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
             float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
@@ -119,13 +119,6 @@ class OnnxLatentAttentionTest {
                     + missed);
             assertTrue(missed.value() > 100 * TOLERANCE, family + " with " + change + " must miss the reference: " + missed);
         }
-    }
-
-    /** The model's export run by ONNX Runtime, its pasts of the widths the graph declares. */
-    private static OrtDecoder open(Path onnx, LanguageModel model) throws Exception {
-        LatentAttentionConfig sizes = ((DecoderModel) model).config().latentAttention();
-        return new OrtDecoder(onnx, model.spec().numLayers(), model.spec().numKeyValueHeads(), sizes.qkHeadDim(),
-                sizes.vHeadDim());
     }
 
     /** Every layer's past and present keys are (B, H, *, qk_head_dim), its values (B, H, *, v_head_dim). */

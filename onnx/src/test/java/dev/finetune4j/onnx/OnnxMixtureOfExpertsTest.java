@@ -67,8 +67,7 @@ class OnnxMixtureOfExpertsTest {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         apply(change, fixture.folder());
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec().numLayers(),
-                     model.spec().numKeyValueHeads(), model.spec().headDim())) {
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
             long[][] ids = fixture.ids("input_ids");
             long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
             float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));

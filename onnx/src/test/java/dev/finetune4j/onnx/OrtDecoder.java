@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -15,28 +16,20 @@ import java.util.Map;
 
 /**
  * An exported model run by ONNX Runtime the way ONNX Runtime GenAI drives it: every call feeds the new tokens,
- * the attention mask over past and new tokens, their positions and the previous call's {@code present.*} as
- * {@code past_key_values.*} (empty tensors on the first call).
+ * the attention mask over past and new tokens, their positions and the previous call's presents as its pasts
+ * ({@code present.N.key} as {@code past_key_values.N.key}, {@code present_conv.N} as {@code past_conv.N}, ...): on the
+ * first call each past has the size the graph declares, the batch aside, with its symbolic sizes 0 (the attention
+ * layers' pasts are empty, the recurrent layers' states zeros).
  */
 final class OrtDecoder implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
-    private final int layers;
-    private final int kvHeads;
-    private final int headDim;
-    /** The width of a cached value head: headDim but in latent attention, whose values are narrower or wider. */
-    private final int valueDim;
+    /** The graph's past inputs, attention layers' and recurrent layers' alike. */
+    private final List<String> pasts;
 
-    OrtDecoder(Path modelFile, int layers, int kvHeads, int headDim) throws OrtException {
-        this(modelFile, layers, kvHeads, headDim, headDim);
-    }
-
-    OrtDecoder(Path modelFile, int layers, int kvHeads, int headDim, int valueDim) throws OrtException {
+    OrtDecoder(Path modelFile) throws OrtException {
         this.session = env.createSession(modelFile.toString(), new OrtSession.SessionOptions());
-        this.layers = layers;
-        this.kvHeads = kvHeads;
-        this.headDim = headDim;
-        this.valueDim = valueDim;
+        this.pasts = session.getInputNames().stream().filter(name -> name.startsWith("past")).sorted().toList();
     }
 
     /** Logits [batch][seq][vocab] of one call without a past. */
@@ -46,9 +39,8 @@ final class OrtDecoder implements AutoCloseable {
             inputs.put("input_ids", OnnxTensor.createTensor(env, ids));
             inputs.put("attention_mask", OnnxTensor.createTensor(env, mask));
             inputs.put("position_ids", OnnxTensor.createTensor(env, positions));
-            for (int i = 0; i < layers; i++) {
-                inputs.put("past_key_values." + i + ".key", emptyPast(ids.length, headDim));
-                inputs.put("past_key_values." + i + ".value", emptyPast(ids.length, valueDim));
+            for (String past : pasts) {
+                inputs.put(past, firstPast(past, ids.length));
             }
             try (OrtSession.Result result = session.run(inputs)) {
                 return (float[][][]) result.get("logits").orElseThrow().getValue();
@@ -137,8 +129,39 @@ final class OrtDecoder implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #logitsAfterPast} with the first call's state for {@code past} (B, C, W) shifted one step later along its
+     * last axis before the second call reads it (a zero column first, the newest column dropped): a convolution state
+     * off by one token.
+     */
+    float[][][] logitsAfterShiftedState(long[] ids, int split, String past) throws OrtException {
+        try (Step first = step(Arrays.copyOf(ids, split), null);
+             OnnxTensor shifted = shiftedOneStep((OnnxTensor) first.result.get(presentOf(past)).orElseThrow());
+             Step second = step(Arrays.copyOfRange(ids, split, ids.length), first, Map.of(past, shifted))) {
+            return second.logits();
+        }
+    }
+
+    private OnnxTensor shiftedOneStep(OnnxTensor state) throws OrtException {
+        long[] shape = state.getInfo().getShape();
+        int width = Math.toIntExact(shape[shape.length - 1]);
+        FloatBuffer buffer = state.getFloatBuffer();
+        float[] values = new float[buffer.remaining()];
+        buffer.get(values);
+        float[] shifted = new float[values.length];
+        for (int row = 0; row < values.length; row += width) {
+            System.arraycopy(values, row, shifted, row + 1, width - 1);
+        }
+        return OnnxTensor.createTensor(env, FloatBuffer.wrap(shifted), shape);
+    }
+
     /** One call of a single sequence: {@code fed} after the tokens that {@code previous} (null: none) has seen. */
     private Step step(long[] fed, Step previous) throws OrtException {
+        return step(fed, previous, Map.of());
+    }
+
+    /** {@link #step(long[], Step)} with the pasts {@code replaced} names fed from it instead of from {@code previous}. */
+    private Step step(long[] fed, Step previous, Map<String, OnnxTensor> replaced) throws OrtException {
         int past = previous == null ? 0 : previous.seen;
         long[] positions = new long[fed.length];
         for (int j = 0; j < fed.length; j++) {
@@ -150,17 +173,15 @@ final class OrtDecoder implements AutoCloseable {
             owned.put("input_ids", OnnxTensor.createTensor(env, new long[][]{fed}));
             owned.put("attention_mask", OnnxTensor.createTensor(env, new long[][]{ones(past + fed.length)}));
             owned.put("position_ids", OnnxTensor.createTensor(env, new long[][]{positions}));
-            for (int i = 0; i < layers; i++) {
-                for (String part : List.of("key", "value")) {
-                    String name = "past_key_values." + i + "." + part;
-                    if (previous == null) {
-                        owned.put(name, emptyPast(1, part.equals("key") ? headDim : valueDim));
-                    } else {
-                        inputs.put(name, (OnnxTensor) previous.result.get("present." + i + "." + part).orElseThrow());
-                    }
+            for (String name : pasts) {
+                if (previous == null) {
+                    owned.put(name, firstPast(name, 1));
+                } else {
+                    inputs.put(name, (OnnxTensor) previous.result.get(presentOf(name)).orElseThrow());
                 }
             }
             inputs.putAll(owned);
+            inputs.putAll(replaced);
             return new Step(session.run(inputs), past + fed.length);
         } finally {
             owned.values().forEach(OnnxTensor::close);
@@ -179,8 +200,22 @@ final class OrtDecoder implements AutoCloseable {
         }
     }
 
-    private OnnxTensor emptyPast(int batch, int width) throws OrtException {
-        return OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[]{batch, kvHeads, 0, width});
+    /** The first call's {@code past}: zeros of its declared shape, {@code batch} rows, its symbolic sizes 0. */
+    private OnnxTensor firstPast(String past, int batch) throws OrtException {
+        long[] shape = ((TensorInfo) session.getInputInfo().get(past).getInfo()).getShape().clone();
+        shape[0] = batch;
+        long size = 1;
+        for (int i = 1; i < shape.length; i++) {
+            shape[i] = Math.max(shape[i], 0);
+            size *= shape[i];
+        }
+        return OnnxTensor.createTensor(env, FloatBuffer.allocate(Math.toIntExact(batch * size)), shape);
+    }
+
+    /** The output the next call feeds as {@code past}: present.N.key for past_key_values.N.key, present_conv.N for past_conv.N. */
+    private static String presentOf(String past) {
+        String keyValues = "past_key_values.";
+        return past.startsWith(keyValues) ? "present." + past.substring(keyValues.length()) : "present" + past.substring(4);
     }
 
     private static long[] ones(int n) {
