@@ -44,11 +44,6 @@ final class LoraAdapter {
         return factors.get(path);
     }
 
-    /** The module paths this adapter changes. */
-    Iterable<String> paths() {
-        return factors.keySet();
-    }
-
     /** Adds a reference (a request that starts with this version). */
     LoraAdapter retain() {
         references.incrementAndGet();
