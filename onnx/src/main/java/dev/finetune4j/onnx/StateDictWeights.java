@@ -1,6 +1,8 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -11,7 +13,8 @@ import java.util.function.IntFunction;
 /**
  * A model's state dict handed out to the graph by Hugging Face name, each tensor once, so that an export that
  * leaves a tensor unused (an unmerged adapter's, or one of a layout this exporter does not know) fails instead of
- * silently computing something else than the model.
+ * silently computing something else than the model. NF4 weights (a QLoRA base) are written dequantized, one weight
+ * (or one expert of a stacked weight) at a time.
  */
 final class StateDictWeights {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
@@ -19,6 +22,8 @@ final class StateDictWeights {
             + "model with the adapter folded into its weights";
 
     private final Map<String, Tensor> remaining;
+    /** An NF4 expert's stacked weight and the index of its first value there: NF4 is dequantized from whole tensors. */
+    private final Map<String, Nf4Slice> nf4Experts = new LinkedHashMap<>();
     private final GraphBuilder graph;
 
     StateDictWeights(Map<String, Tensor> stateDict, GraphBuilder graph) {
@@ -28,12 +33,12 @@ final class StateDictWeights {
 
     /** The weight {@code name} as stored; returns its initializer's name (the same). */
     String asStored(String name) throws IOException {
-        return graph.weight(name, take(name), false);
+        return write(name, name, false);
     }
 
     /** An nn.Linear weight (out, in), stored transposed (in, out) for MatMul under the name {@code name + ".T"}. */
     String transposed(String name) throws IOException {
-        return graph.weight(name + ".T", take(name), true);
+        return write(name + ".T", name, true);
     }
 
     /** The weight {@code name} as stored, or null when the model has none (an optional bias). */
@@ -55,7 +60,32 @@ final class StateDictWeights {
         }
         int[] slice = Arrays.copyOfRange(stacked.shape().dims(), 1, stacked.rank());
         for (int e = 0; e < stacked.dim(0); e++) {
-            remaining.put(expertName.apply(e), stacked.slice(0, e, e + 1).reshape(slice));
+            Tensor expert = stacked.slice(0, e, e + 1).reshape(slice);
+            remaining.put(expertName.apply(e), expert);
+            if (stacked.dtype() == DType.NF4) {
+                nf4Experts.put(expertName.apply(e), new Nf4Slice(stacked, (long) e * expert.numel()));
+            }
+        }
+    }
+
+    private String write(String initializer, String name, boolean transpose) throws IOException {
+        Tensor weight = take(name);
+        if (weight.dtype() != DType.NF4) {
+            return graph.weight(initializer, weight, transpose);
+        }
+        try (TensorScope scope = TensorScope.open()) {
+            Nf4Slice expert = nf4Experts.remove(name);
+            Tensor values = expert == null ? weight.convertTo(DType.F32, scope) : expert.dequantized(weight, scope);
+            return graph.weight(initializer, values, transpose);
+        }
+    }
+
+    /** Values [first, first + n) of the NF4 tensor {@code whole}, n being the expert's size. */
+    private record Nf4Slice(Tensor whole, long first) {
+        Tensor dequantized(Tensor expert, TensorScope scope) {
+            Tensor values = Tensor.empty(scope, expert.device(), DType.F32, expert.shape());
+            whole.backend().quantization().dequantizeNf4(whole, first, values);
+            return values;
         }
     }
 

@@ -4,7 +4,10 @@ import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
@@ -84,6 +87,50 @@ class OnnxGraphLayoutTest {
                 assertTrue(Long.parseLong(where.get("offset")) + 4 * numel <= dataSize, t.getName());
             }
             assertEquals(lm.stateDict().size(), external, "every weight of the model, once");
+        }
+    }
+
+    /**
+     * A model loaded in NF4 (QLoRA's base) exports its dequantized weights as float32: ONNX Runtime gives the NF4
+     * model's own logits and greedy tokens, which differ from the float checkpoint's.
+     */
+    @Test
+    void nf4WeightsAreWrittenDequantized(@TempDir Path tmp) throws Exception {
+        Path folder = OnnxExporterTest.resource("hf-tiny/qwen2");
+        try (LanguageModel full = AutoModel.loadCausalLM(folder);
+             LanguageModel nf4 = AutoModel.loadCausalLM(folder,
+                     LoadOptions.builder().quantization(Quantization.NF4).build())) {
+            assertEquals(DType.NF4, nf4.stateDict().get("model.layers.0.mlp.up_proj.weight").dtype());
+            OnnxExporterTest.Expected expected = OnnxExporterTest.Expected.of(nf4);
+            assertTrue(LogitsDifference.of(OnnxExporterTest.Expected.of(full).logits(), expected.logits(),
+                    OnnxFamiliesTest.ones(2, 10)).value() > 100 * OnnxExporterTest.TOLERANCE, "NF4 moves the logits");
+            OnnxExporterTest.assertOnnxRuntimeMatches(OnnxExporter.export(nf4, tmp.resolve("onnx")), nf4.spec(),
+                    expected, "hf-tiny/qwen2 in NF4");
+        }
+    }
+
+    /** gpt-oss in NF4: its stacked experts are quantized whole and written one dequantized expert at a time. */
+    @Test
+    void nf4StackedExpertsAreWrittenDequantized(@TempDir Path tmp) throws Exception {
+        Path folder = ReferenceFolders.copy("references/gpt_oss", List.of("config.json", "model.safetensors"),
+                tmp.resolve("gpt_oss"));
+        try (LanguageModel nf4 = AutoModel.loadCausalLM(folder,
+                LoadOptions.builder().quantization(Quantization.NF4).build())) {
+            assertEquals(DType.NF4, nf4.stateDict().get("model.layers.0.mlp.experts.gate_up_proj").dtype());
+            OnnxExporterTest.assertOnnxRuntimeMatches(OnnxExporter.export(nf4, tmp.resolve("onnx")), nf4.spec(),
+                    OnnxExporterTest.Expected.of(nf4), "gpt_oss in NF4");
+        }
+    }
+
+    /** A mixture of experts in bf16 (Mixtral's reference, converted) exports as float32 and runs as the model does. */
+    @Test
+    void aMixtureInBf16IsWrittenAsFloat32(@TempDir Path tmp) throws Exception {
+        Path mixtral = ReferenceFolders.copy("references/mixtral", List.of("config.json", "model.safetensors"),
+                tmp.resolve("mixtral"));
+        try (LanguageModel lm = AutoModel.loadCausalLM(toBf16(mixtral, tmp.resolve("bf16")))) {
+            assertEquals(DType.BF16, lm.stateDict().get("model.layers.0.block_sparse_moe.experts.0.w1.weight").dtype());
+            OnnxExporterTest.assertOnnxRuntimeMatches(OnnxExporter.export(lm, tmp.resolve("onnx")), lm.spec(),
+                    OnnxExporterTest.Expected.of(lm), "mixtral in bf16");
         }
     }
 
