@@ -1,8 +1,11 @@
 package dev.finetune4j.gguf;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -192,7 +195,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
             while (p.isExpert() && end < placements.size() && placements.get(end).ggufName().equals(p.ggufName())) {
                 end++;
             }
-            List<Tensor> tensors = new ArrayList<>();
+            List<ExpertMatrix> tensors = new ArrayList<>();
             for (Placement slice : placements.subList(i, end)) {
                 Tensor t = remaining.remove(slice.hfName());
                 if (t == null && slice.part() != null) {
@@ -202,11 +205,11 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
                     throw new IllegalArgumentException("the model has no tensor '" + slice.hfName() + "', which GGUF's "
                             + slice.ggufName() + " needs; " + MERGE_HINT);
                 }
-                // an expert's part is taken here, before stacking; a tensor of its own takes its part in tensor()
-                tensors.add(slice.isExpert() && slice.part() != null ? slice.part().of(t) : t);
+                // an expert's part is taken in stacked(); a tensor of its own takes its part in tensor()
+                tensors.add(new ExpertMatrix(t, slice.isExpert() ? slice.part() : null));
             }
             out.add(p.isExpert() ? stacked(p.ggufName(), tensors, type, layout)
-                    : p.tensor(p.ggufName(), tensors.getFirst(), type, layout));
+                    : p.tensor(p.ggufName(), tensors.getFirst().weight(), type, layout));
             i = end;
         }
         if (!remaining.isEmpty()) {
@@ -222,9 +225,10 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
      * dims [in, out, experts]: expert e's rows follow expert e - 1's, as the converter's {@code torch.stack} lays
      * them out.
      */
-    private static GgufTensor stacked(String name, List<Tensor> experts, GgufType type, ModelLayout layout) {
-        Tensor first = experts.getFirst();
-        for (Tensor t : experts) {
+    private static GgufTensor stacked(String name, List<ExpertMatrix> experts, GgufType type, ModelLayout layout) {
+        Tensor first = experts.getFirst().matrix();
+        for (ExpertMatrix e : experts) {
+            Tensor t = e.matrix();
             if (t.rank() != 2 || t.dim(0) != first.dim(0) || t.dim(1) != first.dim(1)) {
                 throw new IllegalArgumentException("the experts of GGUF's " + name + " differ in shape ("
                         + first.shape() + " and " + t.shape() + "); a stacked expert tensor needs equal matrices");
@@ -232,10 +236,34 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
         }
         long[] dims = {first.dim(1), first.dim(0), experts.size()};
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout), sink -> {
-            for (Tensor t : experts) {
-                TensorRows.reordered(t, IntUnaryOperator.identity(), null, null, Values.NONE).forEach(sink);
+            try (TensorScope scope = TensorScope.open()) {
+                Map<Tensor, Tensor> readable = new IdentityHashMap<>(); // each NF4 weight dequantized once
+                for (ExpertMatrix e : experts) {
+                    Tensor weight = readable.computeIfAbsent(e.weight(), w -> readable(w, scope));
+                    TensorRows.reordered(e.of(weight), IntUnaryOperator.identity(), null, null, Values.NONE)
+                            .forEach(sink);
+                }
             }
         });
+    }
+
+    /** One expert's matrix: its weight, or the part of a stacked weight that is its ({@code part} null: all of it). */
+    private record ExpertMatrix(Tensor weight, Part part) {
+        Tensor matrix() {
+            return of(weight);
+        }
+
+        Tensor of(Tensor readableWeight) {
+            return part == null ? readableWeight : part.of(readableWeight);
+        }
+    }
+
+    /**
+     * {@code weight}, or for NF4 (a QLoRA base) its values in float32: NF4 blocks run over a whole tensor, so a
+     * transposed or partial view of one cannot be read; the view is taken of the float copy instead.
+     */
+    private static Tensor readable(Tensor weight, TensorScope scope) {
+        return weight.dtype() == DType.NF4 ? weight.convertTo(DType.F32, scope) : weight;
     }
 
     /**
@@ -243,22 +271,30 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
      * {@code type} stores it in a model of {@code layout}.
      */
     GgufTensor tensor(String name, Tensor t, GgufType type, ModelLayout layout) {
-        Tensor view = transposed ? t.transpose(0, 1) : t;
-        if (part instanceof RowRange rows && (view.rank() != 2 || (long) rows.first() + rows.count() > view.dim(0))) {
+        Tensor turned = transposed ? t.transpose(0, 1) : t;
+        if (part instanceof RowRange rows && (turned.rank() != 2 || (long) rows.first() + rows.count() > turned.dim(0))) {
             throw new IllegalArgumentException("GGUF's " + name + " is rows " + rows.first() + " to "
                     + (rows.first() + rows.count()) + " of '" + hfName + "', which has shape " + t.shape()
                     + "; the model's config and its weights disagree: check its intermediate size");
         }
-        if (part != null) {
-            view = part.of(view);
-        }
+        Tensor view = placed(t);
         long[] dims = TensorRows.ggmlDims(view);
-        int rows = Math.toIntExact(view.numel() / view.dim(view.rank() - 1));
+        int rowCount = Math.toIntExact(view.numel() / view.dim(view.rank() - 1));
         if (part instanceof SelectedRows selected) {
-            dims[1] = rows = selected.count();
+            dims[1] = rowCount = selected.count();
         }
-        return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
-                TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, columnOrder,
-                        factors, values, rows));
+        int rows = rowCount;
+        IntUnaryOperator order = rowOrder == null ? IntUnaryOperator.identity() : rowOrder;
+        return new GgufTensor(name, dims, type.storageOf(name, dims, layout), sink -> {
+            try (TensorScope scope = TensorScope.open()) {
+                TensorRows.reordered(placed(readable(t, scope)), order, columnOrder, factors, values, rows).forEach(sink);
+            }
+        });
+    }
+
+    /** {@code t} turned as placed and cut to this placement's part: a view of it. */
+    private Tensor placed(Tensor t) {
+        Tensor turned = transposed ? t.transpose(0, 1) : t;
+        return part == null ? turned : part.of(turned);
     }
 }
