@@ -1,5 +1,6 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -7,6 +8,7 @@ import dev.finetune4j.core.models.decoder.DenseMlp;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
+import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
 import dev.finetune4j.core.models.decoder.QueryTemperature;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 
@@ -36,7 +38,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * latent attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width. The hybrids'
  * recurrent layers (LFM2's convolutions, Granite 4.0 H's Mamba-2, Qwen3.5's and Qwen3-Next's gated DeltaNet) mix
  * tokens through {@link RecurrentGraph} in place of attention; Qwen3.5's attention scales each head's output by its
- * gate.
+ * gate. A Nemotron-H layer is one block after its own norm ({@link BlockPattern}: a Mamba-2 mixer, attention without
+ * rotary, an MLP of squared ReLU without a gate, or a mixture of such experts beside a shared one); a Falcon-H1 layer
+ * runs attention and a Mamba-2 mixer side by side on one norm, with its multipliers ({@link ParallelHybridConfig}).
  */
 final class DecoderGraph {
     /**
@@ -49,7 +53,7 @@ final class DecoderGraph {
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
-            "lfm2", "qwen3_5_text");
+            "lfm2", "qwen3_5_text", BlockPattern.MODEL_TYPE, ParallelHybridConfig.MODEL_TYPE);
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -119,23 +123,29 @@ final class DecoderGraph {
     }
 
     private void build() throws IOException {
-        String tableName = "model.embed_tokens.weight";
+        String tableName = "model." + c.embeddingsName() + ".weight";
         float embeddingFactor = c.embeddingFactor(model.stateDict().get(tableName).dtype());
         String table = w.asStored(tableName);
         String x = t.embedding(table, TransformerGraph.INPUT_IDS);
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
             x = g.op("Mul", List.of(x, g.scalar(embeddingFactor)));
         }
-        DecoderConfig.LayerNormNames norms = c.normNames();
+        BlockPattern blocks = c.blockPattern();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
+            DecoderConfig.LayerNormNames norms = c.normNames(i);
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
                 x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, n));
                 continue;
             }
-            x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
-            x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
+            // a Nemotron-H layer is one block: a token mixer or an MLP (or mixture), after its own norm
+            if (blocks == null || blocks.kind(i).mixesTokens()) {
+                x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
+            }
+            if (blocks == null || !blocks.kind(i).mixesTokens()) {
+                x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
+            }
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
         float logitsScaling = c.multipliers().logitsScaling();
@@ -154,18 +164,34 @@ final class DecoderGraph {
         return g.op("Add", List.of(stream, scaled));
     }
 
-    /** Layer {@code layer}'s token mixer, its module prefix {@code p}: self-attention or a recurrent mixer. */
+    /**
+     * Layer {@code layer}'s token mixer, its module prefix {@code p}: self-attention or a recurrent mixer (Nemotron-H's
+     * either one named {@code mixer}), or Falcon-H1's two side by side on the same input, each scaled:
+     * attention_out attn(attention_in x) + ssm_out mamba(x).
+     */
     private String tokenMixer(int layer, String p, String x) throws IOException {
+        String block = c.blockPattern() == null ? null : p + "mixer.";
         if (c.isShortConv(layer)) {
             return recurrent.shortConv(layer, p + "conv.", x);
         }
         if (c.isMamba(layer)) {
-            return recurrent.mamba(layer, p + "mamba.", x);
+            return recurrent.mamba(layer, block != null ? block : p + "mamba.", x);
         }
         if (c.isLinearAttention(layer)) {
             return recurrent.gatedDeltaNet(layer, p + "linear_attn.", x);
         }
-        return attention(layer, p + "self_attn.", x);
+        ParallelHybridConfig parallel = c.parallelHybrid();
+        if (parallel != null) {
+            String attended = attention(layer, p + "self_attn.", scaled(x, parallel.attentionIn()));
+            String ssm = recurrent.mamba(layer, p + "mamba.", x);
+            return g.op("Add", List.of(scaled(ssm, parallel.ssmOut()), scaled(attended, parallel.attentionOut())));
+        }
+        return attention(layer, block != null ? block : p + "self_attn.", x);
+    }
+
+    /** x times {@code factor}, or x itself where the factor is 1. */
+    private String scaled(String x, float factor) {
+        return factor == 1f ? x : g.op("Mul", List.of(x, g.scalar(factor)));
     }
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */
@@ -193,7 +219,9 @@ final class DecoderGraph {
         if (queryFactor != null) {
             q = g.op("Mul", List.of(q, queryFactor));
         }
-        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + names.keyNorm() + ".weight", rotation);
+        // Falcon-H1's key_multiplier scales the keys before the rotation and the cache, as core does
+        String keys = c.parallelHybrid() == null ? qkv.get(1) : scaled(qkv.get(1), c.parallelHybrid().key());
+        String k = heads(keys, c.numKeyValueHeads(), p + names.keyNorm() + ".weight", rotation);
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
@@ -260,6 +288,7 @@ final class DecoderGraph {
         String routerBias = moe.naming().routerBias() ? w.asStored(router + ".bias") : null;
         ExpertsGraph.Expert expert = moe.naming() == MoeConfig.Naming.GPT_OSS
                 ? new GptOssExperts(g, w, p + "experts.", moe)
+                : names.gate() == null ? (e, rows) -> ungatedMlp(p + "experts." + e + ".", names, rows)
                 : (e, rows) -> gatedMlp(p + "experts." + e + ".", names, granite || mistral4,
                         moe.expertIntermediateSize(), rows);
         String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, routerWeight, routerBias, selectionBias,
@@ -268,27 +297,40 @@ final class DecoderGraph {
             String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
             String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);
             routed = g.op("Add", List.of(routed, g.op("Mul", List.of(shared, share))));
-        } else if (moe.sharedExpertIntermediateSize() > 0) {
-            routed = g.op("Add", List.of(routed, gatedMlp(p + "shared_experts.", MlpNames.STANDARD, false, 0, tokens)));
+        } else if (moe.sharedExpertIntermediateSize() > 0) { // Nemotron-H's named and computed as its experts
+            String shared = names.gate() == null ? ungatedMlp(p + "shared_experts.", names, tokens)
+                    : gatedMlp(p + "shared_experts.", MlpNames.STANDARD, false, 0, tokens);
+            routed = g.op("Add", List.of(routed, shared));
         }
         return g.op("Reshape", List.of(routed, g.op("Shape", List.of(x))));
     }
 
     /**
      * down(act(gate(x)) * up(x)) of layer prefix {@code layer}, named as {@link DenseMlp} says; Phi-3's gate_up_proj
-     * and Granite 4's input_linear hold the gate first; StarCoder2's, Arcee's and Apertus's down(act(up(x))) have no
-     * gate (Apertus's act is xIELU with the layer's learned scalars).
+     * and Granite 4's input_linear hold the gate first; Falcon-H1 scales the gate before the activation and the
+     * output by its mlp_multipliers; StarCoder2's, Arcee's, Apertus's and Nemotron-H's down(act(up(x))) have no gate
+     * (Apertus's act is xIELU with the layer's learned scalars).
      */
     private String mlp(String layer, String x) throws IOException {
         DenseMlp mlp = c.denseMlp();
         String p = layer + mlp.module() + ".";
+        if (!mlp.gated() && !c.xielu()) {
+            return ungatedMlp(p, mlp.names(), x);
+        }
         if (!mlp.gated()) {
             String up = linear(p + mlp.names().up(), x);
-            String activated = c.xielu() ? t.xielu(up, w.asStored(p + "act_fn.alpha_p"), w.asStored(p + "act_fn.alpha_n"))
-                    : t.activation(c.hiddenAct(), up);
+            String activated = t.xielu(up, w.asStored(p + "act_fn.alpha_p"), w.asStored(p + "act_fn.alpha_n"));
             return linear(p + mlp.names().down(), activated);
         }
-        return gatedMlp(p, mlp.names(), mlp.fusedGateUp(), c.intermediateSize(), x);
+        ParallelHybridConfig falcon = c.parallelHybrid();
+        String out = gatedMlp(p, mlp.names(), mlp.fusedGateUp(), c.intermediateSize(),
+                falcon == null ? 1f : falcon.mlpGate(), x);
+        return falcon == null ? out : scaled(out, falcon.mlpDown());
+    }
+
+    /** down(act(up(x))) of the MLP {@code p}, its projections named {@code names} (which name no gate). */
+    private String ungatedMlp(String p, MlpNames names, String x) throws IOException {
+        return linear(p + names.down(), t.activation(c.hiddenAct(), linear(p + names.up(), x)));
     }
 
     /**
@@ -296,10 +338,16 @@ final class DecoderGraph {
      * projection holds the gate's {@code width} outputs first, then the up half's.
      */
     private String gatedMlp(String p, MlpNames names, boolean fused, int width, String x) throws IOException {
+        return gatedMlp(p, names, fused, width, 1f, x);
+    }
+
+    /** {@link #gatedMlp(String, MlpNames, boolean, int, String)} with the gate times {@code gateFactor} before act. */
+    private String gatedMlp(String p, MlpNames names, boolean fused, int width, float gateFactor, String x)
+            throws IOException {
         List<String> gateUp = fused
                 ? g.ops(2, "Split", List.of(linear(p + names.gate(), x), g.ints(width, width)), intAttr("axis", -1))
                 : List.of(linear(p + names.gate(), x), linear(p + names.up(), x));
-        String gate = t.activation(c.hiddenAct(), gateUp.get(0));
+        String gate = t.activation(c.hiddenAct(), scaled(gateUp.get(0), gateFactor));
         return linear(p + names.down(), g.op("Mul", List.of(gate, gateUp.get(1))));
     }
 

@@ -1,5 +1,6 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
@@ -37,7 +38,7 @@ final class ExpertsGraph {
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
             "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "gpt_oss", LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE, "lfm2_moe",
-            "granitemoehybrid", "qwen3_next", "qwen3_5_moe_text");
+            "granitemoehybrid", "qwen3_next", "qwen3_5_moe_text", BlockPattern.MODEL_TYPE);
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {

@@ -58,7 +58,8 @@ import java.util.List;
  * GLM-4.5, ERNIE-4.5-MoE, gpt-oss with its attention sinks (its MXFP4 checkpoints as dequantized on load) and the
  * latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures (each token's experts chosen in the
  * graph, each expert multiplying only its tokens), the hybrids with recurrent layers LFM2, LFM2-MoE, Granite 4.0 H,
- * Qwen3.5, Qwen3.5-MoE and Qwen3-Next, and
+ * Qwen3.5, Qwen3.5-MoE, Qwen3-Next, Nemotron-H (dense and mixture: one Mamba-2, attention, MLP or mixture block per
+ * layer) and Falcon-H1 (attention and Mamba-2 side by side in every layer), and
  * GPT-2 ({@link Gpt2Model}). Phi-3's longrope
  * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
  * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
@@ -107,16 +108,10 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
                     throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
                     + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
-                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not Nemotron-H's "
-                    + "Mamba-2 blocks, Gemma 4's mixture beside its MLP or a vision-language model's language model. "
+                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not "
+                    + "Gemma 4's mixture beside its MLP or a vision-language model's language model. "
                     + "Serve it with finetune4j (serve) or from its "
                     + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
-            case DecoderModel decoder when decoder.config().hasRecurrentLayers()
-                    && !RecurrentGraph.covers(decoder.config()) -> throw new IllegalArgumentException(
-                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "') that this ONNX "
-                    + "graph does not compute: it carries the state of the recurrent layers of "
-                    + String.join(", ", RecurrentGraph.MODEL_TYPES.stream().sorted().toList()) + " only. Serve "
-                    + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
             case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
                     "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "
                     + "layers this ONNX graph does not compute yet: the per-layer inputs (embed_tokens_per_layer, "

@@ -1,7 +1,9 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
 
 import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
@@ -20,8 +22,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
  * The token mixers that keep a state instead of keys and values, node for node what core's {@code ShortConv} (LFM2),
- * {@code Mamba2Mixer} (Granite 4.0 H) and {@code GatedDeltaNet} (Qwen3.5, Qwen3-Next) compute, with their state as
- * graph inputs and outputs beside the attention layers' pasts, named as ONNX Runtime GenAI's model builder names them:
+ * {@code Mamba2Mixer} (Granite 4.0 H, Nemotron-H's Mamba-2 blocks, Falcon-H1's beside the attention of every layer)
+ * and {@code GatedDeltaNet} (Qwen3.5, Qwen3-Next) compute, with their state as graph inputs and outputs beside the
+ * attention layers' pasts, named as ONNX Runtime GenAI's model builder names them:
  * <ul>
  *   <li>LFM2's convolution layer N: {@code past_conv.N} / {@code present_conv.N}, float (B, C, L_cache), the layer's
  *       last L_cache convolution inputs, channels first (transformers' and GenAI's layout; the oldest is never
@@ -29,7 +32,8 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
  *   <li>a Mamba-2 or gated DeltaNet layer N: {@code past_key_values.N.conv_state} / {@code present.N.conv_state},
  *       float (B, conv channels, K - 1), the convolution's last K - 1 inputs, and
  *       {@code past_key_values.N.recurrent_state} / {@code present.N.recurrent_state}, float (B, H, Dk, Dv), the
- *       recurrence's state (Mamba-2: Dk the state size, Dv the head dim, the transpose of transformers' cache).</li>
+ *       recurrence's state (Mamba-2: Dk the state size, Dv the head dim, the transpose of transformers' cache);
+ *       a Falcon-H1 layer N has both these and its attention's {@code past_key_values.N.key} and {@code .value}.</li>
  * </ul>
  * Their sizes are fixed (the batch aside), so that GenAI can allocate them; the first call feeds zeros. The time
  * recurrence is a Scan over the new tokens: a prompt of S tokens runs S steps, which is exact but not fast (the
@@ -41,7 +45,7 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 final class RecurrentGraph {
     /** The model types whose recurrent layers this graph computes (with their attention in {@link DecoderGraph}). */
     static final Set<String> MODEL_TYPES = Set.of("lfm2", "lfm2_moe", "granitemoehybrid", "qwen3_5_text",
-            "qwen3_5_moe_text", "qwen3_next");
+            "qwen3_5_moe_text", "qwen3_next", BlockPattern.MODEL_TYPE, ParallelHybridConfig.MODEL_TYPE);
 
     /** transformers' epsilon inside the L2 norm of the gated DeltaNet's queries and keys. */
     private static final float L2_EPS = 1e-6f;

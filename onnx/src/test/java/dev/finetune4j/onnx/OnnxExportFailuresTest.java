@@ -106,11 +106,11 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP, Nemotron-H's Mamba-2 blocks)
-     * is refused with the mixtures that do export and what to use instead.
+     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP) is refused with the mixtures
+     * that do export and what to use instead.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gemma4_text_moe", "nemotron_h_moe"})
+    @ValueSource(strings = {"gemma4_text_moe"})
     void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
@@ -141,24 +141,6 @@ class OnnxExportFailuresTest {
                     && e.getMessage().contains("export-gguf"), e.getMessage());
         }
         assertEquals(List.of("gemma4_text"), entries(tmp));
-    }
-
-    /**
-     * Recurrent layers whose state the graph does not carry (Nemotron-H's blocks, Falcon-H1's Mamba-2 beside attention)
-     * are refused with the families that export and what to use, the folder left as it was.
-     */
-    @ParameterizedTest
-    @ValueSource(strings = {"nemotron_h", "falcon_h1"})
-    void recurrentLayersAreRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
-        Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
-                tmp.resolve(family));
-        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("recurrent layers (model_type '") && e.getMessage().contains("granitemoehybrid")
-                    && e.getMessage().contains("export-gguf"), e.getMessage());
-        }
-        assertEquals(List.of(family), entries(tmp));
     }
 
     private static List<String> entries(Path dir) throws IOException {

@@ -34,6 +34,14 @@ class OnnxRecurrentTest {
     @ValueSource(strings = {"lfm2", "lfm2_moe", "granite4_h", "granite4_h_moe", "qwen3_5", "qwen3_next", "qwen3_5_moe"})
     void onnxRuntimeComputesTheReferenceLogitsThroughTheRecurrentStates(String family, @TempDir Path tmp)
             throws Exception {
+        assertExportFollowsTheReference(family, tmp);
+    }
+
+    /**
+     * Exports core's fixture {@code family} into {@code tmp} and checks ONNX Runtime's logits against the reference and
+     * finetune4j: a full pass, right- and left-padded batches, a prompt cut in two calls, one token per call, greedy.
+     */
+    static void assertExportFollowsTheReference(String family, Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
              OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
@@ -127,7 +135,7 @@ class OnnxRecurrentTest {
         return out;
     }
 
-    private static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
+    static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
         LogitsDifference d = LogitsDifference.of(expected, actual, mask);
         System.out.println(what + ": " + d);
         assertTrue(d.value() < TOLERANCE, what + ": " + d);
