@@ -597,13 +597,10 @@ final class DecoderHyperparameters {
     }
 
     private void cannot(String what) {
-        // ONNX export takes only some plain dense families (it names them when it refuses; gguf does not see them):
-        // a model with recurrent layers or experts is never one of them
-        String instead = config.hasRecurrentLayers() || config.moe() != null ? "serve it with finetune4j (finetune4j serve)"
-                : "serve it with finetune4j (finetune4j serve), or export it to ONNX where OnnxExporter takes its "
-                + "model_type (finetune4j export-onnx names the ones it does)";
         throw new IllegalArgumentException("GGUF's " + graph.name() + " architecture cannot express " + what
-                + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; " + instead);
+                + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; serve it "
+                + "with finetune4j (finetune4j serve), or export it to ONNX (finetune4j export-onnx names the families "
+                + "it takes when it refuses one)");
     }
 
     /** The architecture's keys, {@code <arch>.*}. */
