@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
@@ -49,7 +50,7 @@ final class DecoderGraph {
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
-            "lfm2", "qwen3_5_text");
+            "lfm2", "qwen3_5_text", Gemma4Config.MODEL_TYPE);
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -65,6 +66,8 @@ final class DecoderGraph {
     private final LatentAttentionGraph latentAttention;
     /** The recurrent token mixers (LFM2, Granite 4.0 H, Qwen3.5), or null in a model without them. */
     private final RecurrentGraph recurrent;
+    /** Gemma 4's attention, per-layer inputs and layer scalars, or null in other families. */
+    private final Gemma4Graph gemma4;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
@@ -75,17 +78,21 @@ final class DecoderGraph {
         this.t = latent == null ? new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize())
                 : new TransformerGraph(g, c.numKeyValueHeads(), latent.qkHeadDim(), latent.vHeadDim(), c.vocabSize());
         int rotatedHead = latent == null ? c.headDim() : c.rotaryDim();
+        // Gemma 4's full layers turn whole heads of their own size (unturned pairs at frequency 0), as core's do
+        int fullHead = c.gemma4() == null ? rotatedHead : c.gemma4().globalHeadDim();
+        int fullRotated = c.gemma4() == null ? c.rotaryDim() : fullHead;
         this.w = new StateDictWeights(model.stateDict(), g);
         String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS),
                 intAttr("to", FLOAT)), g.ints(2)));                                                    // (B, S, 1)
-        this.rotary = new RotaryGraph(g, c.rope(), rotatedHead, c.rotaryDim(), c.rotaryLayout(), positions, "rotary");
-        this.localRotary = c.localRope() == c.rope() ? rotary
+        this.rotary = new RotaryGraph(g, c.rope(), fullHead, fullRotated, c.rotaryLayout(), positions, "rotary");
+        this.localRotary = c.localRope() == c.rope() && c.gemma4() == null ? rotary
                 : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
                         "rotary_local");
         this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
         this.latentAttention = latent == null ? null
                 : new LatentAttentionGraph(c, g, t, w, this::linear, rotary, queryFactor);
         this.recurrent = c.hasRecurrentLayers() ? new RecurrentGraph(g, t, w, c) : null;
+        this.gemma4 = c.gemma4() == null ? null : new Gemma4Graph(model, g, t, w, this::linear, rotary, localRotary);
     }
 
     /**
@@ -126,6 +133,9 @@ final class DecoderGraph {
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
             x = g.op("Mul", List.of(x, g.scalar(embeddingFactor)));
         }
+        if (gemma4 != null) {
+            gemma4.perLayerInputs(x);
+        }
         DecoderConfig.LayerNormNames norms = c.normNames();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
@@ -136,6 +146,9 @@ final class DecoderGraph {
             }
             x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
             x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
+            if (gemma4 != null) {
+                x = gemma4.layerOutput(i, p, x);
+            }
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
         float logitsScaling = c.multipliers().logitsScaling();
@@ -172,6 +185,9 @@ final class DecoderGraph {
     private String attention(int layer, String p, String x) throws IOException {
         if (latentAttention != null) {
             return latentAttention.attention(layer, p, x);
+        }
+        if (gemma4 != null) {
+            return gemma4.attention(layer, p, x);
         }
         int window = c.slidingWindowOf(layer);
         RotaryGraph rope = window > 0 ? localRotary : rotary;

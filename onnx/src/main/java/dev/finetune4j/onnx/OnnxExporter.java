@@ -117,13 +117,6 @@ public final class OnnxExporter {
                     + "graph does not compute: it carries the state of the recurrent layers of "
                     + String.join(", ", RecurrentGraph.MODEL_TYPES.stream().sorted().toList()) + " only. Serve "
                     + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
-            case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
-                    "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "
-                    + "layers this ONNX graph does not compute yet: the per-layer inputs (embed_tokens_per_layer, "
-                    + "per_layer_model_projection), the last num_kv_shared_layers attending over earlier layers' keys "
-                    + "and values without a cache of their own, and full-attention layers with heads of their own size "
-                    + "and count. Serve it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j "
-                    + "export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("
