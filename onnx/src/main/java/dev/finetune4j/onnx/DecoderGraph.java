@@ -41,7 +41,7 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  */
 final class DecoderGraph {
     /**
-     * Mistral 4's experts once cut from {@code experts.gate_up_proj} (E, 2I, C: the gate rows, then the up rows) and
+     * Mistral 4's and Gemma 4's experts once cut from {@code experts.gate_up_proj} (E, 2I, C: the gate rows, then the up rows) and
      * {@code experts.down_proj} (E, C, I), each expert's slices held as linear layers' weights.
      */
     private static final MlpNames MISTRAL4_EXPERTS = new MlpNames("gate_up_proj", null, "down_proj");
@@ -141,11 +141,11 @@ final class DecoderGraph {
             String p = "model.layers." + i + ".";
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
-                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, n));
+                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, x, n));
                 continue;
             }
             x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
-            x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
+            x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, x, normed(p, norms.mlpInput(), x))));
             if (gemma4 != null) {
                 x = gemma4.layerOutput(i, p, x);
             }
@@ -234,12 +234,18 @@ final class DecoderGraph {
     }
 
     /**
-     * Layer {@code layer}'s MLP, or in a sparse layer its mixture of experts ({@link ExpertsGraph}), plus Granite's
-     * {@code shared_mlp} beside the mixture where the family has one. x (B, S, C) -> (B, S, C).
+     * Layer {@code layer}'s MLP of x, the normed {@code stream}, or in a sparse layer its mixture of experts
+     * ({@link ExpertsGraph}), plus Granite's {@code shared_mlp} beside the mixture where the family has one, or Gemma
+     * 4's mixture beside the MLP, routed by the stream itself. x, stream (B, S, C) -> (B, S, C).
      */
-    private String feedForward(int layer, String p, String x) throws IOException {
+    private String feedForward(int layer, String p, String stream, String x) throws IOException {
         if (!c.isSparse(layer)) {
             return mlp(p, x);
+        }
+        if (c.moe().naming().besideMlp()) {
+            ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", MISTRAL4_EXPERTS, true,
+                    c.moe().expertIntermediateSize(), rows);
+            return gemma4.besideMlp(p, stream, mlp(p, x), expert);
         }
         String mixed = experts(p + c.moe().naming().block() + ".", x);
         return c.sharedMlpBesideExperts() ? g.op("Add", List.of(mixed, mlp(p, x))) : mixed;

@@ -2,6 +2,7 @@ package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LayerShapes;
 import dev.finetune4j.core.tensor.DType;
@@ -32,12 +33,14 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  *       ({@code per_layer_projection_norm}) over each layer's slice of P; each layer then adds
  *       {@code post_per_layer_input_norm(per_layer_projection(act(per_layer_input_gate(h)) * input_l))} to its output
  *       h;</li>
- *   <li>each layer's output times its stored {@code layer_scalar}.</li>
+ *   <li>each layer's output times its stored {@code layer_scalar};</li>
+ *   <li>with {@code enable_moe_block}, a mixture of experts beside each layer's MLP ({@link #besideMlp}).</li>
  * </ul>
  * The full layers' rotary ("proportional": a fraction of the pairs turning, the others at frequency 0) turns whole
  * heads of {@code global_head_dim}, as {@link DecoderModel} builds it.
  *
- * <p>Shapes: B batch, S new tokens, C hidden, L layers, P {@code hidden_size_per_layer_input}, H query heads.
+ * <p>Shapes: B batch, S new tokens, N = B S tokens, C hidden, L layers, P {@code hidden_size_per_layer_input}, H query
+ * heads, E experts, I an expert's width.
  */
 final class Gemma4Graph {
     private final DecoderConfig c;
@@ -148,9 +151,43 @@ final class Gemma4Graph {
             String gate = t.activation(c.hiddenAct(), linear.apply(p + "per_layer_input_gate", out));
             String projected = linear.apply(p + "per_layer_projection", g.op("Mul",
                     List.of(gate, perLayerInputs.get(layer))));
-            out = g.op("Add", List.of(out, t.rmsNorm(projected, w.asStored(p + "post_per_layer_input_norm.weight"),
-                    c.normEps(), c.gemmaNorms())));
+            out = g.op("Add", List.of(out, norm(projected, p + "post_per_layer_input_norm")));
         }
         return g.op("Mul", List.of(out, w.asStored(p + "layer_scalar")));
+    }
+
+    /**
+     * A layer's feed-forward with {@code enable_moe_block}, its module prefix {@code p}:
+     * {@code post_feedforward_layernorm_1(dense) + post_feedforward_layernorm_2(experts(pre_feedforward_layernorm_2(h)))},
+     * the experts chosen and weighed ({@link ExpertsGraph}) by the router's reading of the stream h itself: logits
+     * {@code router.proj(rms(h) * router.scale * C^-0.5)}, a softmax, each token's top k renormalised, then each chosen
+     * expert's weight times its {@code router.per_expert_scale}. The stacked {@code experts.gate_up_proj} (E, 2I, C:
+     * the gate rows, then the up rows) and {@code experts.down_proj} (E, C, I) are cut per expert, named
+     * {@code experts.N.gate_up_proj.weight} and {@code experts.N.down_proj.weight}, which {@code expert} reads.
+     * h, dense (B, S, C) -> (B, S, C).
+     *
+     * @param dense the layer's MLP of its normed stream
+     * @param expert expert e's MLP over its tokens
+     */
+    String besideMlp(String p, String h, String dense, ExpertsGraph.Expert expert) throws IOException {
+        for (String stacked : List.of(FusedExperts.GATE_UP, FusedExperts.DOWN)) {
+            w.unstack(p + "experts." + stacked, e -> p + "experts." + e + "." + stacked + ".weight");
+        }
+        int hidden = c.hiddenSize();
+        String stream = g.op("Reshape", List.of(h, g.ints(-1, hidden)));                                // (N, C)
+        String routerInput = g.op("Mul", List.of(t.rmsNorm(stream, w.asStored(p + "router.scale"), c.normEps(), false),
+                g.scalar((float) Math.pow(hidden, -0.5))));
+        String logits = g.op("MatMul", List.of(routerInput, w.transposed(p + "router.proj.weight")));   // (N, E)
+        String tokens = g.op("Reshape", List.of(norm(h, p + "pre_feedforward_layernorm_2"), g.ints(-1, hidden)));
+        String mixed = new ExpertsGraph(g, c.moe(), hidden).mixByLogits(tokens, logits, null,
+                w.asStored(p + "router.per_expert_scale"), expert);
+        String experts = g.op("Reshape", List.of(mixed, g.op("Shape", List.of(h))));
+        return g.op("Add", List.of(norm(dense, p + "post_feedforward_layernorm_1"),
+                norm(experts, p + "post_feedforward_layernorm_2")));
+    }
+
+    /** x through the hidden-size RMSNorm {@code name}. */
+    private String norm(String x, String name) throws IOException {
+        return t.rmsNorm(x, w.asStored(name + ".weight"), c.normEps(), c.gemmaNorms());
     }
 }

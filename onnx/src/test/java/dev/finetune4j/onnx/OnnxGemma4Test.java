@@ -45,7 +45,7 @@ class OnnxGemma4Test {
     private static final int PAST = 9;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma4_text"})
+    @ValueSource(strings = {"gemma4_text", "gemma4_text_moe"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
@@ -114,27 +114,55 @@ class OnnxGemma4Test {
         assertEquals(expected, caches, "the declared caches: heads x head width");
     }
 
-    /** One of Gemma 4's details, changed in the fixture's files. */
+    /** One of Gemma 4's details, changed in a fixture's files. */
     enum Change {
         /** embed_tokens_per_layer and per_layer_model_projection zero: every per-layer input 0. */
-        NO_PER_LAYER_INPUTS,
+        NO_PER_LAYER_INPUTS("gemma4_text", folder -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
+                name.equals("model.embed_tokens_per_layer.weight")
+                        || name.equals("model.per_layer_model_projection.weight") ? scaled(t, 0f) : t)),
         /** Every layer_scalar 1 (the fixture's are drawn in [0.6, 1.4]). */
-        LAYER_SCALARS_ONE,
+        LAYER_SCALARS_ONE("gemma4_text", folder -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
+                name.endsWith(".layer_scalar") ? Tensor.of(new float[]{1f}, t.shape().dims()) : t)),
         /** The full layers' partial_rotary_factor 1: every pair of their heads turning. */
-        WHOLE_FULL_ROTARY,
+        WHOLE_FULL_ROTARY("gemma4_text", folder -> OnnxMixtureOfExpertsTest.rewriteConfig(folder, json ->
+                ((ObjectNode) json.get("rope_parameters").get("full_attention")).put("partial_rotary_factor", 1.0))),
         /** final_logit_softcapping null: the logits not capped. */
-        NO_SOFT_CAP
+        NO_SOFT_CAP("gemma4_text", folder -> OnnxMixtureOfExpertsTest.rewriteConfig(folder, json ->
+                json.putNull("final_logit_softcapping"))),
+        /** Every router.per_expert_scale 1 (the fixture's are drawn in [0.5, 1.5]). */
+        NO_PER_EXPERT_SCALE("gemma4_text_moe", folder -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
+                name.endsWith(".router.per_expert_scale") ? scaled(t, 0f, 1f) : t)),
+        /** Every router.scale 1: the router reading the stream's plain RMS norm. */
+        NO_ROUTER_SCALE("gemma4_text_moe", folder -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
+                name.endsWith(".router.scale") ? scaled(t, 0f, 1f) : t)),
+        /** Each expert's gate_up_proj with its gate and up rows exchanged: a graph that read the halves the wrong way. */
+        SWAPPED_EXPERT_HALVES("gemma4_text_moe", folder -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
+                name.endsWith(".experts.gate_up_proj") ? halvesSwapped(t) : t));
+
+        private final String family;
+        private final FolderEdit edit;
+
+        Change(String family, FolderEdit edit) {
+            this.family = family;
+            this.edit = edit;
+        }
+    }
+
+    /** A change to a model folder's files. */
+    interface FolderEdit {
+        void apply(Path folder) throws IOException;
     }
 
     @ParameterizedTest
     @EnumSource(Change.class)
     void aChangedDetailMissesTheReferenceAndTheExportFollowsIt(Change change, @TempDir Path tmp) throws Exception {
-        CoreFixture fixture = CoreFixture.copy("references/gemma4_text", tmp.resolve("gemma4_text"));
-        apply(change, fixture.folder());
+        CoreFixture fixture = CoreFixture.copy("references/" + change.family, tmp.resolve(change.family));
+        change.edit.apply(fixture.folder());
         LogitsDifference[] d = againstFinetune4jAndReference(fixture, tmp);
-        System.out.println("gemma4_text with " + change + ": against finetune4j " + d[0] + "; against the reference " + d[1]);
-        assertTrue(d[0].value() < TOLERANCE, "gemma4_text with " + change + " against finetune4j: " + d[0]);
-        assertTrue(d[1].value() > 100 * TOLERANCE, "gemma4_text with " + change + " must miss the reference: " + d[1]);
+        String what = change.family + " with " + change;
+        System.out.println(what + ": against finetune4j " + d[0] + "; against the reference " + d[1]);
+        assertTrue(d[0].value() < TOLERANCE, what + " against finetune4j: " + d[0]);
+        assertTrue(d[1].value() > 100 * TOLERANCE, what + " must miss the reference: " + d[1]);
     }
 
     /**
@@ -167,25 +195,29 @@ class OnnxGemma4Test {
         }
     }
 
-    private static void apply(Change change, Path folder) throws IOException {
-        switch (change) {
-            case NO_PER_LAYER_INPUTS -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
-                    name.equals("model.embed_tokens_per_layer.weight")
-                            || name.equals("model.per_layer_model_projection.weight") ? scaled(t, 0f) : t);
-            case LAYER_SCALARS_ONE -> OnnxMixtureOfExpertsTest.rewriteWeights(folder, (name, t) ->
-                    name.endsWith(".layer_scalar") ? Tensor.of(new float[]{1f}, t.shape().dims()) : t);
-            case WHOLE_FULL_ROTARY -> OnnxMixtureOfExpertsTest.rewriteConfig(folder, json ->
-                    ((ObjectNode) json.get("rope_parameters").get("full_attention")).put("partial_rotary_factor", 1.0));
-            case NO_SOFT_CAP -> OnnxMixtureOfExpertsTest.rewriteConfig(folder, json ->
-                    json.putNull("final_logit_softcapping"));
-        }
+    private static Tensor scaled(Tensor t, float factor) {
+        return scaled(t, factor, 0f);
     }
 
-    private static Tensor scaled(Tensor t, float factor) {
+    /** Each value times {@code factor}, plus {@code offset}. */
+    private static Tensor scaled(Tensor t, float factor, float offset) {
         float[] values = t.toFloatArray();
         for (int i = 0; i < values.length; i++) {
-            values[i] *= factor;
+            values[i] = values[i] * factor + offset;
         }
         return Tensor.of(values, t.shape().dims());
+    }
+
+    /** (E, 2I, C) with each expert's first I rows and last I rows exchanged. */
+    private static Tensor halvesSwapped(Tensor t) {
+        float[] values = t.toFloatArray();
+        int half = t.dim(1) / 2 * t.dim(2);
+        float[] out = new float[values.length];
+        for (int e = 0; e < t.dim(0); e++) {
+            int start = e * 2 * half;
+            System.arraycopy(values, start, out, start + half, half);
+            System.arraycopy(values, start + half, out, start, half);
+        }
+        return Tensor.of(out, t.shape().dims());
     }
 }
