@@ -8,6 +8,7 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.tensor.Tensor;
@@ -106,11 +107,11 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * A mixture whose layers the graph does not compute (Gemma 4's mixture beside its MLP, Nemotron-H's Mamba-2 blocks)
-     * is refused with the mixtures that do export and what to use instead.
+     * A mixture whose layers the graph does not compute (Nemotron-H's Mamba-2 blocks) is refused with the mixtures that
+     * do export (Gemma 4's among them) and what to use instead.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"gemma4_text_moe", "nemotron_h_moe"})
+    @ValueSource(strings = {"nemotron_h_moe"})
     void aMixtureOfExpertsTheGraphDoesNotComputeIsRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
         Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
                 tmp.resolve(family));
@@ -118,7 +119,8 @@ class OnnxExportFailuresTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
             assertTrue(e.getMessage().contains("mixture of experts (model_type '" + model.spec().modelType() + "')")
-                    && Stream.of("deepseek_v3", "gpt_oss", "lfm2_moe", "mistral4", "mixtral", "qwen3_5_moe_text")
+                    && Stream.of("deepseek_v3", "gemma4_text", "gpt_oss", "lfm2_moe", "mistral4", "mixtral",
+                            "qwen3_5_moe_text")
                             .allMatch(exported -> e.getMessage().contains(exported))
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
@@ -126,21 +128,23 @@ class OnnxExportFailuresTest {
     }
 
     /**
-     * Gemma 4's language model is refused naming the layers the graph lacks (per-layer inputs, kv-shared layers) and
-     * what to use, the folder left as it was.
+     * The language model of Gemma 4's vision-language checkpoints (Gemma4ForConditionalGeneration, every published
+     * Gemma 4) is refused as Gemma 3's is, naming the text-only gemma4_text that does export.
      */
     @Test
-    void gemma4IsRefusedNamingWhatTheGraphLacks(@TempDir Path tmp) throws IOException {
-        Path folder = ReferenceFolders.copy("references/gemma4_text", List.of("config.json", "model.safetensors"),
-                tmp.resolve("gemma4_text"));
-        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+    void gemma4sVisionLanguageCheckpointIsRefusedNamingTheTextModelThatExports(@TempDir Path tmp) throws IOException {
+        ObjectNode json;
+        try (InputStream in = OnnxExportFailuresTest.class.getResourceAsStream("/references/gemma4_text/config.json")) {
+            json = (ObjectNode) new ObjectMapper().readTree(in);
+        }
+        try (LanguageModel model = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(json),
+                DecoderLayout.GEMMA4_CONDITIONAL_GENERATION)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("Gemma 4's language model (model_type 'gemma4_text')")
-                    && e.getMessage().contains("per-layer inputs") && e.getMessage().contains("num_kv_shared_layers")
-                    && e.getMessage().contains("export-gguf"), e.getMessage());
+            assertTrue(e.getMessage().contains("(model_type 'gemma4')") && e.getMessage().contains("without its vision tower")
+                    && e.getMessage().contains("gemma4_text"), e.getMessage());
         }
-        assertEquals(List.of("gemma4_text"), entries(tmp));
+        assertEquals(List.of(), entries(tmp));
     }
 
     /**
