@@ -37,7 +37,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * latent attention ({@link LatentAttentionGraph}), whose cached keys and values differ in width. The hybrids'
  * recurrent layers (LFM2's convolutions, Granite 4.0 H's Mamba-2, Qwen3.5's and Qwen3-Next's gated DeltaNet) mix
  * tokens through {@link RecurrentGraph} in place of attention; Qwen3.5's attention scales each head's output by its
- * gate.
+ * gate. Gemma 4's layers ({@link Gemma4Graph}) attend with heads of each layer's own shape, its kv-shared layers over
+ * earlier layers' presents, and add their per-layer inputs' branch, a layer scalar and, with {@code enable_moe_block},
+ * a mixture beside the MLP.
  */
 final class DecoderGraph {
     /**
