@@ -5,6 +5,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
@@ -41,10 +42,13 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * gate. A Nemotron-H layer is one block after its own norm ({@link BlockPattern}: a Mamba-2 mixer, attention without
  * rotary, an MLP of squared ReLU without a gate, or a mixture of such experts beside a shared one); a Falcon-H1 layer
  * runs attention and a Mamba-2 mixer side by side on one norm, with its multipliers ({@link ParallelHybridConfig}).
+ * Gemma 4's layers ({@link Gemma4Graph}) attend with heads of each layer's own shape, its kv-shared layers over
+ * earlier layers' presents, and add their per-layer inputs' branch, a layer scalar and, with {@code enable_moe_block},
+ * a mixture beside the MLP.
  */
 final class DecoderGraph {
     /**
-     * Mistral 4's experts once cut from {@code experts.gate_up_proj} (E, 2I, C: the gate rows, then the up rows) and
+     * Mistral 4's and Gemma 4's experts once cut from {@code experts.gate_up_proj} (E, 2I, C: the gate rows, then the up rows) and
      * {@code experts.down_proj} (E, C, I), each expert's slices held as linear layers' weights.
      */
     private static final MlpNames MISTRAL4_EXPERTS = new MlpNames("gate_up_proj", null, "down_proj");
@@ -53,7 +57,7 @@ final class DecoderGraph {
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "apertus", "ministral", "ministral3",
-            "lfm2", "qwen3_5_text", BlockPattern.MODEL_TYPE, ParallelHybridConfig.MODEL_TYPE);
+            "lfm2", "qwen3_5_text", BlockPattern.MODEL_TYPE, ParallelHybridConfig.MODEL_TYPE, Gemma4Config.MODEL_TYPE);
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -69,6 +73,8 @@ final class DecoderGraph {
     private final LatentAttentionGraph latentAttention;
     /** The recurrent token mixers (LFM2, Granite 4.0 H, Qwen3.5), or null in a model without them. */
     private final RecurrentGraph recurrent;
+    /** Gemma 4's attention, per-layer inputs and layer scalars, or null in other families. */
+    private final Gemma4Graph gemma4;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.model = model;
@@ -79,17 +85,21 @@ final class DecoderGraph {
         this.t = latent == null ? new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize())
                 : new TransformerGraph(g, c.numKeyValueHeads(), latent.qkHeadDim(), latent.vHeadDim(), c.vocabSize());
         int rotatedHead = latent == null ? c.headDim() : c.rotaryDim();
+        // Gemma 4's full layers turn whole heads of their own size (unturned pairs at frequency 0), as core's do
+        int fullHead = c.gemma4() == null ? rotatedHead : c.gemma4().globalHeadDim();
+        int fullRotated = c.gemma4() == null ? c.rotaryDim() : fullHead;
         this.w = new StateDictWeights(model.stateDict(), g);
         String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS),
                 intAttr("to", FLOAT)), g.ints(2)));                                                    // (B, S, 1)
-        this.rotary = new RotaryGraph(g, c.rope(), rotatedHead, c.rotaryDim(), c.rotaryLayout(), positions, "rotary");
-        this.localRotary = c.localRope() == c.rope() ? rotary
+        this.rotary = new RotaryGraph(g, c.rope(), fullHead, fullRotated, c.rotaryLayout(), positions, "rotary");
+        this.localRotary = c.localRope() == c.rope() && c.gemma4() == null ? rotary
                 : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
                         "rotary_local");
         this.queryFactor = c.queryTemperature() == null ? null : queryFactor(c.queryTemperature(), positions);
         this.latentAttention = latent == null ? null
                 : new LatentAttentionGraph(c, g, t, w, this::linear, rotary, queryFactor);
         this.recurrent = c.hasRecurrentLayers() ? new RecurrentGraph(g, t, w, c) : null;
+        this.gemma4 = c.gemma4() == null ? null : new Gemma4Graph(model, g, t, w, this::linear, rotary, localRotary);
     }
 
     /**
@@ -130,13 +140,16 @@ final class DecoderGraph {
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
             x = g.op("Mul", List.of(x, g.scalar(embeddingFactor)));
         }
+        if (gemma4 != null) {
+            gemma4.perLayerInputs(x);
+        }
         BlockPattern blocks = c.blockPattern();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             DecoderConfig.LayerNormNames norms = c.normNames(i);
             if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
                 String n = normed(p, norms.input(), x);
-                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, n));
+                x = residual(residual(x, tokenMixer(i, p, n)), feedForward(i, p, x, n));
                 continue;
             }
             // a Nemotron-H layer is one block: a token mixer or an MLP (or mixture), after its own norm
@@ -144,7 +157,10 @@ final class DecoderGraph {
                 x = residual(x, normed(p, norms.attentionOutput(), tokenMixer(i, p, normed(p, norms.input(), x))));
             }
             if (blocks == null || !blocks.kind(i).mixesTokens()) {
-                x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, normed(p, norms.mlpInput(), x))));
+                x = residual(x, normed(p, norms.mlpOutput(), feedForward(i, p, x, normed(p, norms.mlpInput(), x))));
+            }
+            if (gemma4 != null) {
+                x = gemma4.layerOutput(i, p, x);
             }
         }
         x = hiddenNorm(x, "model." + c.finalNorm());
@@ -199,6 +215,9 @@ final class DecoderGraph {
         if (latentAttention != null) {
             return latentAttention.attention(layer, p, x);
         }
+        if (gemma4 != null) {
+            return gemma4.attention(layer, p, x);
+        }
         int window = c.slidingWindowOf(layer);
         RotaryGraph rope = window > 0 ? localRotary : rotary;
         List<String> qkv = c.fusedProjections()
@@ -246,12 +265,18 @@ final class DecoderGraph {
     }
 
     /**
-     * Layer {@code layer}'s MLP, or in a sparse layer its mixture of experts ({@link ExpertsGraph}), plus Granite's
-     * {@code shared_mlp} beside the mixture where the family has one. x (B, S, C) -> (B, S, C).
+     * Layer {@code layer}'s MLP of x, the normed {@code stream}, or in a sparse layer its mixture of experts
+     * ({@link ExpertsGraph}), plus Granite's {@code shared_mlp} beside the mixture where the family has one, or Gemma
+     * 4's mixture beside the MLP, routed by the stream itself. x, stream (B, S, C) -> (B, S, C).
      */
-    private String feedForward(int layer, String p, String x) throws IOException {
+    private String feedForward(int layer, String p, String stream, String x) throws IOException {
         if (!c.isSparse(layer)) {
             return mlp(p, x);
+        }
+        if (c.moe().naming().besideMlp()) {
+            ExpertsGraph.Expert expert = (e, rows) -> gatedMlp(p + "experts." + e + ".", MISTRAL4_EXPERTS, true,
+                    c.moe().expertIntermediateSize(), rows);
+            return gemma4.besideMlp(p, stream, mlp(p, x), expert);
         }
         String mixed = experts(p + c.moe().naming().block() + ".", x);
         return c.sharedMlpBesideExperts() ? g.op("Add", List.of(mixed, mlp(p, x))) : mixed;

@@ -1,6 +1,7 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.BlockPattern;
+import dev.finetune4j.core.models.decoder.Gemma4Config;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
@@ -38,7 +39,7 @@ final class ExpertsGraph {
     static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen3_moe", "olmoe", "qwen2_moe", "granitemoe",
             "granitemoeshared", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, "gpt_oss", LatentAttentionConfig.MODEL_TYPE,
             LatentAttentionConfig.V2_MODEL_TYPE, LatentAttentionConfig.MISTRAL4_MODEL_TYPE, "lfm2_moe",
-            "granitemoehybrid", "qwen3_next", "qwen3_5_moe_text", BlockPattern.MODEL_TYPE);
+            "granitemoehybrid", "qwen3_next", "qwen3_5_moe_text", BlockPattern.MODEL_TYPE, Gemma4Config.MODEL_TYPE);
 
     /** One expert's MLP over the tokens routed to it. */
     interface Expert {
@@ -71,6 +72,19 @@ final class ExpertsGraph {
     String mix(String tokens, String router, String routerBias, String selectionBias, Expert expert) throws IOException {
         String product = g.op("MatMul", List.of(tokens, router));                                         // (N, E)
         String logits = routerBias == null ? product : g.op("Add", List.of(product, routerBias));
+        return mixByLogits(tokens, logits, selectionBias, null, expert);
+    }
+
+    /**
+     * The routed experts' weighted sum of tokens (N, C) -> (N, C), routed by {@code logits} (N, E) that the caller
+     * computed (Gemma 4's router reads the residual stream, its experts that stream's norm).
+     *
+     * @param selectionBias the scores' selection bias, (E) or (1, E), which picks experts and weighs none; null for none
+     * @param expertScales a factor per expert (E) on each chosen expert's weight after the renormalisation (Gemma 4's
+     *                     {@code per_expert_scale}); null for none
+     */
+    String mixByLogits(String tokens, String logits, String selectionBias, String expertScales, Expert expert)
+            throws IOException {
         MoeConfig.Routing rule = moe.routing();
         String scores = rule.sigmoid() ? g.op("Sigmoid", List.of(logits)) : g.op("Softmax", List.of(logits), intAttr("axis", -1));
         String pickBy = selectionBias == null ? scores : g.op("Add", List.of(scores, selectionBias));
@@ -87,6 +101,9 @@ final class ExpertsGraph {
         }
         if (rule.scalingFactor() != 1f) {
             weights = g.op("Mul", List.of(weights, g.scalar(rule.scalingFactor())));
+        }
+        if (expertScales != null) {
+            weights = g.op("Mul", List.of(weights, g.op("Gather", List.of(expertScales, chosen))));    // (N, k)
         }
         String routedWeights = weights;
         // NOTE: in a Loop of one iteration, not inline: ONNX Runtime plans a graph's memory by comparing each new value

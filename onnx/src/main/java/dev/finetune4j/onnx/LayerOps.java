@@ -34,13 +34,18 @@ class LayerOps {
 
     /**
      * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * w, or Gemma's * (1 + w) when the weight is stored as
-     * its {@code offsetFromOne}; decomposed (no standard op before opset 23).
+     * its {@code offsetFromOne}, or x / sqrt(mean(x^2) + eps) alone without a weight (null: Gemma 4's v_norm);
+     * decomposed (no standard op before opset 23).
      */
     String rmsNorm(String x, String weight, float eps, boolean offsetFromOne) {
         String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalar(eps)))));
+        String normed = g.op("Div", List.of(x, rms));
+        if (weight == null) {
+            return normed;
+        }
         String scale = offsetFromOne ? g.op("Add", List.of(weight, g.scalar(1f))) : weight;
-        return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), scale));
+        return g.op("Mul", List.of(normed, scale));
     }
 
     /** Gemma 2's soft cap, cap * tanh(x / cap), on attention scores and logits; x itself when cap is 0. */

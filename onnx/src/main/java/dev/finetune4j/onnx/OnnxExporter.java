@@ -42,7 +42,9 @@ import java.util.List;
  *       (batch_size, sequence_length);</li>
  *   <li>{@code past_key_values.N.key} and {@code past_key_values.N.value} float32 (batch_size,
  *       num_key_value_heads, past_sequence_length, head_dim), empty (past_sequence_length 0) on the first call
- *       (latent attention's keys are qk_head_dim wide and its values v_head_dim, one of each per attention head);</li>
+ *       (latent attention's keys are qk_head_dim wide and its values v_head_dim, one of each per attention head;
+ *       Gemma 4's full-attention layers cache their own heads, of global_head_dim, and its kv-shared layers none:
+ *       they read an earlier layer's present);</li>
  *   <li>outputs {@code logits} float32 (batch_size, sequence_length, vocab_size) and {@code present.N.key} /
  *       {@code present.N.value} (batch_size, num_key_value_heads, total_sequence_length, head_dim), the next
  *       call's past.</li>
@@ -53,7 +55,8 @@ import java.util.List;
  * </ul>
  *
  * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
- * text-only {@code gemma3_text}, Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
+ * text-only {@code gemma3_text}, Gemma 4's text-only {@code gemma4_text} with or without its mixture beside the MLP,
+ * Phi-3, sliding windows included, and the others that {@code DecoderGraph} lists), the
  * mixtures of experts Mixtral, Qwen3-MoE, OLMoE, Qwen2-MoE, Granite 3's {@code granitemoe} and {@code granitemoeshared},
  * GLM-4.5, ERNIE-4.5-MoE, gpt-oss with its attention sinks (its MXFP4 checkpoints as dequantized on load) and the
  * latent attention of DeepSeek-V2, DeepSeek-V3 and Mistral 4 with their mixtures (each token's experts chosen in the
@@ -102,29 +105,18 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.layout() != DecoderLayout.CAUSAL_LM -> throw new IllegalArgumentException(
                     "the model is the language model of a vision-language checkpoint (model_type '"
                     + model.spec().modelType() + "'), without its vision tower: an ONNX graph of it could not take "
-                    + "images (the text-only gemma3_text checkpoints, such as Gemma 3 1B, do export). Serve or evaluate "
+                    + "images (text-only checkpoints do export: Gemma 3's gemma3_text, such as Gemma 3 1B, and Gemma 4's "
+                    + "gemma4_text, as Gemma4ForCausalLM saves it). Serve or evaluate "
                     + "it with finetune4j (serve, eval), or merge an adapter into the whole checkpoint (finetune4j "
                     + "merge) and export that with a tool that exports vision-language models");
-            case DecoderModel decoder when decoder.config().moe() != null && !DecoderGraph.covers(decoder.config()) ->
-                    throw new IllegalArgumentException("the model is a mixture of experts (model_type '"
-                    + model.spec().modelType() + "') that this ONNX graph does not compute: it exports the mixtures "
-                    + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ", not "
-                    + "Gemma 4's mixture beside its MLP or a vision-language model's language model. "
-                    + "Serve it with finetune4j (serve) or from its "
-                    + "Hugging Face folder (finetune4j merge writes one with an adapter merged)");
-            case DecoderModel decoder when decoder.config().gemma4() != null -> throw new IllegalArgumentException(
-                    "the model is Gemma 4's language model (model_type '" + model.spec().modelType() + "'), whose "
-                    + "layers this ONNX graph does not compute yet: the per-layer inputs (embed_tokens_per_layer, "
-                    + "per_layer_model_projection), the last num_kv_shared_layers attending over earlier layers' keys "
-                    + "and values without a cache of their own, and full-attention layers with heads of their own size "
-                    + "and count. Serve it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j "
-                    + "export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("
-                    + String.join(", ", DecoderGraph.MODEL_TYPES.stream().sorted().toList()) + ") and gpt2, not "
-                    + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "'), whose layers "
-                    + "its graph does not compute: export it with a tool made for that architecture");
+                    + String.join(", ", DecoderGraph.MODEL_TYPES.stream().sorted().toList()) + "; the mixtures of "
+                    + "experts " + String.join(", ", ExpertsGraph.MODEL_TYPES.stream().sorted().toList()) + ") and "
+                    + "gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "'), "
+                    + "whose layers its graph does not compute: serve it with finetune4j (serve), or export it with a "
+                    + "tool made for that architecture");
         };
         String modelType = model.spec().modelType();
         return writeFolder(folder, model.source().stream().toList(), dir -> writeModel(modelType, family, dir));

@@ -109,6 +109,21 @@ final class TransformerGraph extends LayerOps {
         return allowed;
     }
 
+    /**
+     * A layer's key/value heads and their widths: the model's, or a layer's own (Gemma 4's full-attention layers).
+     *
+     * @param count the key/value heads KV
+     * @param keyDim a key head's (and a query head's) width D
+     * @param valueDim a value head's width Dv
+     */
+    record KvHeads(int count, int keyDim, int valueDim) {
+    }
+
+    /** The model's key/value heads, which every layer has unless it says otherwise. */
+    KvHeads kvHeads() {
+        return new KvHeads(kvHeads, headDim, valueDim);
+    }
+
     /** (B, S, H*D) -> (B, H, S, D). */
     String splitHeads(String x, int heads) {
         return transposeHeads(g.op("Reshape", List.of(x, g.ints(0, 0, heads, headDim))));
@@ -120,14 +135,19 @@ final class TransformerGraph extends LayerOps {
      * returns the present key and value. (The values' D is {@code valueDim} where it differs.)
      */
     List<String> cache(int layer, String k, String v) {
+        return cache(layer, k, v, kvHeads());
+    }
+
+    /** {@link #cache(int, String, String)} of a layer whose key/value heads are {@code shape}. */
+    List<String> cache(int layer, String k, String v, KvHeads shape) {
         String pastKey = "past_key_values." + layer + ".key";
         String pastValue = "past_key_values." + layer + ".value";
-        g.input(pastKey, FLOAT, BATCH, kvHeads, PAST, headDim);
-        g.input(pastValue, FLOAT, BATCH, kvHeads, PAST, valueDim);
+        g.input(pastKey, FLOAT, BATCH, shape.count(), PAST, shape.keyDim());
+        g.input(pastValue, FLOAT, BATCH, shape.count(), PAST, shape.valueDim());
         String presentKey = g.opInto("present." + layer + ".key", "Concat", List.of(pastKey, k), intAttr("axis", 2));
         String presentValue = g.opInto("present." + layer + ".value", "Concat", List.of(pastValue, v), intAttr("axis", 2));
-        g.output(presentKey, FLOAT, BATCH, kvHeads, TOTAL, headDim);
-        g.output(presentValue, FLOAT, BATCH, kvHeads, TOTAL, valueDim);
+        g.output(presentKey, FLOAT, BATCH, shape.count(), TOTAL, shape.keyDim());
+        g.output(presentValue, FLOAT, BATCH, shape.count(), TOTAL, shape.valueDim());
         return List.of(presentKey, presentValue);
     }
 
@@ -148,22 +168,27 @@ final class TransformerGraph extends LayerOps {
      * the keys sum to less than 1 (to 0 for a query that sees no key).
      */
     String attention(String q, String k, String v, int heads, Scores rule, String sinks) {
-        int group = heads / kvHeads;
-        String q5 = g.op("Reshape", List.of(q, g.ints(0, kvHeads, group, -1, headDim)));             // (B, KV, G, S, D)
+        return attention(q, k, v, heads, rule, sinks, kvHeads());
+    }
+
+    /** {@link #attention(String, String, String, int, Scores, String)} over key/value heads {@code kv}. */
+    String attention(String q, String k, String v, int heads, Scores rule, String sinks, KvHeads kv) {
+        int group = heads / kv.count();
+        String q5 = g.op("Reshape", List.of(q, g.ints(0, kv.count(), group, -1, kv.keyDim())));      // (B, KV, G, S, D)
         String k5 = g.op("Unsqueeze", List.of(k, g.ints(2)));                                          // (B, KV, 1, T, D)
         String v5 = g.op("Unsqueeze", List.of(v, g.ints(2)));
         String kT = g.op("Transpose", List.of(k5), intsAttr("perm", 0, 1, 2, 4, 3));                    // (B, KV, 1, D, T)
         String scores = softCap(g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar(rule.scale()))), rule.softCap());
         String masked = g.op("Where", List.of(allowedKeys(rule.window()), scores, g.scalar(MASKED)));  // (B, KV, G, S, T)
         String probs = sinks == null ? g.op("Softmax", List.of(masked), intAttr("axis", -1))
-                : softmaxWithSinks(masked, sinks, group);
+                : softmaxWithSinks(masked, sinks, kv.count(), group);
         String context = g.op("MatMul", List.of(probs, v5));                                           // (B, KV, G, S, Dv)
-        String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, valueDim)));              // (B, H, S, Dv)
-        return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * valueDim))); // (B, S, H*Dv)
+        String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, kv.valueDim())));         // (B, H, S, Dv)
+        return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * kv.valueDim()))); // (B, S, H*Dv)
     }
 
     /** scores (B, KV, G, S, T) -> (B, KV, G, S, T): query head kv G + g's sink, sinks[kv G + g], in its denominator. */
-    private String softmaxWithSinks(String scores, String sinks, int group) {
+    private String softmaxWithSinks(String scores, String sinks, int kvHeads, int group) {
         String perHead = g.op("Reshape", List.of(sinks, g.ints(1, kvHeads, group, 1, 1)));
         String columnShape = g.op("Concat", List.of(g.op("Shape", List.of(scores), intAttr("end", 4)), g.ints(1)),
                 intAttr("axis", 0));                                                                   // (B, KV, G, S, 1)
