@@ -6,7 +6,6 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.Gemma3MultimodalFolders;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
-import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;

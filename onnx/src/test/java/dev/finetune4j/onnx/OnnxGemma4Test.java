@@ -17,14 +17,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.assertWithin;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,43 +38,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 10 still gives the reference, as v_norm divides the scale out.
  */
 class OnnxGemma4Test {
-    /** The first call's tokens; the 7 after them are fed on its presents (past the window of 4). */
-    private static final int PAST = 9;
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma4_text", "gemma4_text_moe"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
-        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
-            Path onnx = OnnxExporter.export(model, tmp.resolve("onnx"));
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            try (OrtDecoder ort = new OrtDecoder(onnx)) {
-                float[][][] full = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-                assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
-                assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");
-
-                long[][] rightPadded = fixture.ids("attention_mask");
-                assertWithin(fixture.logits("logits_masked"), ort.logits(ids, rightPadded,
-                        OnnxFamiliesTest.positions(ids)), rightPadded, family + ", right-padded batch against the reference");
-                long[][] leftPadded = fixture.ids("left_attention_mask");
-                // transformers' forward without position_ids counts every row from 0, its padding included
-                assertWithin(fixture.logits("logits_left_padded"), ort.logits(ids, leftPadded,
-                        OnnxFamiliesTest.positions(ids)), leftPadded, family + ", left-padded batch against the reference");
-
-                float[][][] afterPast = ort.logitsAfterPast(ids[0], PAST);
-                float[][][] referenceAfterPast = {Arrays.copyOfRange(fixture.logits("logits")[0], PAST, ids[0].length)};
-                assertWithin(referenceAfterPast, afterPast, OnnxFamiliesTest.ones(1, afterPast[0].length),
-                        family + ", " + (ids[0].length - PAST) + " tokens on a past of " + PAST + " against the reference");
-
-                OnnxFamiliesTest.assertTokenByTokenDecodingMatches(fixture, model, ort, family);
-
-                long[] prompt = fixture.ids("greedy_prompt")[0];
-                long[] expected = fixture.ids("greedy_output")[0];
-                assertArrayEquals(expected, ort.greedy(prompt, expected.length - prompt.length, model::cacheGoesStale),
-                        family + ": greedy tokens through the past against the reference");
-            }
-        }
+        OnnxFamiliesTest.assertExportFollowsTheReference(family, tmp, (model, onnx) -> { });
     }
 
     /**

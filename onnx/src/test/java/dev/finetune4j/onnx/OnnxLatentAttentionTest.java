@@ -17,13 +17,10 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.assertWithin;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,45 +37,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * far more than the tolerance while its export gives finetune4j's logits for it.
  */
 class OnnxLatentAttentionTest {
-    /** The first call's tokens; the 7 after them are fed on its presents (Mistral 4's temperature steps at 4 and 8). */
-    private static final int PAST = 9;
 
     @ParameterizedTest
     @ValueSource(strings = {"deepseek_v3", "deepseek_v3_lite", "deepseek_v2", "deepseek_v2_lite", "mistral4"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
-        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
-            Path onnx = OnnxExporter.export(model, tmp.resolve("onnx"));
-            LatentAttentionConfig sizes = ((DecoderModel) model).config().latentAttention();
-            assertPastWidths(onnx, model.spec().numKeyValueHeads(), sizes);
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            try (OrtDecoder ort = new OrtDecoder(onnx)) {
-                float[][][] full = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-                assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
-                assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");
-
-                long[][] rightPadded = fixture.ids("attention_mask");
-                assertWithin(fixture.logits("logits_masked"), ort.logits(ids, rightPadded,
-                        OnnxFamiliesTest.positions(ids)), rightPadded, family + ", right-padded batch against the reference");
-                long[][] leftPadded = fixture.ids("left_attention_mask");
-                // transformers' forward without position_ids counts every row from 0, its padding included
-                assertWithin(fixture.logits("logits_left_padded"), ort.logits(ids, leftPadded,
-                        OnnxFamiliesTest.positions(ids)), leftPadded, family + ", left-padded batch against the reference");
-
-                float[][][] afterPast = ort.logitsAfterPast(ids[0], PAST);
-                float[][][] referenceAfterPast = {Arrays.copyOfRange(fixture.logits("logits")[0], PAST, ids[0].length)};
-                assertWithin(referenceAfterPast, afterPast, OnnxFamiliesTest.ones(1, afterPast[0].length),
-                        family + ", " + (ids[0].length - PAST) + " tokens on a past of " + PAST + " against the reference");
-
-                OnnxFamiliesTest.assertTokenByTokenDecodingMatches(fixture, model, ort, family);
-
-                long[] prompt = fixture.ids("greedy_prompt")[0];
-                long[] expected = fixture.ids("greedy_output")[0];
-                assertArrayEquals(expected, ort.greedy(prompt, expected.length - prompt.length, model::cacheGoesStale),
-                        family + ": greedy tokens through the past against the reference");
-            }
-        }
+        OnnxFamiliesTest.assertExportFollowsTheReference(family, tmp, (model, onnx) -> assertPastWidths(onnx,
+                model.spec().numKeyValueHeads(), ((DecoderModel) model).config().latentAttention()));
     }
 
     /** One detail of a fixture's config that the graph must follow. */
