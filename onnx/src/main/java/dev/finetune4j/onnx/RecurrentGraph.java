@@ -1,14 +1,13 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.models.decoder.BlockPattern;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
-import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
-import dev.finetune4j.core.models.decoder.ShortConvConfig;
-
-import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
+import dev.finetune4j.core.models.decoder.ParallelHybridConfig;
+import dev.finetune4j.core.models.decoder.ShortConvConfig;
 import dev.finetune4j.onnx.proto.OnnxProto.GraphProto;
 
 import java.io.IOException;
