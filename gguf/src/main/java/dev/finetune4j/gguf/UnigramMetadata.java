@@ -16,7 +16,8 @@ import java.util.Map;
  * {@code precompiled_charsmap} (SentencePiece's NFKC table, which llama.cpp applies itself; a tokenizer without a
  * normalizer normalizes nothing on either side), ▁ before each word, and BOS/EOS around a text as the post-processor
  * wraps it. llama.cpp searches the best pieces over the whole text where Hugging Face searches each word apart: the
- * same result as long as no piece holds ▁ inside it, which is checked.
+ * same result as long as no piece holds ▁ inside it, which is checked, and the piece ▁ itself exists (XLM-RoBERTa's
+ * does; without it llama.cpp fuses unknown characters of neighbouring words into one {@code <unk>}).
  *
  * <p>Spaces: with the pre-tokenizer {@code WhitespaceSplit, Metaspace} (transformers' XLM-RoBERTa) or a
  * {@code Replace(" {2,}", " ")} normalizer, runs of spaces count as one, as llama.cpp's

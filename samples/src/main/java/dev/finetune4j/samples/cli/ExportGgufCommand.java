@@ -246,8 +246,8 @@ final class ExportGgufCommand implements Callable<Integer> {
     }
 
     /**
-     * A BERT or RoBERTa classifier folder, its adapter merged if given, written whole as llama.cpp's bert architecture
-     * with its classification head; the causal LMs' options are refused.
+     * A BERT, RoBERTa or XLM-RoBERTa classifier folder, its adapter merged if given, written whole as llama.cpp's bert
+     * architecture with its classification head; the causal LMs' options are refused.
      */
     private Integer exportClassifier(GgufType storage) {
         if (loraOnly || calibration != null || imatrix != null || saveImatrix != null) {
