@@ -9,14 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A BERT or RoBERTa sequence classifier as llama.cpp's {@code bert} architecture with its classification head, which
- * llama.cpp computes under rank pooling (the file's pooling type; {@code llama-embedding} prints the scores): the first
- * token's final state through {@code cls} and tanh, then {@code cls.output}. That is BERT's pooler and classifier, and
- * RoBERTa's {@code classifier.dense} and {@code out_proj}, so the file holds the whole classifier (llama.cpp's
- * converter drops BERT's pooler). DistilBERT's head applies ReLU where llama.cpp applies tanh, and is refused.
+ * A BERT, RoBERTa or XLM-RoBERTa sequence classifier as llama.cpp's {@code bert} architecture with its
+ * classification head, which llama.cpp computes under rank pooling (the file's pooling type; {@code llama-embedding}
+ * prints the scores): the first token's final state through {@code cls} and tanh, then {@code cls.output}. That is BERT's pooler and classifier, and
+ * (XLM-)RoBERTa's {@code classifier.dense} and {@code out_proj}, so the file holds the whole classifier (llama.cpp's
+ * converter drops BERT's pooler). DistilBERT's head applies ReLU where llama.cpp applies tanh (llama.cpp's rank pooling
+ * has tanh for every {@code bert} file, GELU only for ModernBERT), and is refused.
  *
  * <p>llama.cpp adds token type 0's embedding to every token, so a BERT classifier of sentence pairs (type 1 after
- * the first {@code [SEP]}) scores pairs differently there. RoBERTa's positions start after its pad id: the file's
+ * the first {@code [SEP]}) scores pairs differently there. (XLM-)RoBERTa's positions start after its pad id: the file's
  * position table starts at that row, as the converter writes it, so that llama.cpp's positions 0, 1, ... read it.
  */
 final class EncoderMapping implements ModelMapping {

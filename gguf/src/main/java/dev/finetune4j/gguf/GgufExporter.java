@@ -142,7 +142,8 @@ public final class GgufExporter {
     }
 
     /**
-     * Exports a BERT or RoBERTa sequence classifier and its WordPiece or byte-level BPE tokenizer as llama.cpp's
+     * Exports a BERT, RoBERTa or XLM-RoBERTa sequence classifier and its WordPiece, byte-level BPE or SentencePiece
+     * unigram tokenizer as llama.cpp's
      * {@code bert} architecture with its classification head, which llama.cpp computes under rank pooling, the
      * pooling the file names ({@code llama-embedding -m FILE -p TEXT} prints the text's score for each label, named by
      * {@code bert.classifier.output_labels}).
@@ -157,7 +158,7 @@ public final class GgufExporter {
      * <p>llama.cpp gives every token type 0, so a classifier of sentence pairs (BERT's token type 1 after the first
      * {@code [SEP]}) scores pairs differently there; single texts score as here.
      *
-     * @param classifier a BERT or RoBERTa classifier, adapters merged ({@code PeftClassifier.mergeAndUnload()})
+     * @param classifier a BERT, RoBERTa or XLM-RoBERTa classifier, adapters merged ({@code PeftClassifier.mergeAndUnload()})
      * @param tokenizer  the classifier's tokenizer
      * @param file       the GGUF file to write; its folder must exist; an existing file is replaced
      * @param type       {@link GgufType#F32}, {@link GgufType#F16}, {@link GgufType#BF16} or {@link GgufType#Q8_0}

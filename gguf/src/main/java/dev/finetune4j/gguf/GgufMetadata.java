@@ -14,6 +14,7 @@ import java.util.Set;
  */
 final class GgufMetadata {
     // gguf_type values (ggml/include/gguf.h)
+    private static final int UINT8 = 0;
     static final int UINT32 = 4;
     private static final int INT32 = 5;
     private static final int FLOAT32 = 6;
@@ -73,6 +74,12 @@ final class GgufMetadata {
         for (boolean v : values) {
             bytes.write(v ? 1 : 0);
         }
+        return this;
+    }
+
+    GgufMetadata putUint8s(String key, byte[] values) {
+        arrayHeader(key, UINT8, values.length);
+        bytes.writeBytes(values);
         return this;
     }
 

@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  *   <li>the same tokenizer of a {@code gemma4} model as llama.cpp's converter writes Gemma 4's: model {@code gemma4}
  *       (BPE over the merges, on raw UTF-8 with spaces as U+2581, newline runs apart), the merges beside the
  *       scores, no space prefix;</li>
- *   <li>BERT's WordPiece: model {@code bert} ({@link WordPieceMetadata}).</li>
+ *   <li>BERT's WordPiece: model {@code bert} ({@link WordPieceMetadata});</li>
+ *   <li>XLM-RoBERTa's SentencePiece unigram: model {@code t5} ({@link UnigramMetadata}).</li>
  * </ul>
  * Ids missing from the tokenizer, and the rows a model's vocabulary has beyond it, become unused
  * {@code [PADn]} tokens, as llama.cpp's converter pads them.
@@ -88,9 +89,13 @@ final class TokenizerMetadata {
             WordPieceMetadata.put(meta, json, config, file, modelVocab);
             return;
         }
+        if (model.path("type").asText().equals("Unigram")) {
+            UnigramMetadata.put(meta, json, config, file, modelVocab);
+            return;
+        }
         if (!model.path("type").asText().equals("BPE")) {
             throw new IllegalArgumentException(file + ": GGUF export reads BPE tokenizers (byte-level, or "
-                    + "SentencePiece-style with byte_fallback) and BERT's WordPiece, not '"
+                    + "SentencePiece-style with byte_fallback), BERT's WordPiece and XLM-RoBERTa's Unigram, not '"
                     + model.path("type").asText() + "'");
         }
         String[] tokens = new String[modelVocab];

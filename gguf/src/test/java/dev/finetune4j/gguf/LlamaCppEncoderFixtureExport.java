@@ -23,9 +23,9 @@ class LlamaCppEncoderFixtureExport {
             try (EncoderClassifier classifier = EncoderReferenceCase.classifier(folder);
                  HfTokenizer tokenizer = HfTokenizer.load(folder)) {
                 GgufExporter.export(classifier, tokenizer, out.resolve(c.name() + ".gguf"), c.type(), GgufProgress.NONE);
-                Files.writeString(out.resolve(c.name() + ".texts"), String.join("\n", EncoderReferenceCase.TEXTS) + "\n");
+                Files.writeString(out.resolve(c.name() + ".texts"), String.join("\n", c.texts()) + "\n");
                 Files.writeString(out.resolve(c.name() + ".rows"),
-                        EncoderReferenceCase.rowsArgument(EncoderReferenceCase.rows(tokenizer)));
+                        EncoderReferenceCase.rowsArgument(c.rows(tokenizer)));
             }
         }
     }

@@ -26,8 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * approximation read from an f16 table, hence the tolerance; Q8_0 rounds the matrices too).
  */
 class LlamaCppEncoderReferenceTest {
-    /** Largest score differences seen: f32 3.0e-4, f16 2.5e-4, q8_0 1.2e-2 (q8_0's 8-bit matrices). */
-    private static final double F32_TOLERANCE = 1e-3;
+    /**
+     * Largest score differences seen: f32 3.0e-4 (BERT) and 3.2e-4 (XLM-RoBERTa), f16 2.5e-4 (RoBERTa) and 5.9e-4
+     * (XLM-RoBERTa), q8_0 1.2e-2 (q8_0's 8-bit matrices).
+     */
+    private static final double F32_TOLERANCE = 5e-4;
     private static final double F16_TOLERANCE = 1e-3;
     private static final double Q8_0_TOLERANCE = 3e-2;
 
@@ -47,10 +50,10 @@ class LlamaCppEncoderReferenceTest {
             assertEquals(classifier.classifierConfig().id2label(),
                     new ObjectMapper().convertValue(fixture.path("labels"), List.class));
 
-            long[][] rows = EncoderReferenceCase.rows(tokenizer);
+            long[][] rows = c.rows(tokenizer);
             for (int i = 0; i < rows.length; i++) {
                 assertArrayEquals(rows[i], longs(fixture.path("texts").get(i)),
-                        "llama.cpp tokenized '" + EncoderReferenceCase.TEXTS.get(i) + "' otherwise");
+                        "llama.cpp tokenized '" + c.texts().get(i) + "' otherwise");
                 assertArrayEquals(rows[i], longs(fixture.path("rows").get(i).path("ids")));
             }
             double tolerance = c.type() == GgufType.Q8_0 ? Q8_0_TOLERANCE : c.type() == GgufType.F16 ? F16_TOLERANCE : F32_TOLERANCE;

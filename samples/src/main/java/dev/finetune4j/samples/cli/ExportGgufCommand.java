@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
         description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2, and the mixtures "
                 + "mixtral, qwen2_moe, qwen3_moe) with its tokenizer to one GGUF file, which "
                 + "llama.cpp (llama-cli -m FILE), Ollama (a Modelfile with FROM ./FILE) and LM Studio load.",
-                "A BERT or RoBERTa classifier folder exports whole (f32, f16, bf16, q8_0) as llama.cpp's bert "
+                "A BERT, RoBERTa or XLM-RoBERTa classifier folder exports whole (f32, f16, bf16, q8_0) as llama.cpp's bert "
                 + "architecture with its classification head (llama-embedding -m FILE -p TEXT prints each label's score).",
                 "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first; with "
                 + "--lora-only, a LoRA adapter is written alone as a llama.cpp adapter GGUF instead. Norms, biases "
@@ -246,8 +246,8 @@ final class ExportGgufCommand implements Callable<Integer> {
     }
 
     /**
-     * A BERT or RoBERTa classifier folder, its adapter merged if given, written whole as llama.cpp's bert architecture
-     * with its classification head; the causal LMs' options are refused.
+     * A BERT, RoBERTa or XLM-RoBERTa classifier folder, its adapter merged if given, written whole as llama.cpp's bert
+     * architecture with its classification head; the causal LMs' options are refused.
      */
     private Integer exportClassifier(GgufType storage) {
         if (loraOnly || calibration != null || imatrix != null || saveImatrix != null) {
