@@ -38,7 +38,7 @@ class LayerOps {
      * decomposed (no standard op before opset 23).
      */
     String rmsNorm(String x, String weight, float eps, boolean offsetFromOne) {
-        String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
+        String meanSquare = g.reduce("ReduceMean", g.op("Mul", List.of(x, x)), true, -1);
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalar(eps)))));
         String normed = g.op("Div", List.of(x, rms));
         if (weight == null) {
