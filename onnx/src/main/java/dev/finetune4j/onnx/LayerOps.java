@@ -10,9 +10,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
- * The layers every transformer graph is made of, in standard ONNX ops (opset 17), whatever its inputs and outputs:
- * embedding lookups, linear layers, norms, activations and the heads' transposes. The decoders'
- * ({@link TransformerGraph}) and the encoder classifiers' ({@link EncoderGraph}) graphs build on them.
+ * The layers every transformer graph is made of, in standard ONNX ops (opset 17, or 21 with quantized weights),
+ * whatever its inputs and outputs: embedding lookups, linear layers, norms, activations and the heads' transposes.
+ * The decoders' ({@link TransformerGraph}) and the encoder classifiers' ({@link EncoderGraph}) graphs build on them.
  */
 class LayerOps {
     final GraphBuilder g;

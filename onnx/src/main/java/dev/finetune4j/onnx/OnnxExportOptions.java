@@ -105,8 +105,8 @@ public record OnnxExportOptions(WeightFormat weights, int blockSize) {
     }
 
     /**
-     * Float32 weights throughout, an opset 17 graph: what {@link OnnxExporter#export(dev.finetune4j.core.models.LanguageModel,
-     * java.nio.file.Path)} writes.
+     * Float32 weights throughout, an opset 17 graph: what
+     * {@link OnnxExporter#export(dev.finetune4j.core.models.LanguageModel, java.nio.file.Path)} writes.
      *
      * @return the options
      */

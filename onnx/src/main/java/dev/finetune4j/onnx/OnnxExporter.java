@@ -26,7 +26,8 @@ import java.util.List;
  * Exports a causal language model, or an encoder classifier ({@link #export(SequenceClassifier, Path, Path)}), to
  * ONNX: a folder with {@value #MODEL_FILE} (the graph, opset {@value #OPSET},
  * standard operators only) and {@value #DATA_FILE} (the weights as float32, in ONNX's external data layout), which
- * ONNX Runtime loads as it is.
+ * ONNX Runtime loads as it is; a causal LM's linear weights may be stored as int8 or int4 blocks instead
+ * ({@link #export(LanguageModel, Path, OnnxExportOptions)}, opset {@value #QUANTIZED_OPSET}).
  *
  * <pre>{@code
  * try (LanguageModel model = AutoModel.loadCausalLM(Path.of("model-dir"))) {
