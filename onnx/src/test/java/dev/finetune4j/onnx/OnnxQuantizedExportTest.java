@@ -25,6 +25,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -39,12 +40,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * axis at opset 21, and a block computed by hand checks the codes, their packing and the scale.
  */
 class OnnxQuantizedExportTest {
-    private static final long[][] IDS = {{5, 17, 3, 9, 12, 40, 2, 7, 100, 31}, {8, 8, 1, 250, 77, 3, 14, 6, 2, 9}};
+    /** Below every fixture's vocabulary (128 tokens at least). */
+    private static final long[][] IDS = {{5, 17, 3, 9, 12, 40, 2, 7, 100, 31}, {8, 8, 1, 120, 77, 3, 14, 6, 2, 9}};
     /**
      * The session option that says what ONNX Runtime's MatMulNBits, fused from int4 DequantizeLinear and MatMul, computes
      * in: 4 by default (the activations rounded to int8 per block), 1 float32.
      */
     static final String FUSED_ACCURACY = "session.qdq_matmulnbits_accuracy_level";
+    /** The names of nn.Linear weights (out, in) that a quantized export quantizes. */
+    private static final Pattern LINEAR = Pattern.compile("(_proj|_proj_with_mqa|\\.w[123]|_linear)\\.weight$");
     /** Row 1 is left-padded. */
     private static final long[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 1, 1, 1, 1, 1, 1, 1}};
 
@@ -95,11 +99,13 @@ class OnnxQuantizedExportTest {
      * to the same blocks, which differ from the float model's by far more; the data file holds the codes (a byte or
      * half a byte a value) and one float32 scale per block of every quantized matrix, the other weights in float32.
      * Qwen3-MoE's experts are 16 wide, less than a block: their down projections are one shorter block each; 128 on
-     * LLaMA's 64-wide inputs likewise.
+     * LLaMA's 64-wide inputs likewise, and DeepSeek-V3's 8- and 12-wide latent projections. LFM2 and Granite 4.0 H
+     * quantize their recurrent layers' projections too.
      */
     @ParameterizedTest(name = "{0} {1} in blocks of {2}")
     @CsvSource({"hf-tiny/llama, INT8, 32", "hf-tiny/llama, INT4, 32", "hf-tiny/llama, INT4, 128",
-            "hf-tiny/gpt2, INT8, 16", "references/qwen3_moe, INT4, 32", "references/gpt_oss, INT4, 32"})
+            "hf-tiny/gpt2, INT8, 16", "references/qwen3_moe, INT4, 32", "references/gpt_oss, INT4, 32",
+            "references/deepseek_v3, INT8, 16", "references/lfm2, INT4, 16", "references/granite4_h, INT4, 16"})
     void onnxRuntimeComputesTheModelWithItsWeightsRoundedToTheBlocks(String fixture, WeightFormat format, int block,
                                                                      @TempDir Path tmp) throws Exception {
         Path folder = copy(fixture, tmp.resolve("model"));
@@ -218,13 +224,15 @@ class OnnxQuantizedExportTest {
 
     /**
      * The axis of a quantized weight's input dimension in the checkpoint's layout, or -1 for a weight left float32:
-     * nn.Linear's (out, in) projections and lm_head, GPT-2's Conv1D (in, out), gpt-oss's stacked experts (E, in, out).
+     * nn.Linear's (out, in) projections (LFM2's w1 to w3, DeepSeek's kv_a_proj_with_mqa, Granite's input_linear and
+     * output_linear among them; not the routers) and lm_head, GPT-2's Conv1D (in, out), gpt-oss's stacked experts (E,
+     * in, out).
      */
     private static int inputAxis(String name, Tensor t) {
         if (name.endsWith(".c_attn.weight") || name.endsWith(".c_proj.weight") || name.endsWith(".c_fc.weight")) {
             return 0;
         }
-        if (name.endsWith("_proj.weight") || name.equals("lm_head.weight")) {
+        if (LINEAR.matcher(name).find() || name.equals("lm_head.weight")) {
             return 1;
         }
         return name.endsWith("experts.gate_up_proj") || name.endsWith("experts.down_proj") ? 1 : -1;
