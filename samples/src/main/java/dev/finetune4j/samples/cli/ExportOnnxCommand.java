@@ -103,11 +103,17 @@ final class ExportOnnxCommand implements Callable<Integer> {
 
     /** --weights and --block-size as the exporter takes them; bad values are bad input. */
     private OnnxExportOptions exportOptions() {
+        OnnxExportOptions options;
         try {
-            return new OnnxExportOptions(OnnxExportOptions.WeightFormat.parse(weights), blockSize);
+            options = new OnnxExportOptions(OnnxExportOptions.WeightFormat.parse(weights), blockSize);
         } catch (IllegalArgumentException e) {
             throw new BadInputException("--weights " + weights + " --block-size " + blockSize + ": " + e.getMessage(), e);
         }
+        if (!options.quantized() && blockSize != OnnxExportOptions.DEFAULT_BLOCK_SIZE) {
+            throw new BadInputException("--block-size " + blockSize + " applies to quantized weights: add --weights int8 "
+                    + "or --weights int4, or remove --block-size");
+        }
+        return options;
     }
 
     /**

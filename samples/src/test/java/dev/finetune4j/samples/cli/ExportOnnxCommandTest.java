@@ -99,6 +99,10 @@ class ExportOnnxCommandTest {
         r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--weights", "nf4", "-o", dir.resolve("onnx").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
         assertTrue(r.err().contains("weight format 'nf4' is not one of float32, int8, int4"), r.err());
+        r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--block-size", "128", "-o",
+                dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--block-size 128 applies to quantized weights"), r.err());
         Path classifier = ReferenceFolders.copy("references/roberta_cls", List.of("config.json", "model.safetensors"),
                 dir.resolve("classifier"));
         r = CliTestSupport.run("export-onnx", "-m", classifier.toString(), "--weights", "int8", "-o",
