@@ -49,6 +49,8 @@ class OnnxQuantizedExportTest {
     static final String FUSED_ACCURACY = "session.qdq_matmulnbits_accuracy_level";
     /** The names of nn.Linear weights (out, in) that a quantized export quantizes. */
     private static final Pattern LINEAR = Pattern.compile("(_proj|_proj_with_mqa|\\.w[123]|_linear)\\.weight$");
+    /** Where the second call on the first call's presents starts. */
+    private static final int SPLIT = 6;
     /** Row 1 is left-padded. */
     private static final long[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {0, 0, 0, 1, 1, 1, 1, 1, 1, 1}};
 
@@ -100,7 +102,7 @@ class OnnxQuantizedExportTest {
      * half a byte a value) and one float32 scale per block of every quantized matrix, the other weights in float32.
      * Qwen3-MoE's experts are 16 wide, less than a block: their down projections are one shorter block each; 128 on
      * LLaMA's 64-wide inputs likewise, and DeepSeek-V3's 8- and 12-wide latent projections. LFM2 and Granite 4.0 H
-     * quantize their recurrent layers' projections too.
+     * quantize their recurrent layers' projections too. A second call on the first call's presents gives the same.
      */
     @ParameterizedTest(name = "{0} {1} in blocks of {2}")
     @CsvSource({"hf-tiny/llama, INT8, 32", "hf-tiny/llama, INT4, 32", "hf-tiny/llama, INT4, 128",
@@ -134,6 +136,12 @@ class OnnxQuantizedExportTest {
             System.out.println(fixture + " " + format + "/" + block + ": against the rounded model " + actual
                     + "; the rounding moved the logits by " + byRounding.value());
             assertTrue(actual.value() < TOLERANCE, fixture + " " + format + "/" + block + ": " + actual);
+
+            float[][][] second = {Arrays.copyOfRange(expected[0], SPLIT, IDS[0].length)};
+            LogitsDifference cached = LogitsDifference.of(second, ort.logitsAfterPast(IDS[0], SPLIT),
+                    new long[][]{MASK[0]});
+            assertTrue(cached.value() < TOLERANCE, fixture + " " + format + "/" + block + ", a second call on the first "
+                    + "call's presents: " + cached);
         }
     }
 
@@ -220,6 +228,16 @@ class OnnxQuantizedExportTest {
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> WeightFormat.parse("int3"));
         assertEquals("weight format 'int3' is not one of float32, int8, int4", unknown.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new OnnxExportOptions(null, 32));
+    }
+
+    @Test
+    void nullOptionsAreRefusedBeforeAnythingIsWritten(@TempDir Path tmp) throws Exception {
+        try (LanguageModel model = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/llama"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx"), null));
+            assertTrue(e.getMessage().contains("OnnxExportOptions.float32()"), e.getMessage());
+        }
+        assertTrue(Files.notExists(tmp.resolve("onnx")));
     }
 
     /**
