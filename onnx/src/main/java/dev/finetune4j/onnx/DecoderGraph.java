@@ -168,7 +168,7 @@ final class DecoderGraph {
         if (logitsScaling != 1f) {
             x = g.op("Mul", List.of(x, g.scalar(1f / logitsScaling))); // the head's input, as core divides it
         }
-        String head = c.tieWordEmbeddings() ? t.transpose(table) : w.transposed("lm_head.weight");
+        String head = c.tieWordEmbeddings() ? t.transpose(table) : w.linear("lm_head.weight");
         t.logits(x, head, w.optional("lm_head.bias"), c.finalLogitSoftcapping());
         w.requireAllUsed();
     }
@@ -319,7 +319,9 @@ final class DecoderGraph {
         String routed = new ExpertsGraph(g, moe, c.hiddenSize()).mix(tokens, routerWeight, routerBias, selectionBias,
                 expert);
         if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
-            String share = g.op("Sigmoid", List.of(linear(p + "shared_expert_gate", tokens)));
+            // the shared expert's gate routes as the router does: float32 in a quantized export too
+            String share = g.op("Sigmoid", List.of(g.op("MatMul", List.of(tokens,
+                    w.transposed(p + "shared_expert_gate.weight")))));
             String shared = gatedMlp(p + "shared_expert.", MlpNames.STANDARD, false, 0, tokens);
             routed = g.op("Add", List.of(routed, g.op("Mul", List.of(shared, share))));
         } else if (moe.sharedExpertIntermediateSize() > 0) { // Nemotron-H's named and computed as its experts
@@ -399,7 +401,7 @@ final class DecoderGraph {
     }
 
     private String linear(String name, String x) throws IOException {
-        return t.linear(x, w.transposed(name + ".weight"), w.optional(name + ".bias"));
+        return t.linear(x, w.linear(name + ".weight"), w.optional(name + ".bias"));
     }
 
     private long qWidth() {

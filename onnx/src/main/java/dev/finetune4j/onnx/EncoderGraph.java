@@ -137,6 +137,6 @@ final class EncoderGraph {
     }
 
     private String linear(String module, String x) throws IOException {
-        return ops.linear(x, w.transposed(module + ".weight"), w.asStored(module + ".bias"));
+        return ops.linear(x, w.linear(module + ".weight"), w.asStored(module + ".bias"));
     }
 }

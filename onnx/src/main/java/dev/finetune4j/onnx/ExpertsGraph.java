@@ -16,7 +16,6 @@ import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
 import static dev.finetune4j.onnx.GraphBuilder.INT64;
 import static dev.finetune4j.onnx.GraphBuilder.graphAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
-import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 import static dev.finetune4j.onnx.GraphBuilder.stringAttr;
 
 /**
@@ -172,8 +171,7 @@ final class ExpertsGraph {
         }
         // (N, topk_group, G): whether group j is the token's i-th kept group; a group is kept when any i says so
         String isKept = g.op("Equal", List.of(g.op("Unsqueeze", List.of(kept, g.ints(-1))), g.ints(all)));
-        String keptMask = g.op("ReduceMax", List.of(g.op("Cast", List.of(isKept), intAttr("to", FLOAT))),
-                intsAttr("axes", 1), intAttr("keepdims", 0));                                               // (N, G)
+        String keptMask = g.reduce("ReduceMax", g.op("Cast", List.of(isKept), intAttr("to", FLOAT)), false, 1); // (N, G)
         String reachable = g.op("Cast", List.of(g.op("Unsqueeze", List.of(keptMask, g.ints(-1)))),
                 intAttr("to", BOOL));                                                          // (N, G, 1)
         String masked = g.op("Where", List.of(reachable, grouped, g.scalar(Float.NEGATIVE_INFINITY)));

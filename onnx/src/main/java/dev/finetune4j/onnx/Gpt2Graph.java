@@ -46,6 +46,6 @@ final class Gpt2Graph {
 
     /** A Conv1D layer: x (..., in) times its weight (in, out) plus its bias. */
     private static String conv1d(TransformerGraph t, StateDictWeights w, String name, String x) throws IOException {
-        return t.linear(x, w.asStored(name + ".weight"), w.asStored(name + ".bias"));
+        return t.linear(x, w.linearStoredInOut(name + ".weight"), w.asStored(name + ".bias"));
     }
 }

@@ -43,7 +43,7 @@ final class GptOssExperts implements ExpertsGraph.Expert {
     @Override
     public String apply(int expert, String tokens) throws IOException {
         String e = p + expert + ".";
-        String gateUp = g.op("Add", List.of(g.op("MatMul", List.of(tokens, w.asStored(e + FusedExperts.GATE_UP))),
+        String gateUp = g.op("Add", List.of(g.op("MatMul", List.of(tokens, w.linearStoredInOut(e + FusedExperts.GATE_UP))),
                 w.asStored(e + FusedExperts.GATE_UP + "_bias")));                                      // (M, 2I)
         // NOTE: interleaved, not halves: column 2i is pair i's gate, 2i + 1 its up
         String pairs = g.op("Reshape", List.of(gateUp, g.ints(-1, width, 2)));                      // (M, I, 2)
@@ -51,7 +51,7 @@ final class GptOssExperts implements ExpertsGraph.Expert {
         String up = g.op("Clip", List.of(column(pairs, 1), g.scalar(-limit), g.scalar(limit)));
         String glu = g.op("Mul", List.of(gate, g.op("Sigmoid", List.of(g.op("Mul", List.of(gate, g.scalar(alpha)))))));
         String activated = g.op("Mul", List.of(g.op("Add", List.of(up, g.scalar(1f))), glu));      // (M, I)
-        return g.op("Add", List.of(g.op("MatMul", List.of(activated, w.asStored(e + FusedExperts.DOWN))),
+        return g.op("Add", List.of(g.op("MatMul", List.of(activated, w.linearStoredInOut(e + FusedExperts.DOWN))),
                 w.asStored(e + FusedExperts.DOWN + "_bias")));
     }
 

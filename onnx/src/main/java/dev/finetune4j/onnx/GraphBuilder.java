@@ -34,12 +34,19 @@ final class GraphBuilder {
     /** Where nodes, inputs and outputs go: {@link #graph}, or the subgraph being built ({@link #subgraph}). */
     private GraphProto.Builder nodes = graph;
     private final ExternalWeights weights;
+    private final OnnxExportOptions options;
     private final Map<String, Integer> counters = new HashMap<>();
     private final Map<String, String> constants = new HashMap<>();
 
-    GraphBuilder(String name, ExternalWeights weights) {
+    GraphBuilder(String name, ExternalWeights weights, OnnxExportOptions options) {
         this.weights = weights;
+        this.options = options;
         graph.setName(name);
+    }
+
+    /** The operator set of the graph: {@link OnnxExporter#OPSET}, or 21 for blocked DequantizeLinear. */
+    int opset() {
+        return options.quantized() ? OnnxExporter.QUANTIZED_OPSET : OnnxExporter.OPSET;
     }
 
     /** The finished graph. */
@@ -152,6 +159,32 @@ final class GraphBuilder {
     String weight(String name, Tensor tensor, boolean transpose) throws IOException {
         graph.addInitializer(weights.write(name, tensor, transpose));
         return name;
+    }
+
+    /**
+     * A linear layer's weight as a MatMul operand (in, out), {@code tensor} being stored (out, in) when
+     * {@code transpose}: the float32 initializer {@code name}, or in a quantized export the output of
+     * {@code DequantizeLinear(name, name.scale)} over its blocks along the input axis (axis 0).
+     */
+    String linearWeight(String name, Tensor tensor, boolean transpose) throws IOException {
+        if (!options.quantized()) {
+            return weight(name, tensor, transpose);
+        }
+        // NOTE: initializers of the graph that multiplies (an experts' Loop body too), not only of the model's graph:
+        // ONNX Runtime's fusion of DequantizeLinear and MatMul looks the codes up in the node's own graph, and fails
+        // the session ("Missing required weight") where they are the outer graph's
+        nodes.addAllInitializer(weights.writeQuantized(name, tensor, transpose, options.weights(), options.blockSize()));
+        return op("DequantizeLinear", List.of(name, name + ".scale"), intAttr("axis", 0),
+                intAttr("block_size", options.blockSize()));
+    }
+
+    /**
+     * {@code op} (ReduceMean, ReduceMax) of {@code x} over {@code axes}: an attribute up to opset 17, an input from
+     * opset 18 on, which dropped the attribute.
+     */
+    String reduce(String op, String x, boolean keepdims, long... axes) {
+        AttributeProto keep = intAttr("keepdims", keepdims ? 1 : 0);
+        return opset() < 18 ? op(op, List.of(x), intsAttr("axes", axes), keep) : op(op, List.of(x, ints(axes)), keep);
     }
 
     /** A graph input; each dimension is a fixed size (Integer) or a symbolic name (String); none for a scalar. */

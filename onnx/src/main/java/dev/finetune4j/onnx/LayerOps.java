@@ -10,9 +10,9 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
- * The layers every transformer graph is made of, in standard ONNX ops (opset 17), whatever its inputs and outputs:
- * embedding lookups, linear layers, norms, activations and the heads' transposes. The decoders'
- * ({@link TransformerGraph}) and the encoder classifiers' ({@link EncoderGraph}) graphs build on them.
+ * The layers every transformer graph is made of, in standard ONNX ops (opset 17, or 21 with quantized weights),
+ * whatever its inputs and outputs: embedding lookups, linear layers, norms, activations and the heads' transposes.
+ * The decoders' ({@link TransformerGraph}) and the encoder classifiers' ({@link EncoderGraph}) graphs build on them.
  */
 class LayerOps {
     final GraphBuilder g;
@@ -38,7 +38,7 @@ class LayerOps {
      * decomposed (no standard op before opset 23).
      */
     String rmsNorm(String x, String weight, float eps, boolean offsetFromOne) {
-        String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
+        String meanSquare = g.reduce("ReduceMean", g.op("Mul", List.of(x, x)), true, -1);
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalar(eps)))));
         String normed = g.op("Div", List.of(x, rms));
         if (weight == null) {

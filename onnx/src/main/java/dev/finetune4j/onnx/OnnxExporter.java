@@ -26,7 +26,8 @@ import java.util.List;
  * Exports a causal language model, or an encoder classifier ({@link #export(SequenceClassifier, Path, Path)}), to
  * ONNX: a folder with {@value #MODEL_FILE} (the graph, opset {@value #OPSET},
  * standard operators only) and {@value #DATA_FILE} (the weights as float32, in ONNX's external data layout), which
- * ONNX Runtime loads as it is.
+ * ONNX Runtime loads as it is; a causal LM's linear weights may be stored as int8 or int4 blocks instead
+ * ({@link #export(LanguageModel, Path, OnnxExportOptions)}, opset {@value #QUANTIZED_OPSET}).
  *
  * <pre>{@code
  * try (LanguageModel model = AutoModel.loadCausalLM(Path.of("model-dir"))) {
@@ -82,8 +83,11 @@ public final class OnnxExporter {
     public static final String DATA_FILE = "model.onnx.data";
     /** The ONNX operator set the graph uses (LayerNormalization needs 17). */
     public static final int OPSET = 17;
-    /** IR version 8 is the first to go with opset 17. */
+    /** The operator set of an export with quantized weights: DequantizeLinear takes blocks and INT4 from 21 on. */
+    public static final int QUANTIZED_OPSET = 21;
+    /** IR version 8 is the first to go with opset 17, 10 with opset 21 (and the first to have INT4). */
     private static final int IR_VERSION = 8;
+    private static final int QUANTIZED_IR_VERSION = 10;
 
     private OnnxExporter() {
     }
@@ -101,6 +105,37 @@ public final class OnnxExporter {
      * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
      */
     public static Path export(LanguageModel model, Path folder) {
+        return export(model, folder, OnnxExportOptions.float32());
+    }
+
+    /**
+     * Exports {@code model} into {@code folder} as {@link #export(LanguageModel, Path)} does, its linear layers'
+     * weights as {@code options} say. With int8 or int4 weights ({@link OnnxExportOptions}), each linear layer's
+     * weight matrix (attention, MLP, experts, a separate {@code lm_head}; not the embeddings, norms, biases or
+     * routers) is stored as codes in blocks along its input dimension with a float32 scale per block, and the graph,
+     * opset {@value #QUANTIZED_OPSET}, multiplies by {@code DequantizeLinear(codes, scales)} ({@code axis} 0,
+     * {@code block_size}); where the block size does not divide a matrix's input width, that matrix's last block is
+     * shorter, as DequantizeLinear allows. ONNX Runtime's CPU graph optimizer fuses each int4 DequantizeLinear and
+     * its MatMul into its MatMulNBits kernel, which by default rounds the activations to int8 per block as well
+     * (session option {@code session.qdq_matmulnbits_accuracy_level}: 4; 1 computes in float32); int8 weights run as
+     * DequantizeLinear and MatMul.
+     *
+     * <pre>{@code
+     * OnnxExporter.export(model, Path.of("model-onnx-int4"), OnnxExportOptions.int4(32));
+     * }</pre>
+     *
+     * @param model   a decoder-family or GPT-2 model, adapters merged
+     * @param folder  the folder to create, or a previous export's folder to replace
+     * @param options the weights' format
+     * @return {@code folder}'s {@value #MODEL_FILE}
+     * @throws IllegalArgumentException as {@link #export(LanguageModel, Path)} says
+     * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
+     */
+    public static Path export(LanguageModel model, Path folder, OnnxExportOptions options) {
+        if (options == null) {
+            throw new IllegalArgumentException("the export options are null: pass OnnxExportOptions.float32() for "
+                    + "float32 weights");
+        }
         GraphWriter family = switch (model) {
             case DecoderModel decoder when decoder.layout() != DecoderLayout.CAUSAL_LM -> throw new IllegalArgumentException(
                     "the model is the language model of a vision-language checkpoint (model_type '"
@@ -119,7 +154,7 @@ public final class OnnxExporter {
                     + "tool made for that architecture");
         };
         String modelType = model.spec().modelType();
-        return writeFolder(folder, model.source().stream().toList(), dir -> writeModel(modelType, family, dir));
+        return writeFolder(folder, model.source().stream().toList(), dir -> writeModel(modelType, family, options, dir));
     }
 
     /**
@@ -186,7 +221,7 @@ public final class OnnxExporter {
         String modelType = encoder.encoderConfig().modelType();
         List<Path> kept = tokenizerFolder == null ? List.of() : List.of(tokenizerFolder);
         return writeFolder(folder, kept, dir -> {
-            writeModel(modelType, graph -> EncoderGraph.build(encoder, graph), dir);
+            writeModel(modelType, graph -> EncoderGraph.build(encoder, graph), OnnxExportOptions.float32(), dir);
             ClassifierFiles.write(encoder, tokenizerFolder, dir);
         });
     }
@@ -230,15 +265,16 @@ public final class OnnxExporter {
         void build(GraphBuilder graph) throws IOException;
     }
 
-    private static void writeModel(String modelType, GraphWriter family, Path dir) throws IOException {
+    private static void writeModel(String modelType, GraphWriter family, OnnxExportOptions options, Path dir)
+            throws IOException {
         GraphBuilder graph;
         try (ExternalWeights weights = new ExternalWeights(dir.resolve(DATA_FILE)); var noGrad = Autograd.noGrad()) {
-            graph = new GraphBuilder(modelType, weights);
+            graph = new GraphBuilder(modelType, weights, options);
             family.build(graph);
         }
         ModelProto.Builder proto = ModelProto.newBuilder()
-                .setIrVersion(IR_VERSION)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setIrVersion(options.quantized() ? QUANTIZED_IR_VERSION : IR_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(graph.opset()))
                 .setProducerName("finetune4j")
                 .addMetadataProps(StringStringEntryProto.newBuilder().setKey("model_type").setValue(modelType))
                 .setGraph(graph.build());

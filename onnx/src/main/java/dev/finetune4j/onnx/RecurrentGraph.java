@@ -322,6 +322,6 @@ final class RecurrentGraph {
     }
 
     private String linear(String name, String x) throws IOException {
-        return t.linear(x, w.transposed(name + ".weight"), w.optional(name + ".bias"));
+        return t.linear(x, w.linear(name + ".weight"), w.optional(name + ".bias"));
     }
 }

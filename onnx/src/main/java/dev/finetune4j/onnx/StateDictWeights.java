@@ -33,12 +33,31 @@ final class StateDictWeights {
 
     /** The weight {@code name} as stored; returns its initializer's name (the same). */
     String asStored(String name) throws IOException {
-        return write(name, name, false);
+        return write(name, name, false, false);
     }
 
-    /** An nn.Linear weight (out, in), stored transposed (in, out) for MatMul under the name {@code name + ".T"}. */
+    /**
+     * An nn.Linear weight (out, in), stored transposed (in, out) for MatMul under the name {@code name + ".T"}, float32
+     * in every export (the routers of mixtures of experts, which quantized exports keep exact).
+     */
     String transposed(String name) throws IOException {
-        return write(name + ".T", name, true);
+        return write(name + ".T", name, true, false);
+    }
+
+    /**
+     * A linear layer's weight (out, in) as its MatMul operand (in, out), under the name {@code name + ".T"}: float32,
+     * or dequantized from blocks in a quantized export ({@link GraphBuilder#linearWeight}).
+     */
+    String linear(String name) throws IOException {
+        return write(name + ".T", name, true, true);
+    }
+
+    /**
+     * A linear weight stored (in, out) already (GPT-2's Conv1D, gpt-oss's experts) as its MatMul operand: float32,
+     * or dequantized from blocks in a quantized export.
+     */
+    String linearStoredInOut(String name) throws IOException {
+        return write(name, name, false, true);
     }
 
     /** The weight {@code name} as stored, or null when the model has none (an optional bias). */
@@ -68,15 +87,15 @@ final class StateDictWeights {
         }
     }
 
-    private String write(String initializer, String name, boolean transpose) throws IOException {
+    /** Writes weight {@code name} as {@code initializer}; a {@code linear} one as {@link GraphBuilder#linearWeight}. */
+    private String write(String initializer, String name, boolean transpose, boolean linear) throws IOException {
         Tensor weight = take(name);
-        if (weight.dtype() != DType.NF4) {
-            return graph.weight(initializer, weight, transpose);
-        }
         try (TensorScope scope = TensorScope.open()) {
-            Nf4Slice expert = nf4Experts.remove(name);
-            Tensor values = expert == null ? weight.convertTo(DType.F32, scope) : expert.dequantized(weight, scope);
-            return graph.weight(initializer, values, transpose);
+            Nf4Slice expert = weight.dtype() == DType.NF4 ? nf4Experts.remove(name) : null;
+            Tensor values = weight.dtype() != DType.NF4 ? weight
+                    : expert == null ? weight.convertTo(DType.F32, scope) : expert.dequantized(weight, scope);
+            return linear ? graph.linearWeight(initializer, values, transpose)
+                    : graph.weight(initializer, values, transpose);
         }
     }
 

@@ -28,7 +28,17 @@ final class OrtDecoder implements AutoCloseable {
     private final List<String> pasts;
 
     OrtDecoder(Path modelFile) throws OrtException {
-        this.session = env.createSession(modelFile.toString(), new OrtSession.SessionOptions());
+        this(modelFile, Map.of());
+    }
+
+    /** A session with the session options' config entries {@code config} (ONNX Runtime's string keys). */
+    OrtDecoder(Path modelFile, Map<String, String> config) throws OrtException {
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            for (Map.Entry<String, String> entry : config.entrySet()) {
+                options.addConfigEntry(entry.getKey(), entry.getValue());
+            }
+            this.session = env.createSession(modelFile.toString(), options);
+        }
         this.pasts = session.getInputNames().stream().filter(name -> name.startsWith("past")).sorted().toList();
     }
 

@@ -7,6 +7,7 @@ import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.models.bert.EncoderConfig;
 import dev.finetune4j.onnx.ExportFolder;
+import dev.finetune4j.onnx.OnnxExportOptions;
 import dev.finetune4j.onnx.OnnxExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,8 +35,13 @@ import java.util.stream.Stream;
                 "A classifier folder (bert, roberta, xlm-roberta, distilbert) exports as Optimum's text-classification "
                 + "model: input_ids, attention_mask (and for bert token_type_ids) in, logits (batch, labels) out, with "
                 + "config.json (its labels) and the folder's tokenizer files beside model.onnx.",
-                "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first."},
+                "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first.",
+                "With --weights int8 or int4, a causal LM's linear weights are stored as codes in blocks of --block-size "
+                + "values along their input dimension with a float32 scale each, and model.onnx (opset 21) multiplies "
+                + "by DequantizeLinear of them, in standard operators; ONNX Runtime's CPU optimizer fuses the int4 ones "
+                + "into MatMulNBits."},
         footer = {"", "Example: finetune4j export-onnx --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa-onnx",
+                "         finetune4j export-onnx -m models/Qwen2.5-0.5B --weights int4 --block-size 32 -o qwen-onnx-int4",
                 "         finetune4j export-onnx -m models/roberta-base --adapter runs/intent/adapter "
                 + "--labels billing,refund,other -o intent-onnx",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model, "
@@ -66,6 +72,16 @@ final class ExportOnnxCommand implements Callable<Integer> {
                     + "regression) when config.json does not say how the adapter was trained.")
     String problemType;
 
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "float32",
+            description = "float32, int8 or int4: the format of a causal LM's linear weights (attention, MLP, experts, "
+                    + "a separate lm_head; embeddings, norms and routers stay float32). Default: ${DEFAULT-VALUE}.")
+    String weights;
+
+    @Option(names = "--block-size", paramLabel = "N", defaultValue = "" + OnnxExportOptions.DEFAULT_BLOCK_SIZE,
+            description = "With --weights int8 or int4: the values that share one scale along a weight's input "
+                    + "dimension, a power of two of at least 16 (default: ${DEFAULT-VALUE}; 128 gives smaller files).")
+    int blockSize;
+
     @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already "
             + "(never the current directory, a folder above it, or one holding the model or adapter).")
     boolean overwrite;
@@ -74,9 +90,10 @@ final class ExportOnnxCommand implements Callable<Integer> {
     public Integer call() {
         OutputFolder.requireFresh(out, overwrite);
         ModelInputs.requireModelFolder(model);
+        OnnxExportOptions options = exportOptions();
         Path written;
         try {
-            written = isEncoderClassifier() ? exportClassifier() : exportCausalLM();
+            written = isEncoderClassifier(options) ? exportClassifier() : exportCausalLM(options);
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to ONNX: " + e.getMessage(), e);
         }
@@ -84,23 +101,45 @@ final class ExportOnnxCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** Whether the model folder holds an encoder classifier; --labels and --problem-type are refused for any other. */
-    private boolean isEncoderClassifier() {
+    /** --weights and --block-size as the exporter takes them; bad values are bad input. */
+    private OnnxExportOptions exportOptions() {
+        OnnxExportOptions options;
+        try {
+            options = new OnnxExportOptions(OnnxExportOptions.WeightFormat.parse(weights), blockSize);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--weights " + weights + " --block-size " + blockSize + ": " + e.getMessage(), e);
+        }
+        if (!options.quantized() && blockSize != OnnxExportOptions.DEFAULT_BLOCK_SIZE) {
+            throw new BadInputException("--block-size " + blockSize + " applies to quantized weights: add --weights int8 "
+                    + "or --weights int4, or remove --block-size");
+        }
+        return options;
+    }
+
+    /**
+     * Whether the model folder holds an encoder classifier; --labels and --problem-type are refused for any other,
+     * quantized --weights for a classifier.
+     */
+    private boolean isEncoderClassifier(OnnxExportOptions options) {
         boolean classifier = ClassifierInputs.isEncoderFolder(model);
         if (!classifier && (labels != null || problemType != null)) {
             throw new BadInputException("--labels and --problem-type are for classifier folders ("
                     + String.join(", ", EncoderConfig.MODEL_TYPES) + "); " + model.toAbsolutePath() + " holds a causal LM: "
                     + "remove them");
         }
+        if (classifier && options.quantized()) {
+            throw new BadInputException("--weights " + weights + " is for causal LMs; " + model.toAbsolutePath()
+                    + " holds a classifier, which exports with float32 weights: remove --weights");
+        }
         return classifier;
     }
 
-    private Path exportCausalLM() {
+    private Path exportCausalLM(OnnxExportOptions options) {
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
             if (overwrite) {
                 clearOutput();
             }
-            return OnnxExporter.export(lm, out);
+            return OnnxExporter.export(lm, out, options);
         }
     }
 

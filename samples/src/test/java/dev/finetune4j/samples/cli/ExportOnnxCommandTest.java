@@ -6,9 +6,12 @@ import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.onnx.OnnxExportOptions;
+import dev.finetune4j.onnx.OnnxExporter;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.Peft;
@@ -26,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +71,45 @@ class ExportOnnxCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("export-onnx", "--model", base.toString(), "--output", dir.resolve("onnx").toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(Files.exists(dir.resolve("onnx/model.onnx")));
+    }
+
+    /** --weights and --block-size reach the exporter: the files are those of the library's export with those options. */
+    @Test
+    void quantizedWeightsExportAsTheLibraryWritesThem() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--weights", "int4",
+                "--block-size", "16", "-o", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        try (LanguageModel model = AutoModel.loadCausalLM(base)) {
+            OnnxExporter.export(model, dir.resolve("library"), OnnxExportOptions.int4(16));
+        }
+        for (String file : List.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE)) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("library").resolve(file)),
+                    Files.readAllBytes(dir.resolve("onnx").resolve(file)), file);
+        }
+    }
+
+    @Test
+    void badWeightOptionsAreBadInput() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--weights", "int4",
+                "--block-size", "24", "-o", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("block size 24 for int4 weights is not a power of two of at least 16"), r.err());
+        r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--weights", "nf4", "-o", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("weight format 'nf4' is not one of float32, int8, int4"), r.err());
+        r = CliTestSupport.run("export-onnx", "-m", base.toString(), "--block-size", "128", "-o",
+                dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--block-size 128 applies to quantized weights"), r.err());
+        Path classifier = ReferenceFolders.copy("references/roberta_cls", List.of("config.json", "model.safetensors"),
+                dir.resolve("classifier"));
+        r = CliTestSupport.run("export-onnx", "-m", classifier.toString(), "--weights", "int8", "-o",
+                dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--weights int8 is for causal LMs"), r.err());
+        assertTrue(Files.notExists(dir.resolve("onnx")), "nothing written");
     }
 
     @Test
