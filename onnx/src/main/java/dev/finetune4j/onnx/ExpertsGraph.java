@@ -19,7 +19,7 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.stringAttr;
 
 /**
- * A sparse mixture of experts in standard ONNX operators (opset 17, no contrib ops), what {@link SparseMoeBlock}
+ * A sparse mixture of experts in standard ONNX operators (opset 17, or 21 with quantized weights; no contrib ops), what {@link SparseMoeBlock}
  * computes: the router's scores (a softmax over its logits, or each logit's sigmoid), each token's k experts of the
  * highest scores (plus the family's selection bias, within the token's best groups of experts where the family has
  * groups: GLM-4.5's, DeepSeek-V3's and Mistral 4's scored by their two best scores, DeepSeek-V2's

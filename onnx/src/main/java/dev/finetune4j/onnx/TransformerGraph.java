@@ -11,7 +11,7 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
- * The pieces every decoder-only transformer graph shares, in standard ONNX ops (opset 17), beside the layers of
+ * The pieces every decoder-only transformer graph shares, in standard ONNX ops (opset 17, or 21 with quantized weights), beside the layers of
  * {@link LayerOps}: the inputs and outputs in the layout of ONNX Runtime GenAI and Optimum, the causal, padding and
  * sliding-window masks, the key/value cache, and attention with grouped key/value heads and soft-capped scores.
  *
