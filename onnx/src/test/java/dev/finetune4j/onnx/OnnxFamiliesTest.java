@@ -141,6 +141,35 @@ class OnnxFamiliesTest {
         }
     }
 
+    /** The export's full-pass logits against those of the model its folder loads as, and against the reference's. */
+    record Distances(LogitsDifference toModel, LogitsDifference toReference) {
+    }
+
+    /** Exports the model of {@code fixture}'s folder (changed or not) and measures {@link Distances} on its full pass. */
+    static Distances exportDistances(CoreFixture fixture, Path tmp) throws Exception {
+        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
+             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
+            long[][] ids = fixture.ids("input_ids");
+            long[][] all = ones(ids.length, ids[0].length);
+            float[][][] logits = ort.logits(ids, all, positions(ids));
+            return new Distances(LogitsDifference.of(model.logits(ids, null), logits, all),
+                    LogitsDifference.of(fixture.logits("logits"), logits, all));
+        }
+    }
+
+    /**
+     * The export of {@code fixture}'s changed folder follows the model that folder loads as and misses the reference
+     * by far more than the tolerance: the graph computes the changed detail, so a graph without it would fail the
+     * reference checks.
+     */
+    static void assertExportFollowsTheModelAndMissesTheReference(CoreFixture fixture, String what, Path tmp)
+            throws Exception {
+        Distances d = exportDistances(fixture, tmp);
+        System.out.println(what + ": against finetune4j " + d.toModel() + "; against the reference " + d.toReference());
+        assertTrue(d.toModel().value() < TOLERANCE, what + " against finetune4j: " + d.toModel());
+        assertTrue(d.toReference().value() > 100 * TOLERANCE, what + " must miss the reference: " + d.toReference());
+    }
+
     /**
      * Decoding row 0 one token per call on the previous presents gives, after each call, what finetune4j computes for
      * that prefix without a cache, and the reference's full-pass logits at that position wherever the prefix rotates

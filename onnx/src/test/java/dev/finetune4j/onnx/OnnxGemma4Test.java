@@ -123,11 +123,7 @@ class OnnxGemma4Test {
     void aChangedDetailMissesTheReferenceAndTheExportFollowsIt(Change change, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + change.family, tmp.resolve(change.family));
         change.edit.apply(fixture.folder());
-        LogitsDifference[] d = againstFinetune4jAndReference(fixture, tmp);
-        String what = change.family + " with " + change;
-        System.out.println(what + ": against finetune4j " + d[0] + "; against the reference " + d[1]);
-        assertTrue(d[0].value() < TOLERANCE, what + " against finetune4j: " + d[0]);
-        assertTrue(d[1].value() > 100 * TOLERANCE, what + " must miss the reference: " + d[1]);
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, change.family + " with " + change, tmp);
     }
 
     /**
@@ -141,23 +137,11 @@ class OnnxGemma4Test {
         OnnxMixtureOfExpertsTest.rewriteWeights(fixture.folder(), (name, t) ->
                 name.endsWith(".v_proj.weight") || name.equals("model.layers.1.self_attn.k_proj.weight")
                         ? scaled(t, 10f) : t);
-        LogitsDifference[] d = againstFinetune4jAndReference(fixture, tmp);
-        System.out.println("gemma4_text with values scaled by 10: against finetune4j " + d[0] + "; against the reference "
-                + d[1]);
-        assertTrue(d[0].value() < TOLERANCE, "values scaled by 10 against finetune4j: " + d[0]);
-        assertTrue(d[1].value() < TOLERANCE, "values scaled by 10 against the reference: " + d[1]);
-    }
-
-    /** The export's full-pass logits against the loaded model's and against the reference's. */
-    private static LogitsDifference[] againstFinetune4jAndReference(CoreFixture fixture, Path tmp) throws Exception {
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-            return new LogitsDifference[]{LogitsDifference.of(model.logits(ids, null), logits, all),
-                    LogitsDifference.of(fixture.logits("logits"), logits, all)};
-        }
+        OnnxFamiliesTest.Distances d = OnnxFamiliesTest.exportDistances(fixture, tmp);
+        System.out.println("gemma4_text with values scaled by 10: against finetune4j " + d.toModel()
+                + "; against the reference " + d.toReference());
+        assertTrue(d.toModel().value() < TOLERANCE, "values scaled by 10 against finetune4j: " + d.toModel());
+        assertTrue(d.toReference().value() < TOLERANCE, "values scaled by 10 against the reference: " + d.toReference());
     }
 
     private static Tensor scaled(Tensor t, float factor) {

@@ -47,18 +47,7 @@ class OnnxGptOssTest {
     void aChangedDetailMissesTheReferenceAndTheExportFollowsIt(Change change, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/gpt_oss", tmp.resolve("gpt_oss"));
         apply(change, fixture.folder());
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-            LogitsDifference followed = LogitsDifference.of(model.logits(ids, null), logits, all);
-            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
-            System.out.println("gpt_oss with " + change + ": against finetune4j " + followed + "; against the reference "
-                    + missed);
-            assertTrue(followed.value() < TOLERANCE, "gpt_oss with " + change + " against finetune4j: " + followed);
-            assertTrue(missed.value() > 100 * TOLERANCE, "gpt_oss with " + change + " must miss the reference: " + missed);
-        }
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, "gpt_oss with " + change, tmp);
     }
 
     /**

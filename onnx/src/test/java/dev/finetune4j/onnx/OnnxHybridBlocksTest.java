@@ -25,11 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.ones;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.positions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The hybrids whose layers are not one attention and one MLP each: Nemotron-H's one block per layer (a Mamba-2 mixer,
@@ -87,7 +83,7 @@ class OnnxHybridBlocksTest {
                                                               @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         OnnxMixtureOfExpertsTest.rewriteConfig(fixture.folder(), json -> json.set(key, parse(value)));
-        assertFollowsFinetune4jAndMissesTheReference(fixture, family + " with " + key + " = " + value, tmp);
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, family + " with " + key + " = " + value, tmp);
     }
 
     /**
@@ -100,21 +96,7 @@ class OnnxHybridBlocksTest {
         OnnxMixtureOfExpertsTest.rewriteConfig(fixture.folder(), json -> json.set("layers_block_type",
                 parse("[\"linear_attention\", \"full_attention\", \"mlp\", \"linear_attention\", \"mlp\"]")));
         swapLayers(fixture.folder(), 1, 2);
-        assertFollowsFinetune4jAndMissesTheReference(fixture, "nemotron_h as M*-M-", tmp);
-    }
-
-    private static void assertFollowsFinetune4jAndMissesTheReference(CoreFixture fixture, String what, Path tmp)
-            throws Exception {
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, positions(ids));
-            OnnxFamiliesTest.assertWithin(model.logits(ids, null), logits, all, what + " against finetune4j");
-            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
-            System.out.println(what + " against the reference: " + missed);
-            assertTrue(missed.value() > 100 * TOLERANCE, what + " must miss the reference: " + missed);
-        }
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, "nemotron_h as M*-M-", tmp);
     }
 
     /** The past inputs the export of core's fixture {@code family} declares, sorted. */

@@ -1,8 +1,6 @@
 package dev.finetune4j.onnx;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.finetune4j.core.models.AutoModel;
-import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
 import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
@@ -23,7 +21,6 @@ import java.util.function.Consumer;
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The latent attention of DeepSeek-V3 (with and without the queries' low-rank path: deepseek_v3 and deepseek_v3_lite,
@@ -71,18 +68,7 @@ class OnnxLatentAttentionTest {
             throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         OnnxMixtureOfExpertsTest.rewriteConfig(fixture.folder(), change.edit);
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-            LogitsDifference followed = LogitsDifference.of(model.logits(ids, null), logits, all);
-            assertTrue(followed.value() < TOLERANCE, family + " with " + change + " against finetune4j: " + followed);
-            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
-            System.out.println(family + " with " + change + ": against finetune4j " + followed + "; against the reference "
-                    + missed);
-            assertTrue(missed.value() > 100 * TOLERANCE, family + " with " + change + " must miss the reference: " + missed);
-        }
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, family + " with " + change, tmp);
     }
 
     /** Every layer's past and present keys are (B, H, *, qk_head_dim), its values (B, H, *, v_head_dim). */

@@ -31,9 +31,7 @@ import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 
-import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The mixtures of experts' exports beyond {@link OnnxFamiliesTest}'s reference logits: a routing changed in one detail
@@ -66,18 +64,7 @@ class OnnxMixtureOfExpertsTest {
             throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         apply(change, fixture.folder());
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = OnnxFamiliesTest.ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, OnnxFamiliesTest.positions(ids));
-            LogitsDifference followed = LogitsDifference.of(model.logits(ids, null), logits, all);
-            assertTrue(followed.value() < TOLERANCE, family + " with " + change + " against finetune4j: " + followed);
-            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
-            System.out.println(family + " with " + change + ": against finetune4j " + followed + "; against the reference "
-                    + missed);
-            assertTrue(missed.value() > 100 * TOLERANCE, family + " with " + change + " must miss the reference: " + missed);
-        }
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, family + " with " + change, tmp);
     }
 
     /**

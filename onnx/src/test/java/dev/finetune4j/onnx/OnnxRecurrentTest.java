@@ -12,9 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.assertWithin;
 import static dev.finetune4j.onnx.OnnxFamiliesTest.ones;
-import static dev.finetune4j.onnx.OnnxFamiliesTest.positions;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -65,16 +63,7 @@ class OnnxRecurrentTest {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         OnnxMixtureOfExpertsTest.rewriteWeights(fixture.folder(), (name, t) -> name.endsWith(".A_log")
                 ? Tensor.of(filled((int) t.numel(), -30f), t.shape().dims()) : t);
-        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder());
-             OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model, tmp.resolve("onnx")))) {
-            long[][] ids = fixture.ids("input_ids");
-            long[][] all = ones(ids.length, ids[0].length);
-            float[][][] logits = ort.logits(ids, all, positions(ids));
-            assertWithin(model.logits(ids, null), logits, all, family + " without decay against finetune4j");
-            LogitsDifference missed = LogitsDifference.of(fixture.logits("logits"), logits, all);
-            System.out.println(family + " without decay against the reference: " + missed);
-            assertTrue(missed.value() > 100 * TOLERANCE, family + " without decay must miss the reference: " + missed);
-        }
+        OnnxFamiliesTest.assertExportFollowsTheModelAndMissesTheReference(fixture, family + " without decay", tmp);
     }
 
     private static float[] filled(int n, float value) {
