@@ -1,6 +1,5 @@
 package dev.finetune4j.gguf;
 
-import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -62,13 +61,14 @@ class EncoderGgufRefusalsTest {
                 tmp.resolve("tokenizer"));
         ObjectMapper json = new ObjectMapper();
         ObjectNode spec = (ObjectNode) json.readTree(folder.resolve("tokenizer.json").toFile());
-        JsonPointer at = JsonPointer.compile(pointer);
-        JsonNode parent = spec.at(at.head());
+        int slash = pointer.lastIndexOf('/');
+        JsonNode parent = spec.at(pointer.substring(0, slash));
+        String last = pointer.substring(slash + 1);
         JsonNode value = json.readTree(replacement);
         if (parent instanceof ArrayNode array) {
-            array.set(at.last().getMatchingIndex(), value);
+            array.set(Integer.parseInt(last), value);
         } else {
-            ((ObjectNode) parent).set(at.last().getMatchingProperty(), value);
+            ((ObjectNode) parent).set(last, value);
         }
         json.writeValue(folder.resolve("tokenizer.json").toFile(), spec);
         String message = refusal(tmp, "references/xlm_roberta_cls", folder, GgufType.F32);
