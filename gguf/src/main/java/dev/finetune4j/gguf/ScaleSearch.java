@@ -51,8 +51,14 @@ final class ScaleSearch {
                                  int[] q, float[] scales, float[] mins) {
         if (LANES) {
             LaneScaleSearch.fitScalesAndMins(row, n, weights, nmax, rmin, rdelta, nstep, q, scales, mins);
-            return;
+        } else {
+            fitEachScaleAndMin(row, n, weights, nmax, rmin, rdelta, nstep, q, scales, mins);
         }
+    }
+
+    /** {@link #fitScalesAndMins} without the Vector API: {@link #fitScaleAndMin} sub-block by sub-block. */
+    static void fitEachScaleAndMin(float[] row, int n, float[] weights, int nmax, float rmin, float rdelta, int nstep,
+                                   int[] q, float[] scales, float[] mins) {
         float[] blockWeights = new float[n];
         for (int b = 0; b < scales.length; b++) {
             System.arraycopy(weights, n * b, blockWeights, 0, n);
@@ -70,8 +76,13 @@ final class ScaleSearch {
     static void symmetricScales(float[] row, int n, int nmax, float[] weights, int[] l, float[] scales) {
         if (LANES) {
             LaneScaleSearch.symmetricScales(row, n, nmax, weights, l, scales);
-            return;
+        } else {
+            eachSymmetricScale(row, n, nmax, weights, l, scales);
         }
+    }
+
+    /** {@link #symmetricScales} without the Vector API: {@link #symmetricScale} sub-block by sub-block. */
+    static void eachSymmetricScale(float[] row, int n, int nmax, float[] weights, int[] l, float[] scales) {
         for (int b = 0; b < scales.length; b++) {
             scales[b] = symmetricScale(row, n * b, n, nmax, weights, n * b, l, n * b);
         }
