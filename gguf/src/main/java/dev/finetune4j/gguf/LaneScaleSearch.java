@@ -6,6 +6,8 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Arrays;
+
 import static jdk.incubator.vector.VectorOperators.EQ;
 import static jdk.incubator.vector.VectorOperators.GT;
 import static jdk.incubator.vector.VectorOperators.LT;
@@ -276,9 +278,13 @@ final class LaneScaleSearch {
 
     /** Sub-blocks first..first+count of {@code values} into {@code lanes}: value k of the i-th at k * LANES + i. */
     private static void transpose(float[] values, int n, int first, int count, float[] lanes) {
-        for (int i = 0; i < LANES; i++) {
+        if (count < LANES) {
+            Arrays.fill(lanes, 0f);
+        }
+        for (int i = 0; i < count; i++) {
+            int from = (first + i) * n;
             for (int k = 0; k < n; k++) {
-                lanes[k * LANES + i] = i < count ? values[(first + i) * n + k] : 0f;
+                lanes[k * LANES + i] = values[from + k];
             }
         }
     }
