@@ -3,7 +3,7 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.function.IntUnaryOperator;
 
 import static dev.finetune4j.gguf.ScaleSearch.GROUP_MAX_EPS;
@@ -32,7 +32,7 @@ final class KQuants {
      * @param importance the row's column weights, or null
      */
     static void q3K(float[] row, float[] importance, ByteBuffer out) {
-        int[] l = new int[SUPER_BLOCK];
+        int[] l = new int[row.length];
         float[] scales = new float[SUPER_BLOCK / 16];
         for (int start = 0; start < row.length; start += SUPER_BLOCK) {
             byte[] packed = new byte[12];
@@ -41,7 +41,7 @@ final class KQuants {
                 float maxScale = 0f;
                 float amax = 0f;
                 for (int b = 0; b < scales.length; b++) {
-                    scales[b] = ScaleSearch.refinedSymmetricScale(row, start + 16 * b, 16, 4, l, 16 * b);
+                    scales[b] = ScaleSearch.refinedSymmetricScale(row, start + 16 * b, 16, 4, l, start + 16 * b);
                     if (Math.abs(scales[b]) > amax) {
                         amax = Math.abs(scales[b]);
                         maxScale = scales[b];
@@ -68,7 +68,8 @@ final class KQuants {
                         sum += weights[i];
                     }
                     weightSums[b] = sum;
-                    scales[b] = ScaleSearch.symmetricScale(row, start + 16 * b, 16, 4, weights, 16 * b, l, 16 * b);
+                    scales[b] = ScaleSearch.symmetricScale(row, start + 16 * b, 16, 4, weights, 16 * b, l,
+                            start + 16 * b);
                 }
                 int[] ls = new int[scales.length];
                 d = DTypeConversions.floatToF16(ScaleSearch.symmetricScale(scales, 0, scales.length, 32, weightSums, 0,
@@ -81,8 +82,8 @@ final class KQuants {
             byte[] high = new byte[32];
             byte[] low = new byte[64];
             for (int v = 0; v < SUPER_BLOCK; v++) {
-                high[v % 32] |= (byte) ((l[v] >> 2 & 1) << (v / 32));
-                low[v / 128 * 32 + v % 32] |= (byte) ((l[v] & 3) << 2 * (v % 128 / 32));
+                high[v % 32] |= (byte) ((l[start + v] >> 2 & 1) << (v / 32));
+                low[v / 128 * 32 + v % 32] |= (byte) ((l[start + v] & 3) << 2 * (v % 128 / 32));
             }
             out.put(high).put(low).put(packed).putShort(d);
         }
@@ -91,7 +92,7 @@ final class KQuants {
     /**
      * The quants of a super-block's 16-value sub-blocks from their stored scales, as the decoder will read them: q in
      * -half..half-1 at step {@code d * scale(b)}, stored plus half. A sub-block of step 0 keeps the quants of the scale
-     * search, as ggml does.
+     * search, as ggml does. {@code l} runs along the row.
      */
     private static void requantize(float[] row, int start, float d, IntUnaryOperator scale, int half, int[] l) {
         for (int b = 0; b < SUPER_BLOCK / 16; b++) {
@@ -100,7 +101,8 @@ final class KQuants {
                 continue;
             }
             for (int i = 0; i < 16; i++) {
-                l[16 * b + i] = Math.max(-half, Math.min(half - 1, nearestInt(row[start + 16 * b + i] / step))) + half;
+                int at = start + 16 * b + i;
+                l[at] = Math.max(-half, Math.min(half - 1, nearestInt(row[at] / step))) + half;
             }
         }
     }
@@ -128,10 +130,11 @@ final class KQuants {
      * @param importance the row's column weights, or null
      */
     static void q4K(float[] row, float[] importance, ByteBuffer out) {
-        int[] q = new int[SUPER_BLOCK];
+        int[] q = new int[row.length];
+        SubBlockFits fits = fitSubBlocks(row, importance, 15, q);
         for (int start = 0; start < row.length; start += SUPER_BLOCK) {
-            out.put(scaledMinBlock(row, importance, start, 15, q));
-            putNibbles(q, out);
+            putScaledMinHeader(row, start, fits, 15, q, out);
+            putNibbles(q, start, out);
         }
     }
 
@@ -141,18 +144,20 @@ final class KQuants {
      * @param importance the row's column weights, or null
      */
     static void q5K(float[] row, float[] importance, ByteBuffer out) {
-        int[] q = new int[SUPER_BLOCK];
+        int[] q = new int[row.length];
+        SubBlockFits fits = fitSubBlocks(row, importance, 31, q);
         for (int start = 0; start < row.length; start += SUPER_BLOCK) {
-            out.put(scaledMinBlock(row, importance, start, 31, q));
+            putScaledMinHeader(row, start, fits, 31, q, out);
             // fifth bits: byte j holds, for each 64-value half pair p, bit 2p of value 64p + j and bit 2p+1 of 64p+32+j
             byte[] high = new byte[32];
             for (int p = 0; p < SUPER_BLOCK / 64; p++) {
+                int at = start + 64 * p;
                 for (int j = 0; j < 32; j++) {
-                    high[j] |= (byte) (((q[64 * p + j] >> 4) << (2 * p)) | ((q[64 * p + 32 + j] >> 4) << (2 * p + 1)));
+                    high[j] |= (byte) (((q[at + j] >> 4) << (2 * p)) | ((q[at + 32 + j] >> 4) << (2 * p + 1)));
                 }
             }
             out.put(high);
-            putNibbles(q, out);
+            putNibbles(q, start, out);
         }
     }
 
@@ -164,15 +169,17 @@ final class KQuants {
      * @param importance the row's column weights, or null
      */
     static void q6K(float[] row, float[] importance, ByteBuffer out) {
-        int[] l = new int[SUPER_BLOCK];
-        float[] scales = new float[SUPER_BLOCK / 16];
+        int[] l = new int[row.length];
+        float[] rowScales = new float[row.length / 16];
+        ScaleSearch.symmetricScales(row, 16, 32, importance, l, rowScales);
+        byte[] blockScales = new byte[SUPER_BLOCK / 16];
+        byte[] low = new byte[128];
+        byte[] high = new byte[64];
         for (int start = 0; start < row.length; start += SUPER_BLOCK) {
             float maxScale = 0f;
             float maxAbsScale = 0f;
-            for (int b = 0; b < scales.length; b++) {
-                float scale = ScaleSearch.symmetricScale(row, start + 16 * b, 16, 32, importance, start + 16 * b,
-                        l, 16 * b);
-                scales[b] = scale;
+            for (int b = 0; b < blockScales.length; b++) {
+                float scale = rowScales[start / 16 + b];
                 if (Math.abs(scale) > maxAbsScale) {
                     maxAbsScale = Math.abs(scale);
                     maxScale = scale;
@@ -184,15 +191,12 @@ final class KQuants {
             }
             float iscale = -128f / maxScale;
             short d = DTypeConversions.floatToF16(1 / iscale);
-            byte[] blockScales = new byte[scales.length];
-            for (int b = 0; b < scales.length; b++) {
-                blockScales[b] = (byte) Math.min(127, nearestInt(iscale * scales[b]));
+            for (int b = 0; b < blockScales.length; b++) {
+                blockScales[b] = (byte) Math.min(127, nearestInt(iscale * rowScales[start / 16 + b]));
             }
             requantize(row, start, DTypeConversions.f16ToFloat(d), b -> blockScales[b], 32, l);
-            byte[] low = new byte[128];
-            byte[] high = new byte[64];
             for (int half = 0; half < 2; half++) {
-                int j = 128 * half;
+                int j = start + 128 * half;
                 for (int i = 0; i < 32; i++) {
                     low[64 * half + i] = (byte) ((l[j + i] & 0xF) | (l[j + i + 64] & 0xF) << 4);
                     low[64 * half + i + 32] = (byte) ((l[j + i + 32] & 0xF) | (l[j + i + 96] & 0xF) << 4);
@@ -204,51 +208,71 @@ final class KQuants {
         }
     }
 
+    /** The 32-value sub-blocks' fitted scales and mins of a row, and (under importance) their weight sums. */
+    private record SubBlockFits(float[] scales, float[] mins, float[] weightSums) {
+    }
+
     /**
-     * Q4_K's and Q5_K's common part: each 32-value sub-block's scale and min fitted
-     * ({@link ScaleSearch#fitScaleAndMin}), both rounded to 6 bits of the super-block's scale, then every value's
-     * quant in 0..nmax. Without importance the fit weighs each value by {@code sqrt(mean x²) + |x|} and the 6-bit
-     * values are the scales over the largest; with it, by {@code importance * sqrt(2 mean x² + x²)}, and the 6-bit
-     * values are fitted too ({@link ScaleSearch#quantizedScale}). Returns the 16-byte header (d, dmin, packed scales
-     * and mins) and leaves the quants in {@code q}.
+     * Q4_K's and Q5_K's fit: each 32-value sub-block's scale and min ({@link ScaleSearch#fitScalesAndMins}), with
+     * quants in 0..nmax left in {@code q}. Without importance the fit weighs each value by
+     * {@code sqrt(mean x²) + |x|}; with it, by {@code importance * sqrt(2 mean x² + x²)} over its super-block.
      */
-    private static byte[] scaledMinBlock(float[] row, float[] importance, int start, int nmax, int[] q) {
-        float[] scales = new float[8];
-        float[] mins = new float[8];
-        float[] weights = new float[32];
-        float[] weightSums = new float[8];
-        float sigma2 = importance != null ? sigma2(row, start) : 0f;
-        for (int j = 0; j < 8; j++) {
-            int at = start + 32 * j;
+    private static SubBlockFits fitSubBlocks(float[] row, float[] importance, int nmax, int[] q) {
+        int blocks = row.length / 32;
+        float[] weights = new float[row.length];
+        float[] weightSums = importance != null ? new float[blocks] : null;
+        float sigma2 = 0f;
+        for (int j = 0; j < blocks; j++) {
+            int at = 32 * j;
             if (importance != null) {
+                if (at % SUPER_BLOCK == 0) {
+                    sigma2 = sigma2(row, at);
+                }
                 float sum = 0f;
-                for (int i = 0; i < 32; i++) {
-                    weights[i] = importance[at + i] * (float) Math.sqrt(sigma2 + row[at + i] * row[at + i]);
+                for (int i = at; i < at + 32; i++) {
+                    weights[i] = importance[i] * (float) Math.sqrt(sigma2 + row[i] * row[i]);
                     sum += weights[i];
                 }
                 weightSums[j] = sum;
             } else {
                 float blockX2 = 0f;
-                for (int i = 0; i < 32; i++) {
-                    blockX2 += row[at + i] * row[at + i];
+                for (int i = at; i < at + 32; i++) {
+                    blockX2 += row[i] * row[i];
                 }
                 float avX = (float) Math.sqrt(blockX2 / 32);
-                for (int i = 0; i < 32; i++) {
-                    weights[i] = avX + Math.abs(row[at + i]);
+                for (int i = at; i < at + 32; i++) {
+                    weights[i] = avX + Math.abs(row[i]);
                 }
             }
-            float[] fit = importance != null
-                    ? ScaleSearch.fitScaleAndMin(row, at, 32, weights, nmax, -0.9f, 0.05f, 36, q, 32 * j)
-                    : ScaleSearch.fitScaleAndMin(row, at, 32, weights, nmax, nmax == 15 ? -1f : -0.5f, 0.1f,
-                            nmax == 15 ? 20 : 15, q, 32 * j);
-            scales[j] = fit[0];
-            mins[j] = fit[1];
         }
+        float[] scales = new float[blocks];
+        float[] mins = new float[blocks];
+        if (importance != null) {
+            ScaleSearch.fitScalesAndMins(row, 32, weights, nmax, -0.9f, 0.05f, 36, q, scales, mins);
+        } else {
+            ScaleSearch.fitScalesAndMins(row, 32, weights, nmax, nmax == 15 ? -1f : -0.5f, 0.1f, nmax == 15 ? 20 : 15,
+                    q, scales, mins);
+        }
+        return new SubBlockFits(scales, mins, weightSums);
+    }
+
+    /**
+     * Q4_K's and Q5_K's header for the super-block at {@code start}: its sub-blocks' fitted scales and mins rounded
+     * to 6 bits of the super-block's scale, written as d, dmin and the packed scales and mins; then every value's
+     * quant in 0..nmax recomputed in {@code q} from them. Without importance the 6-bit values are the scales over the
+     * largest; with it, they are fitted too ({@link ScaleSearch#quantizedScale}).
+     */
+    private static void putScaledMinHeader(float[] row, int start, SubBlockFits fits, int nmax, int[] q,
+                                           ByteBuffer out) {
+        int first = start / 32;
+        float[] scales = Arrays.copyOfRange(fits.scales(), first, first + 8);
+        float[] mins = Arrays.copyOfRange(fits.mins(), first, first + 8);
         int[] ls = new int[8];
         int[] lm = new int[8];
         short d;
         short dmin;
-        if (importance != null) {
+        if (fits.weightSums() != null) {
+            float[] weightSums = Arrays.copyOfRange(fits.weightSums(), first, first + 8);
             d = DTypeConversions.floatToF16(ScaleSearch.quantizedScale(scales, 63, weightSums, ls));
             dmin = DTypeConversions.floatToF16(ScaleSearch.quantizedScale(mins, 63, weightSums, lm));
             if (nmax == 31) { // NOTE: ggml caps Q5_K's fitted 6-bit values at 63, and not Q4_K's
@@ -295,10 +319,11 @@ final class KQuants {
             }
             float offset = DTypeConversions.f16ToFloat(dmin) * mn;
             for (int i = 0; i < 32; i++) {
-                q[32 * j + i] = Math.max(0, Math.min(nmax, nearestInt((row[start + 32 * j + i] + offset) / step)));
+                int at = start + 32 * j + i;
+                q[at] = Math.max(0, Math.min(nmax, nearestInt((row[at] + offset) / step)));
             }
         }
-        return ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putShort(d).putShort(dmin).put(packed).array();
+        out.putShort(d).putShort(dmin).put(packed);
     }
 
     /** Twice the mean square of a super-block, the spread its importance-matrix weights add to each x². */
@@ -311,10 +336,11 @@ final class KQuants {
     }
 
     /** Q4_K's and Q5_K's quants: byte i of each 32-byte run holds value 64p + i (low nibble) and 64p + 32 + i. */
-    private static void putNibbles(int[] q, ByteBuffer out) {
+    private static void putNibbles(int[] q, int start, ByteBuffer out) {
         for (int p = 0; p < SUPER_BLOCK / 64; p++) {
+            int at = start + 64 * p;
             for (int i = 0; i < 32; i++) {
-                out.put((byte) ((q[64 * p + i] & 0xF) | (q[64 * p + 32 + i] & 0xF) << 4));
+                out.put((byte) ((q[at + i] & 0xF) | (q[at + 32 + i] & 0xF) << 4));
             }
         }
     }

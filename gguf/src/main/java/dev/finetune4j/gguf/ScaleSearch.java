@@ -10,6 +10,11 @@ import java.util.Arrays;
 final class ScaleSearch {
     /** ggml's {@code GROUP_MAX_EPS}: a group whose largest magnitude is below it is all zeros. */
     static final float GROUP_MAX_EPS = 1e-15f;
+    /**
+     * Whether the incubating Vector API is in the boot layer: the row searches then run {@link LaneScaleSearch} (a
+     * sub-block per lane, the same bits, several times faster); without it, sub-block by sub-block here.
+     */
+    private static final boolean LANES = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private ScaleSearch() {
     }
@@ -35,6 +40,52 @@ final class ScaleSearch {
             }
         }
         return max;
+    }
+
+    /**
+     * {@link #fitScaleAndMin} for every {@code n}-value sub-block b of {@code row} (whose length is a multiple of n):
+     * its scale to {@code scales[b]}, its min (as returned there, negated) to {@code mins[b]}, its quants to
+     * {@code q[n * b..]}; {@code weights} run along the row.
+     */
+    static void fitScalesAndMins(float[] row, int n, float[] weights, int nmax, float rmin, float rdelta, int nstep,
+                                 int[] q, float[] scales, float[] mins) {
+        if (LANES) {
+            LaneScaleSearch.fitScalesAndMins(row, n, weights, nmax, rmin, rdelta, nstep, q, scales, mins);
+        } else {
+            fitEachScaleAndMin(row, n, weights, nmax, rmin, rdelta, nstep, q, scales, mins);
+        }
+    }
+
+    /** {@link #fitScalesAndMins} without the Vector API: {@link #fitScaleAndMin} sub-block by sub-block. */
+    static void fitEachScaleAndMin(float[] row, int n, float[] weights, int nmax, float rmin, float rdelta, int nstep,
+                                   int[] q, float[] scales, float[] mins) {
+        float[] blockWeights = new float[n];
+        for (int b = 0; b < scales.length; b++) {
+            System.arraycopy(weights, n * b, blockWeights, 0, n);
+            float[] fit = fitScaleAndMin(row, n * b, n, blockWeights, nmax, rmin, rdelta, nstep, q, n * b);
+            scales[b] = fit[0];
+            mins[b] = fit[1];
+        }
+    }
+
+    /**
+     * {@link #symmetricScale} for every {@code n}-value sub-block b of {@code row} (whose length is a multiple of n):
+     * its scale to {@code scales[b]}, its quants (plus nmax) to {@code l[n * b..]}; weighted by {@code weights} along
+     * the row or, when null, by x².
+     */
+    static void symmetricScales(float[] row, int n, int nmax, float[] weights, int[] l, float[] scales) {
+        if (LANES) {
+            LaneScaleSearch.symmetricScales(row, n, nmax, weights, l, scales);
+        } else {
+            eachSymmetricScale(row, n, nmax, weights, l, scales);
+        }
+    }
+
+    /** {@link #symmetricScales} without the Vector API: {@link #symmetricScale} sub-block by sub-block. */
+    static void eachSymmetricScale(float[] row, int n, int nmax, float[] weights, int[] l, float[] scales) {
+        for (int b = 0; b < scales.length; b++) {
+            scales[b] = symmetricScale(row, n * b, n, nmax, weights, n * b, l, n * b);
+        }
     }
 
     /**

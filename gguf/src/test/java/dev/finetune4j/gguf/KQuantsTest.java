@@ -121,7 +121,7 @@ class KQuantsTest {
         return type.name().endsWith("_K") ? type.name().toLowerCase().replace("_k", "_K") : type.name().toLowerCase();
     }
 
-    private static float[] floats(String name) throws IOException {
+    static float[] floats(String name) throws IOException {
         ByteBuffer bytes = ByteBuffer.wrap(resource(name)).order(ByteOrder.LITTLE_ENDIAN);
         float[] out = new float[bytes.remaining() / 4];
         bytes.asFloatBuffer().get(out);
